@@ -1,0 +1,267 @@
+"""Frozen, validated configuration: one dataclass per pipeline stage, nested in :class:`DedupConfig`.
+
+Every public threshold is a fraction in [0, 1] and its name says which metric it applies to.
+Validation happens in ``__post_init__`` so a bad value fails before the first article is read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from dedup.errors import ConfigError
+
+
+class KeepPolicy(str, Enum):
+    """Which member of a cluster is its representative (the one ``dedup clean`` keeps)."""
+
+    LONGEST = "longest"
+    FIRST = "first"
+    SHORTEST = "shortest"
+
+
+def _check_fraction(name: str, value: float, *, open_low: bool = False) -> None:
+    low_ok = value > 0 if open_low else value >= 0
+    if not (isinstance(value, int | float) and low_ok and value <= 1 and not math.isnan(value)):
+        bracket = "(" if open_low else "["
+        raise ConfigError(f"{name} must be in {bracket}0, 1], got {value!r}")
+
+
+def _check_positive(name: str, value: int, minimum: int = 1) -> None:
+    if not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """How files are found and read.
+
+    Attributes:
+        text_field: JSON/JSONL key holding the article text.
+        id_field: JSON/JSONL key holding the record id (line number when absent).
+        max_file_bytes: files (decompressed) above this size are skipped as ``too_large``.
+    """
+
+    text_field: str = "text"
+    id_field: str = "id"
+    max_file_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if not self.text_field:
+            raise ConfigError("text_field must not be empty")
+        if not self.id_field:
+            raise ConfigError("id_field must not be empty")
+        _check_positive("max_file_bytes", self.max_file_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentConfig:
+    """How articles are cut into paragraphs.
+
+    Attributes:
+        min_words: segments with fewer normalised words, or fewer than twice as many that look like
+            a heading or list item, are *short*: kept in the report but never indexed, so a shared
+            heading list cannot make two articles look alike.
+    """
+
+    min_words: int = 10
+
+    def __post_init__(self) -> None:
+        _check_positive("min_words", self.min_words)
+
+
+@dataclass(frozen=True, slots=True)
+class ShingleConfig:
+    """Word n-gram shingling.
+
+    Attributes:
+        size: words per shingle. 3 keeps lightly spun paragraphs (a synonym every ~20 words)
+            above Jaccard 0.7, where 5-grams would drop them near 0.6.
+    """
+
+    size: int = 3
+
+    def __post_init__(self) -> None:
+        _check_positive("shingle size", self.size)
+
+
+def _candidate_probability(s: Any, bands: int, rows: int) -> Any:
+    return 1.0 - (1.0 - s**rows) ** bands
+
+
+def optimal_bands_rows(
+    threshold: float, num_perm: int, fp_weight: float = 0.05, fn_weight: float = 0.95
+) -> tuple[int, int]:
+    """Pick ``(bands, rows)`` minimising the weighted false-positive and false-negative areas.
+
+    Same objective as datasketch's ``MinHashLSH`` but weighted towards recall (0.05 / 0.95):
+    verification restores precision, nothing restores a pair LSH never proposed.
+
+    Args:
+        threshold: Jaccard threshold the S-curve should switch at.
+        num_perm: number of MinHash permutations available.
+        fp_weight: weight of the false-positive area (below the threshold).
+        fn_weight: weight of the false-negative area (above the threshold).
+
+    Returns:
+        ``(bands, rows)`` with ``bands * rows <= num_perm``.
+
+    >>> optimal_bands_rows(0.8, 128)
+    (16, 8)
+    """
+    import numpy as np
+
+    lo = np.linspace(0.0, threshold, 201)
+    hi = np.linspace(threshold, 1.0, 201)
+    best, best_err = (1, 1), math.inf
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            fp = np.trapezoid(_candidate_probability(lo, bands, rows), lo)
+            fn = np.trapezoid(1.0 - _candidate_probability(hi, bands, rows), hi)
+            err = fp * fp_weight + fn * fn_weight
+            if err < best_err - 1e-12:
+                best, best_err = (bands, rows), err
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class LshConfig:
+    """MinHash and banding parameters.
+
+    Attributes:
+        num_perm: MinHash permutations (datasketch's name).
+        seed: permutation seed (datasketch semantics: ``np.random.RandomState(seed)``).
+        jaccard_threshold: shingle-Jaccard level the band S-curve is tuned for.
+        bands: LSH bands; derived from ``jaccard_threshold`` unless both bands and rows are given.
+        rows: rows (hash values) per band.
+        max_bucket_neighbors: inside one band bucket each paragraph is paired with at most this many
+            following members (in paragraph order); keeps template-heavy buckets linear, not quadratic.
+    """
+
+    num_perm: int = 128
+    seed: int = 1
+    jaccard_threshold: float = 0.7
+    bands: int | None = None
+    rows: int | None = None
+    max_bucket_neighbors: int = 64
+
+    def __post_init__(self) -> None:
+        _check_positive("num_perm", self.num_perm, 2)
+        _check_fraction("jaccard_threshold", self.jaccard_threshold, open_low=True)
+        _check_positive("max_bucket_neighbors", self.max_bucket_neighbors)
+        if (self.bands is None) != (self.rows is None):
+            raise ConfigError("bands and rows must be given together (or neither, to derive them)")
+        if self.bands is None:
+            bands, rows = _derived_bands_rows(self.jaccard_threshold, self.num_perm)
+            object.__setattr__(self, "bands", bands)
+            object.__setattr__(self, "rows", rows)
+        _check_positive("bands", self.band_count)
+        _check_positive("rows", self.row_count)
+        if self.band_count * self.row_count > self.num_perm:
+            raise ConfigError(
+                f"bands * rows must be <= num_perm ({self.num_perm}), got {self.bands} * {self.rows}"
+            )
+
+    @property
+    def band_count(self) -> int:
+        """Number of bands (never None after construction)."""
+        return int(self.bands or 0)
+
+    @property
+    def row_count(self) -> int:
+        """Rows per band (never None after construction)."""
+        return int(self.rows or 0)
+
+
+_BANDS_CACHE: dict[tuple[float, int], tuple[int, int]] = {}
+
+
+def _derived_bands_rows(threshold: float, num_perm: int) -> tuple[int, int]:
+    key = (round(threshold, 6), num_perm)
+    if key not in _BANDS_CACHE:
+        _BANDS_CACHE[key] = optimal_bands_rows(threshold, num_perm)
+    return _BANDS_CACHE[key]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyConfig:
+    """Paragraph-pair verification with rapidfuzz.
+
+    Attributes:
+        min_similarity: a candidate paragraph pair counts when
+            ``max(fuzz.ratio, fuzz.token_sort_ratio) / 100`` reaches this fraction.
+    """
+
+    min_similarity: float = 0.8
+
+    def __post_init__(self) -> None:
+        _check_fraction("min_similarity", self.min_similarity, open_low=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """Paragraph groups, boilerplate and article clusters.
+
+    Attributes:
+        min_article_similarity: article pairs at or above this similarity (the larger of the two
+            containments, see README) are near-duplicates.
+        cluster_floor: every cluster member must match the representative directly at or above this
+            similarity (guard against A~B~C chains); defaults to ``min_article_similarity``.
+        boilerplate_min_articles: a paragraph group found in at least this many distinct articles is
+            boilerplate (template) and, by default, ignored when scoring article pairs.
+        include_boilerplate: score article pairs on all paragraphs, boilerplate included.
+        keep: representative policy.
+    """
+
+    min_article_similarity: float = 0.5
+    cluster_floor: float | None = None
+    boilerplate_min_articles: int = 10
+    include_boilerplate: bool = False
+    keep: KeepPolicy = KeepPolicy.LONGEST
+
+    def __post_init__(self) -> None:
+        _check_fraction("min_article_similarity", self.min_article_similarity, open_low=True)
+        if self.cluster_floor is None:
+            object.__setattr__(self, "cluster_floor", self.min_article_similarity)
+        _check_fraction("cluster_floor", float(self.cluster_floor or 0.0))
+        _check_positive("boilerplate_min_articles", self.boilerplate_min_articles, 2)
+        if not isinstance(self.keep, KeepPolicy):
+            try:
+                object.__setattr__(self, "keep", KeepPolicy(self.keep))
+            except ValueError:
+                choices = ", ".join(k.value for k in KeepPolicy)
+                raise ConfigError(f"keep must be one of {choices}, got {self.keep!r}") from None
+
+    @property
+    def floor(self) -> float:
+        """The chaining guard floor (never None after construction)."""
+        return float(self.cluster_floor if self.cluster_floor is not None else self.min_article_similarity)
+
+
+@dataclass(frozen=True, slots=True)
+class DedupConfig:
+    """Every parameter of a run, nested by stage."""
+
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    lsh: LshConfig = field(default_factory=LshConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        _check_positive("workers", self.workers)
+
+    @property
+    def tag(self) -> str:
+        """Short parameter tag for logs and store headers, e.g. ``p128_b21x6_n3_s1``."""
+        return f"p{self.lsh.num_perm}_b{self.lsh.bands}x{self.lsh.rows}_n{self.shingle.size}_s{self.lsh.seed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """All parameters as plain JSON-serialisable values (for ``summary.json``)."""
+        out = asdict(self)
+        out["cluster"]["keep"] = self.cluster.keep.value
+        return out

@@ -1,0 +1,7 @@
+"""Execution engines: how the per-file stage functions are run (in-process or a process pool)."""
+
+from __future__ import annotations
+
+from dedup.engines.local import map_ordered
+
+__all__ = ["map_ordered"]

@@ -1,0 +1,313 @@
+"""Find and read article files: text, Markdown, HTML, JSON and JSONL, each optionally gzipped.
+
+Bad input is normal input: every file or record that cannot be used becomes a :class:`Skip` with one
+of the ``REASON_*`` codes below, and reading goes on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from dedup.config import IngestConfig
+from dedup.records import Article, Skip
+
+REASON_UNSUPPORTED = "unsupported_type"
+REASON_EMPTY = "empty"
+REASON_BINARY = "binary"
+REASON_INVALID_UTF8 = "invalid_utf8"
+REASON_UNDECODABLE = "undecodable"
+REASON_TOO_LARGE = "too_large"
+REASON_CORRUPT_GZIP = "corrupt_gzip"
+REASON_UNREADABLE = "unreadable"
+REASON_MALFORMED_JSON = "malformed_json"
+REASON_MISSING_TEXT = "missing_text"
+REASON_DUPLICATE_ID = "duplicate_id"
+REASON_NO_TEXT = "no_text"
+
+SKIP_REASONS = (
+    REASON_BINARY,
+    REASON_CORRUPT_GZIP,
+    REASON_DUPLICATE_ID,
+    REASON_EMPTY,
+    REASON_INVALID_UTF8,
+    REASON_MALFORMED_JSON,
+    REASON_MISSING_TEXT,
+    REASON_NO_TEXT,
+    REASON_TOO_LARGE,
+    REASON_UNDECODABLE,
+    REASON_UNREADABLE,
+    REASON_UNSUPPORTED,
+)
+
+
+class InputFormat(str, Enum):
+    """How a file's content is turned into articles."""
+
+    TEXT = "text"
+    HTML = "html"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+_SUFFIXES = {
+    ".txt": InputFormat.TEXT,
+    ".text": InputFormat.TEXT,
+    ".md": InputFormat.TEXT,
+    ".markdown": InputFormat.TEXT,
+    ".html": InputFormat.HTML,
+    ".htm": InputFormat.HTML,
+    ".json": InputFormat.JSON,
+    ".jsonl": InputFormat.JSONL,
+    ".ndjson": InputFormat.JSONL,
+}
+
+# A valid multi-byte UTF-8 sequence. A file holding some of these *and* invalid bytes is broken UTF-8
+# (skipped); a file with high bytes but none of these is in a legacy 8-bit encoding (detected).
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
+
+
+class SkipFile(Exception):
+    """Raised inside the reader to skip the current file with a reason (never escapes this module)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def detect_format(name: str) -> tuple[InputFormat | None, bool]:
+    """Format and gzip flag from a file name.
+
+    >>> detect_format("a/b.JSONL.gz")
+    (<InputFormat.JSONL: 'jsonl'>, True)
+    >>> detect_format("notes.pdf")
+    (None, False)
+    """
+    lower = name.lower()
+    gz = lower.endswith(".gz")
+    if gz:
+        lower = lower[:-3]
+    return _SUFFIXES.get(os.path.splitext(lower)[1]), gz
+
+
+def discover_files(root: Path) -> Iterator[str]:
+    """Every non-hidden file under ``root``, as sorted ``/``-separated relative paths.
+
+    Symbolic links to directories are followed once: a directory already visited (same device and
+    inode) is not entered again, so link loops end. Hidden files and directories (``.git``, the
+    ``.dedup`` store) are not listed.
+
+    Args:
+        root: folder to walk.
+
+    Yields:
+        Relative paths in byte-wise sorted order of their components.
+    """
+    seen: set[tuple[int, int]] = set()
+
+    def walk(directory: Path, prefix: str) -> Iterator[str]:
+        try:
+            st = directory.stat()
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = f"{prefix}{entry.name}"
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                yield from walk(Path(entry.path), f"{rel}/")
+            else:
+                yield rel
+
+    yield from walk(root, "")
+
+
+def _read_bytes(path: Path, gz: bool, limit: int) -> bytes:
+    try:
+        if not gz:
+            size = path.stat().st_size
+            if size > limit:
+                raise SkipFile(REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
+            return path.read_bytes()
+        with gzip.open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise SkipFile(REASON_TOO_LARGE, f"more than {limit} bytes after decompression")
+        return data
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise SkipFile(REASON_CORRUPT_GZIP, str(exc) or type(exc).__name__) from None
+    except OSError as exc:
+        raise SkipFile(REASON_UNREADABLE, exc.strerror or type(exc).__name__) from None
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode file bytes to text: BOM, then strict UTF-8, then a detected legacy encoding.
+
+    Raises:
+        SkipFile: ``empty``, ``binary``, ``invalid_utf8`` or ``undecodable``.
+
+    >>> decode_bytes("café".encode("utf-8"))
+    'café'
+    """
+    if not data.strip():
+        raise SkipFile(REASON_EMPTY)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SkipFile(REASON_UNDECODABLE, "bad UTF-16") from None
+    head = data[:8192]
+    if b"\x00" in head or len(_CONTROL.findall(head)) > 0.05 * len(head):
+        raise SkipFile(REASON_BINARY, "control bytes in the first 8 KiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if _UTF8_MULTIBYTE.search(data):
+            raise SkipFile(REASON_INVALID_UTF8, f"invalid byte at offset {exc.start}") from None
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise SkipFile(REASON_UNDECODABLE, "no encoding fits")
+    return str(best)
+
+
+def extract_html(html: str) -> str:
+    """Main text of an HTML page (trafilatura: navigation, footers, cookie banners dropped).
+
+    Raises:
+        SkipFile: ``no_text`` when nothing readable is found.
+    """
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True)
+    if not text or not text.strip():
+        raise SkipFile(REASON_NO_TEXT, "no main text found in HTML")
+    return str(text)
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """Articles and skips produced by one file (a JSONL file can yield both)."""
+
+    path: str
+    articles: tuple[Article, ...]
+    skips: tuple[Skip, ...]
+
+    @property
+    def read_ok(self) -> bool:
+        """True unless the whole file was skipped."""
+        return bool(self.articles) or not any(s.path == self.path for s in self.skips)
+
+
+def _record_text(record: object, cfg: IngestConfig) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    text = record.get(cfg.text_field)
+    return text if isinstance(text, str) else None
+
+
+def _records(
+    rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips: list[Skip]
+) -> list[Article]:
+    """Turn ``(position, record)`` pairs into articles ``rel#<id>``; bad records become skips."""
+    articles: list[Article] = []
+    seen_ids: set[str] = set()
+    for position, record in items:
+        text = _record_text(record, cfg)
+        if text is None:
+            skips.append(Skip(f"{rel}#{position}", REASON_MISSING_TEXT, f"no string field {cfg.text_field!r}"))
+            continue
+        raw_id = record.get(cfg.id_field) if isinstance(record, dict) else None
+        rid = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id).strip() else position
+        if rid in seen_ids:
+            skips.append(Skip(f"{rel}#{rid}", REASON_DUPLICATE_ID, f"record {position} repeats id {rid!r}"))
+            continue
+        if not text.strip():
+            skips.append(Skip(f"{rel}#{rid}", REASON_EMPTY, "empty text"))
+            continue
+        seen_ids.add(rid)
+        articles.append(Article(f"{rel}#{rid}", text))
+    return articles
+
+
+def read_file(root: Path, rel: str, cfg: IngestConfig) -> FileResult:
+    """Read one file into articles.
+
+    Args:
+        root: the scanned folder.
+        rel: path relative to ``root`` (``/``-separated).
+        cfg: ingest options.
+
+    Returns:
+        The file's articles and skips; never raises for bad content.
+    """
+    fmt, gz = detect_format(rel)
+    skips: list[Skip] = []
+    if fmt is None:
+        return FileResult(rel, (), (Skip(rel, REASON_UNSUPPORTED, "not .txt/.md/.html/.json/.jsonl"),))
+    try:
+        text = decode_bytes(_read_bytes(root / rel, gz, cfg.max_file_bytes))
+        if fmt is InputFormat.TEXT:
+            articles = [Article(rel, text)]
+        elif fmt is InputFormat.HTML:
+            articles = [Article(rel, extract_html(text))]
+        elif fmt is InputFormat.JSONL:
+            items: list[tuple[str, object]] = []
+            for lineno, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    items.append((str(lineno), json.loads(line)))
+                except ValueError as exc:
+                    skips.append(Skip(f"{rel}:{lineno}", REASON_MALFORMED_JSON, exc.__class__.__name__))
+            articles = _records(rel, items, cfg, skips)
+        else:
+            try:
+                doc = json.loads(text)
+            except ValueError as exc:
+                raise SkipFile(REASON_MALFORMED_JSON, exc.__class__.__name__) from None
+            if isinstance(doc, list):
+                articles = _records(rel, [(str(i), r) for i, r in enumerate(doc, start=1)], cfg, skips)
+            else:
+                body = _record_text(doc, cfg)
+                if body is None:
+                    raise SkipFile(REASON_MISSING_TEXT, f"no string field {cfg.text_field!r}")
+                if not body.strip():
+                    raise SkipFile(REASON_EMPTY, "empty text")
+                articles = [Article(rel, body)]
+    except SkipFile as skip:
+        return FileResult(rel, (), (*skips, Skip(rel, skip.reason, skip.detail)))
+    return FileResult(rel, tuple(articles), tuple(skips))
+
+
+__all__ = [
+    "SKIP_REASONS",
+    "FileResult",
+    "InputFormat",
+    "decode_bytes",
+    "detect_format",
+    "discover_files",
+    "extract_html",
+    "read_file",
+]

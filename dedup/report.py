@@ -1,0 +1,223 @@
+"""Report writers: fixed column orders, sorted rows, byte-stable CSV and a JSON summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from dedup.pipeline import DedupResult
+
+CLUSTERS_COLUMNS = (
+    "cluster_id",
+    "path",
+    "cluster_size",
+    "is_representative",
+    "similarity_to_representative",
+    "chars",
+    "shared_paragraphs",
+)
+PAIRS_COLUMNS = (
+    "path_a",
+    "path_b",
+    "similarity",
+    "containment_a",
+    "containment_b",
+    "matched_paragraphs",
+    "best_score",
+    "minhash_jaccard",
+    "matches",
+)
+BOILERPLATE_COLUMNS = (
+    "group_id",
+    "articles",
+    "occurrences",
+    "is_boilerplate",
+    "sample_text",
+    "example_paths",
+)
+ARTICLES_COLUMNS = (
+    "path",
+    "paragraphs",
+    "short_segments",
+    "chars",
+    "template_pct",
+    "shared_pct",
+    "unique_pct",
+    "cluster_id",
+)
+REPORT_FILES = ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv", "summary.json")
+
+
+def package_version(name: str) -> str:
+    """Installed version of a distribution, or ``"unknown"``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _fraction(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def _flag(x: bool) -> str:
+    return "true" if x else "false"
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename: no half-written reports."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Write a CSV with a header row, ``\\n`` line ends and minimal quoting."""
+
+    def write(fh: Any) -> None:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+    _atomic_write(path, write)
+
+
+def write_clusters_csv(result: DedupResult, path: Path) -> None:
+    """``clusters.csv``: one row per clustered article, by cluster id, representative first."""
+    write_csv(
+        path,
+        CLUSTERS_COLUMNS,
+        (
+            (
+                m.cluster_id,
+                m.path,
+                m.cluster_size,
+                _flag(m.is_representative),
+                _fraction(m.similarity_to_representative),
+                m.chars,
+                m.shared_paragraphs,
+            )
+            for c in result.clusters
+            for m in c.members
+        ),
+    )
+
+
+def write_pairs_csv(result: DedupResult, path: Path) -> None:
+    """``pairs.csv``: one row per verified article pair, sorted by paths."""
+    write_csv(
+        path,
+        PAIRS_COLUMNS,
+        (
+            (
+                p.a,
+                p.b,
+                _fraction(p.similarity),
+                _fraction(p.containment_a),
+                _fraction(p.containment_b),
+                p.matched_paragraphs,
+                _fraction(p.best_score),
+                _fraction(p.minhash_jaccard),
+                ";".join(f"{m.index_a}-{m.index_b}:{m.score:.2f}" for m in p.matches),
+            )
+            for p in result.pairs
+        ),
+    )
+
+
+def write_boilerplate_csv(result: DedupResult, path: Path) -> None:
+    """``boilerplate.csv``: paragraph groups found in two or more articles, most widespread first."""
+    write_csv(
+        path,
+        BOILERPLATE_COLUMNS,
+        (
+            (g.id, g.articles, g.occurrences, _flag(g.is_template), g.sample, ";".join(g.example_paths))
+            for g in result.groups
+        ),
+    )
+
+
+def write_articles_csv(result: DedupResult, path: Path) -> None:
+    """``articles.csv``: every article read, in path order."""
+    write_csv(
+        path,
+        ARTICLES_COLUMNS,
+        (
+            (
+                a.path,
+                a.paragraphs,
+                a.short_segments,
+                a.chars,
+                f"{a.template_pct:.1f}",
+                f"{a.shared_pct:.1f}",
+                f"{a.unique_pct:.1f}",
+                a.cluster_id,
+            )
+            for a in result.articles
+        ),
+    )
+
+
+def summary_dict(result: DedupResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The content of ``summary.json``: counts, skips, parameters, versions, timings."""
+    cfg = result.config
+    out: dict[str, Any] = {
+        "tool": "dedup",
+        "version": package_version("dedup"),
+        "datasketch_version": package_version("datasketch"),
+        "rapidfuzz_version": package_version("rapidfuzz"),
+        "parameters": {**cfg.to_dict(), "tag": cfg.tag, "minhash_scheme": "affine32"},
+        **result.stats.to_dict(),
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def write_summary_json(result: DedupResult, path: Path, extra: dict[str, Any] | None = None) -> None:
+    """``summary.json`` (pretty-printed, keys in a fixed order)."""
+    _atomic_write(path, lambda fh: fh.write(json.dumps(summary_dict(result, extra), indent=2) + "\n"))
+
+
+def write_reports(result: DedupResult, out: Path, extra: dict[str, Any] | None = None) -> list[Path]:
+    """Write all five report files into ``out`` (created if missing).
+
+    Returns:
+        The paths written, in :data:`REPORT_FILES` order.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / name for name in REPORT_FILES]
+    write_clusters_csv(result, paths[0])
+    write_pairs_csv(result, paths[1])
+    write_boilerplate_csv(result, paths[2])
+    write_articles_csv(result, paths[3])
+    write_summary_json(result, paths[4], extra)
+    return paths
+
+
+__all__ = [
+    "ARTICLES_COLUMNS",
+    "BOILERPLATE_COLUMNS",
+    "CLUSTERS_COLUMNS",
+    "PAIRS_COLUMNS",
+    "REPORT_FILES",
+    "summary_dict",
+    "write_articles_csv",
+    "write_boilerplate_csv",
+    "write_clusters_csv",
+    "write_csv",
+    "write_pairs_csv",
+    "write_reports",
+    "write_summary_json",
+]
