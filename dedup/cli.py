@@ -5,9 +5,14 @@ Exit codes: 0 success, 1 the run failed (``Error: ...`` on stderr), 2 bad option
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
+import inspect
+import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,9 +30,9 @@ from dedup.config import (
     VerifyConfig,
 )
 from dedup.errors import ConfigError, DedupError
-from dedup.pipeline import DedupResult, run
+from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import Skip
-from dedup.report import write_reports
+from dedup.report import write_csv, write_reports
 
 app = typer.Typer(
     help="Find duplicate and near-duplicate articles, and their boilerplate, in folders of scraped text.",
@@ -42,55 +47,106 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-Fraction = dict(min=0.0, max=1.0)
+_D = DedupConfig()
+_FRACTION: dict[str, Any] = {"min": 0.0, "max": 1.0}
 
-FolderArg = Annotated[
-    Path,
-    typer.Argument(
-        help="Folder of articles to scan (recursively).", exists=True, file_okay=False, dir_okay=True
-    ),
+# Options shared by every command that runs the pipeline, with the dataclass defaults.
+_RUN_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("keep", KeepPolicy, typer.Option(help="Cluster representative: longest text, first path, or shortest text.")),
+    ("num_perm", int, typer.Option(min=2, max=1024, help="MinHash permutations.")),
+    ("seed", int, typer.Option(min=0, help="MinHash permutation seed.")),
+    ("jaccard_threshold", float, typer.Option(**_FRACTION, help="Shingle Jaccard the LSH bands are tuned for.")),
+    ("bands", int | None, typer.Option(min=1, help="LSH bands (with --rows) [default: derived]")),
+    ("rows", int | None, typer.Option(min=1, help="Rows per LSH band (with --bands) [default: derived]")),
+    ("shingle_size", int, typer.Option(min=1, max=16, help="Words per shingle.")),
+    ("min_words", int, typer.Option(min=1, help="Shorter segments (and heading-like ones under twice this) are never matched.")),
+    ("paragraph_similarity", float, typer.Option(**_FRACTION, help="Minimum rapidfuzz similarity for two paragraphs to match.")),
+    ("article_similarity", float, typer.Option(**_FRACTION, help="Minimum article similarity (larger containment) for a near-duplicate pair.")),
+    ("cluster_floor", float | None, typer.Option(**_FRACTION, help="Each member must match the representative this much [default: --article-similarity]")),
+    ("boilerplate_min_articles", int, typer.Option(min=2, help="A paragraph in at least this many distinct articles is boilerplate.")),
+    ("include_boilerplate", bool, typer.Option(help="Score article pairs on boilerplate paragraphs too.")),
+    ("text_field", str, typer.Option(help="JSON/JSONL field holding the article text.")),
+    ("id_field", str, typer.Option(help="JSON/JSONL field holding the record id.")),
+    ("max_file_mb", float, typer.Option(min=0.001, help="Skip files larger than this many MB (decompressed).")),
+    ("workers", int | None, typer.Option(min=1, help="Worker processes [default: all cores]")),
+    ("quiet", bool, typer.Option("--quiet", "-q", help="No progress bars, skip lines or summary table.")),
 ]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder the reports are written to.")]
-KeepOpt = Annotated[
-    KeepPolicy, typer.Option(help="Cluster representative: longest text, first path, or shortest text.")
-]
-NumPermOpt = Annotated[int, typer.Option(min=2, max=1024, help="MinHash permutations.")]
-SeedOpt = Annotated[int, typer.Option(min=0, help="MinHash permutation seed.")]
-JaccardOpt = Annotated[
-    float, typer.Option(**Fraction, help="Shingle-Jaccard level the LSH bands are tuned for.")
-]
-BandsOpt = Annotated[int | None, typer.Option(min=1, help="LSH bands (give with --rows; default derived).")]
-RowsOpt = Annotated[int | None, typer.Option(min=1, help="Rows per LSH band (give with --bands).")]
-ShingleOpt = Annotated[int, typer.Option(min=1, max=16, help="Words per shingle.")]
-MinWordsOpt = Annotated[
-    int, typer.Option(min=1, help="Segments with fewer words (or under twice as many, heading-like) are short: never matched.")
-]
-ParaSimOpt = Annotated[
-    float,
-    typer.Option(**Fraction, help="Minimum rapidfuzz similarity for two paragraphs to match."),
-]
-ArticleSimOpt = Annotated[
-    float,
-    typer.Option(**Fraction, help="Minimum article similarity (larger containment) for a near-duplicate pair."),
-]
-FloorOpt = Annotated[
-    float | None,
-    typer.Option(**Fraction, help="Every cluster member must match the representative at least this much "
-                 "[default: --article-similarity]."),
-]
-BoilerOpt = Annotated[
-    int, typer.Option(min=2, help="A paragraph in at least this many distinct articles is boilerplate.")
-]
-InclBoilerOpt = Annotated[
-    bool, typer.Option(help="Score article pairs on boilerplate paragraphs too.")
-]
-TextFieldOpt = Annotated[str, typer.Option(help="JSON/JSONL field holding the article text.")]
-IdFieldOpt = Annotated[str, typer.Option(help="JSON/JSONL field holding the record id.")]
-MaxMbOpt = Annotated[float, typer.Option(min=0.001, help="Skip files larger than this (MB, decompressed).")]
-WorkersOpt = Annotated[
-    int | None, typer.Option(min=1, help="Worker processes [default: all cores].")
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, skip lines or summary table.")]
+_RUN_DEFAULTS: dict[str, Any] = {
+    "keep": _D.cluster.keep,
+    "num_perm": _D.lsh.num_perm,
+    "seed": _D.lsh.seed,
+    "jaccard_threshold": _D.lsh.jaccard_threshold,
+    "bands": None,
+    "rows": None,
+    "shingle_size": _D.shingle.size,
+    "min_words": _D.segment.min_words,
+    "paragraph_similarity": _D.verify.min_similarity,
+    "article_similarity": _D.cluster.min_article_similarity,
+    "cluster_floor": None,
+    "boilerplate_min_articles": _D.cluster.boilerplate_min_articles,
+    "include_boilerplate": _D.cluster.include_boilerplate,
+    "text_field": _D.ingest.text_field,
+    "id_field": _D.ingest.id_field,
+    "max_file_mb": _D.ingest.max_file_bytes / (1024 * 1024),
+    "workers": None,
+    "quiet": False,
+}
+
+
+def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Add the shared pipeline options to a command; they arrive as one ``opts`` dict."""
+    own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "opts"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=_RUN_DEFAULTS[name], annotation=Annotated[kind, info])
+        for name, kind, info in _RUN_OPTIONS
+    ]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        opts = {name: kwargs.pop(name) for name, _, _ in _RUN_OPTIONS}
+        func(opts=opts, **kwargs)
+
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def config_from_options(opts: dict[str, Any]) -> DedupConfig:
+    """Map option values onto the nested config.
+
+    Raises:
+        ConfigError: a bad value or combination (the CLI reports it with exit code 2).
+    """
+    return DedupConfig(
+        ingest=IngestConfig(opts["text_field"], opts["id_field"], max(1, int(opts["max_file_mb"] * 1024 * 1024))),
+        segment=SegmentConfig(opts["min_words"]),
+        shingle=ShingleConfig(opts["shingle_size"]),
+        lsh=LshConfig(
+            num_perm=opts["num_perm"],
+            seed=opts["seed"],
+            jaccard_threshold=opts["jaccard_threshold"],
+            bands=opts["bands"],
+            rows=opts["rows"],
+        ),
+        verify=VerifyConfig(opts["paragraph_similarity"]),
+        cluster=ClusterConfig(
+            min_article_similarity=opts["article_similarity"],
+            cluster_floor=opts["cluster_floor"],
+            boilerplate_min_articles=opts["boilerplate_min_articles"],
+            include_boilerplate=opts["include_boilerplate"],
+            keep=opts["keep"],
+        ),
+        workers=opts["workers"] or os.cpu_count() or 1,
+    )
+
+
+def build_config(**overrides: Any) -> DedupConfig:
+    """A config from CLI-style option names, defaults for the rest (used by benchmarks and tests)."""
+    unknown = set(overrides) - set(_RUN_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
+    return config_from_options({**_RUN_DEFAULTS, **overrides})
 
 
 @app.callback()
@@ -103,44 +159,6 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def build_config(
-    *,
-    keep: KeepPolicy = KeepPolicy.LONGEST,
-    num_perm: int = 128,
-    seed: int = 1,
-    jaccard_threshold: float = 0.7,
-    bands: int | None = None,
-    rows: int | None = None,
-    shingle_size: int = 3,
-    min_words: int = 10,
-    paragraph_similarity: float = 0.8,
-    article_similarity: float = 0.5,
-    cluster_floor: float | None = None,
-    boilerplate_min_articles: int = 10,
-    include_boilerplate: bool = False,
-    text_field: str = "text",
-    id_field: str = "id",
-    max_file_mb: float = 64.0,
-    workers: int | None = None,
-) -> DedupConfig:
-    """Map CLI option values onto the nested config (raises :class:`ConfigError` on bad combinations)."""
-    return DedupConfig(
-        ingest=IngestConfig(text_field, id_field, max(1, int(max_file_mb * 1024 * 1024))),
-        segment=SegmentConfig(min_words),
-        shingle=ShingleConfig(shingle_size),
-        lsh=LshConfig(num_perm=num_perm, seed=seed, jaccard_threshold=jaccard_threshold, bands=bands, rows=rows),
-        verify=VerifyConfig(paragraph_similarity),
-        cluster=ClusterConfig(
-            min_article_similarity=article_similarity,
-            cluster_floor=cluster_floor,
-            boilerplate_min_articles=boilerplate_min_articles,
-            include_boilerplate=include_boilerplate,
-            keep=keep,
-        ),
-        workers=workers or os.cpu_count() or 1,
-    )
-
-
 def _check_out(out: Path) -> None:
     """Exit 2 unless ``out`` is (or can be made) a writable folder."""
     try:
@@ -150,6 +168,23 @@ def _check_out(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise _fail(f"cannot write to --out {out}: {exc.strerror or exc}", EXIT_USAGE) from None
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Turn library failures into ``Error: ...`` + exit 1; never a traceback full of article text."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ConfigError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    except DedupError as exc:
+        raise _fail(str(exc), EXIT_ERROR) from None
+    except Exception as exc:
+        if os.environ.get("DEDUP_DEBUG"):
+            raise
+        raise _fail(f"internal error ({type(exc).__name__}); set DEDUP_DEBUG=1 for a traceback", EXIT_ERROR) from None
 
 
 @contextmanager
@@ -182,18 +217,23 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield hook
 
 
-def _print_summary(result: DedupResult, out: Path) -> None:
+def _print_table(title: str, rows: list[tuple[str, object]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    s = result.stats
-    table = Table(title="dedup scan", show_header=False, box=None)
+    table = Table(title=title, show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    skipped = ", ".join(f"{k} {v}" for k, v in sorted(s.skipped.items())) or "0"
-    for label, value in (
+    for label, value in rows:
+        table.add_row(label, str(value))
+    Console(stderr=True).print(table)
+
+
+def _summary_rows(result: DedupResult) -> list[tuple[str, object]]:
+    s = result.stats
+    return [
         ("files seen / read", f"{s.files_seen} / {s.files_read}"),
-        ("skipped", skipped),
+        ("skipped", ", ".join(f"{k} {v}" for k, v in sorted(s.skipped.items())) or "0"),
         ("articles", s.articles),
         ("paragraphs (distinct)", f"{s.paragraphs} ({s.unique_paragraphs})"),
         ("candidate / verified paragraph pairs", f"{s.candidate_pairs} / {s.verified_paragraph_pairs}"),
@@ -201,14 +241,11 @@ def _print_summary(result: DedupResult, out: Path) -> None:
         ("near-duplicate article pairs", s.article_pairs),
         ("clusters (articles)", f"{s.clusters} ({s.clustered_articles})"),
         ("seconds", f"{sum(s.seconds.values()):.2f}"),
-        ("reports", str(out)),
-    ):
-        table.add_row(label, str(value))
-    Console(stderr=True).print(table)
+    ]
 
 
-def execute_scan(folder: Path, out: Path | None, cfg: DedupConfig, quiet: bool) -> DedupResult:
-    """Run the pipeline with CLI progress/skip output and write the reports (shared by commands)."""
+def _match(folder: Path, cfg: DedupConfig, quiet: bool) -> Any:
+    """Stages 1-5 with CLI progress bars and one stderr line per skipped file."""
 
     def on_skip(skip: Skip) -> None:
         if not quiet:
@@ -216,69 +253,119 @@ def execute_scan(folder: Path, out: Path | None, cfg: DedupConfig, quiet: bool) 
             typer.echo(f"skipped {skip.path} ({skip.reason}{detail})", err=True)
 
     with _progress(not quiet and sys.stderr.isatty()) as hook:
-        result = run(folder, cfg, on_skip=on_skip, on_progress=hook)
-    if out is not None:
-        write_reports(result, out)
-    return result
+        return match_corpus(folder, cfg, on_skip=on_skip, on_progress=hook)
+
+
+FolderArg = Annotated[
+    Path, typer.Argument(help="Folder of articles (scanned recursively).", exists=True, file_okay=False, dir_okay=True)
+]
 
 
 @app.command()
+@with_run_options
 def scan(
     folder: FolderArg,
-    out: OutOpt = Path("dedup-report"),
-    keep: KeepOpt = KeepPolicy.LONGEST,
-    num_perm: NumPermOpt = 128,
-    seed: SeedOpt = 1,
-    jaccard_threshold: JaccardOpt = 0.7,
-    bands: BandsOpt = None,
-    rows: RowsOpt = None,
-    shingle_size: ShingleOpt = 3,
-    min_words: MinWordsOpt = 10,
-    paragraph_similarity: ParaSimOpt = 0.8,
-    article_similarity: ArticleSimOpt = 0.5,
-    cluster_floor: FloorOpt = None,
-    boilerplate_min_articles: BoilerOpt = 10,
-    include_boilerplate: InclBoilerOpt = False,
-    text_field: TextFieldOpt = "text",
-    id_field: IdFieldOpt = "id",
-    max_file_mb: MaxMbOpt = 64.0,
-    workers: WorkersOpt = None,
-    quiet: QuietOpt = False,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the reports are written to.")] = Path("dedup-report"),
+    *,
+    opts: dict[str, Any],
 ) -> None:
-    """Scan FOLDER and write clusters.csv, pairs.csv, boilerplate.csv, articles.csv and summary.json."""
-    try:
-        cfg = build_config(
-            keep=keep,
-            num_perm=num_perm,
-            seed=seed,
-            jaccard_threshold=jaccard_threshold,
-            bands=bands,
-            rows=rows,
-            shingle_size=shingle_size,
-            min_words=min_words,
-            paragraph_similarity=paragraph_similarity,
-            article_similarity=article_similarity,
-            cluster_floor=cluster_floor,
-            boilerplate_min_articles=boilerplate_min_articles,
-            include_boilerplate=include_boilerplate,
-            text_field=text_field,
-            id_field=id_field,
-            max_file_mb=max_file_mb,
-            workers=workers,
-        )
-    except ConfigError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
-    _check_out(out)
-    try:
-        result = execute_scan(folder, out, cfg, quiet)
-    except DedupError as exc:
-        raise _fail(str(exc), EXIT_ERROR) from None
-    except Exception as exc:  # never a traceback full of article text in a job log
-        if os.environ.get("DEDUP_DEBUG"):
-            raise
-        raise _fail(f"internal error ({type(exc).__name__}); set DEDUP_DEBUG=1 for a traceback", EXIT_ERROR) from None
-    if not quiet:
-        _print_summary(result, out)
+    """Scan FOLDER; write clusters.csv, pairs.csv, boilerplate.csv, articles.csv and summary.json."""
+    with _guard():
+        cfg = config_from_options(opts)
+        _check_out(out)
+        corpus, edges, stats = _match(folder, cfg, opts["quiet"])
+        result = analyse(corpus, edges, cfg, stats)
+        write_reports(result, out)
+    if not opts["quiet"]:
+        _print_table("dedup scan", [*_summary_rows(result), ("reports", str(out))])
+
+
+EVAL_ERRORS_COLUMNS = ("kind", "path_a", "path_b", "truth_a", "truth_b", "similarity")
+SWEEP_COLUMNS = ("article_similarity", "precision", "recall", "f1", "ari", "clusters", "clustered_articles")
+
+
+def _evaluate(result: DedupResult, truth: dict[str, str]) -> tuple[dict[str, Any], list[tuple[object, ...]]]:
+    from dedup.evaluate import adjusted_rand_index, cluster_pairs, pairwise_scores
+
+    scanned = {a.path for a in result.articles}
+    universe = {p: c for p, c in truth.items() if p in scanned}
+    predicted = {a.path: a.cluster_id for a in result.articles if a.path in universe}
+    scores = pairwise_scores(universe, predicted)
+    metrics = {
+        "articles_in_truth": len(truth),
+        "articles_evaluated": len(universe),
+        "truth_paths_not_scanned": len(truth) - len(universe),
+        "ari": round(adjusted_rand_index(universe, predicted), 4),
+        "precision": round(scores.precision, 4),
+        "recall": round(scores.recall, 4),
+        "f1": round(scores.f1, 4),
+        "true_positives": scores.true_positives,
+        "false_positives": scores.false_positives,
+        "false_negatives": scores.false_negatives,
+    }
+    t_pairs = cluster_pairs(universe)
+    p_pairs = cluster_pairs(predicted)
+    errors = [
+        (kind, a, b, universe[a], universe[b], f"{result.scored.get((a, b), 0.0):.4f}")
+        for kind, pairs in (("false_positive", p_pairs - t_pairs), ("false_negative", t_pairs - p_pairs))
+        for a, b in sorted(pairs)
+    ]
+    return metrics, errors
+
+
+@app.command("eval")
+@with_run_options
+def eval_(
+    folder: FolderArg,
+    truth: Annotated[
+        Path, typer.Option(help="CSV with path,cluster rows (paths relative to FOLDER).", exists=True, dir_okay=False)
+    ],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write eval.json and errors.csv here.")] = None,
+    sweep: Annotated[bool, typer.Option(help="Re-cluster at article similarity 0.10..0.90 and print a table.")] = False,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Scan FOLDER and score the clusters against a ground truth: ARI, pairwise precision/recall/F1."""
+    from dedup.evaluate import read_truth
+
+    with _guard():
+        cfg = config_from_options(opts)
+        if out is not None:
+            _check_out(out)
+        truth_map = read_truth(truth)
+        corpus, edges, stats = _match(folder, cfg, True)
+        result = analyse(corpus, edges, cfg, stats)
+        metrics, errors = _evaluate(result, truth_map)
+        rows: list[tuple[object, ...]] = []
+        if sweep:
+            for step in range(1, 10):
+                level = step / 10
+                cluster_cfg = dataclasses.replace(cfg.cluster, min_article_similarity=level, cluster_floor=None)
+                swept = analyse(corpus, edges, dataclasses.replace(cfg, cluster=cluster_cfg), copy.deepcopy(stats))
+                m, _ = _evaluate(swept, truth_map)
+                rows.append(
+                    (f"{level:.2f}", m["precision"], m["recall"], m["f1"], m["ari"], swept.stats.clusters,
+                     swept.stats.clustered_articles)
+                )
+        if out is not None:
+            payload = {"metrics": metrics, "parameters": cfg.to_dict()}
+            if sweep:
+                payload["sweep"] = [dict(zip(SWEEP_COLUMNS, r, strict=True)) for r in rows]
+            (out / "eval.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+            write_csv(out / "errors.csv", EVAL_ERRORS_COLUMNS, errors)
+    typer.echo(
+        f"ARI {metrics['ari']:.4f}  precision {metrics['precision']:.4f}  recall {metrics['recall']:.4f}  "
+        f"F1 {metrics['f1']:.4f}  (articles {metrics['articles_evaluated']}, "
+        f"false positives {metrics['false_positives']}, false negatives {metrics['false_negatives']})"
+    )
+    for kind, a, b, ta, tb, sim in errors[:20]:
+        typer.echo(f"{kind}\t{a}\t{b}\t{ta}\t{tb}\t{sim}")
+    if len(errors) > 20:
+        typer.echo(f"... {len(errors) - 20} more (see errors.csv with --out)")
+    if sweep:
+        typer.echo("\t".join(SWEEP_COLUMNS))
+        for r in rows:
+            typer.echo("\t".join(str(v) for v in r))
 
 
 def main() -> None:  # pragma: no cover - console entry point alias
@@ -286,4 +373,4 @@ def main() -> None:  # pragma: no cover - console entry point alias
     app()
 
 
-__all__ = ["app", "build_config", "execute_scan", "main"]
+__all__ = ["app", "build_config", "config_from_options", "main"]

@@ -142,7 +142,7 @@ class LshConfig:
 
     num_perm: int = 128
     seed: int = 1
-    jaccard_threshold: float = 0.7
+    jaccard_threshold: float = 0.6
     bands: int | None = None
     rows: int | None = None
     max_bucket_neighbors: int = 64
@@ -257,7 +257,7 @@ class DedupConfig:
 
     @property
     def tag(self) -> str:
-        """Short parameter tag for logs and store headers, e.g. ``p128_b21x6_n3_s1``."""
+        """Short parameter tag for logs and store headers, e.g. ``p128_b24x4_n3_s1``."""
         return f"p{self.lsh.num_perm}_b{self.lsh.bands}x{self.lsh.rows}_n{self.shingle.size}_s{self.lsh.seed}"
 
     def to_dict(self) -> dict[str, Any]:

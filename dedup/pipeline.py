@@ -267,6 +267,9 @@ class DedupResult:
     pairs: list[ArticlePair]
     groups: list[BoilerplateGroup]
     articles: list[ArticleReport]
+    scored: dict[tuple[str, str], float] = field(default_factory=dict)
+    """Similarity of every article pair with at least one matched paragraph, below the threshold too
+    (first path of each exact-copy set only); used by ``dedup eval`` to explain misses."""
 
 
 def _group_tables(corpus: Corpus, edges: ParagraphEdges, content_of: np.ndarray) -> dict[str, np.ndarray]:
@@ -312,20 +315,32 @@ def run(
     Raises:
         InputError: the folder does not exist.
     """
+    corpus, edges, stats = match_corpus(root, cfg, on_skip, on_progress)
+    return analyse(corpus, edges, cfg, stats)
+
+
+def match_corpus(
+    root: Path,
+    cfg: DedupConfig,
+    on_skip: SkipHook = _noop_skip,
+    on_progress: ProgressHook = _noop_progress,
+) -> tuple[Corpus, ParagraphEdges, RunStats]:
+    """Read and fingerprint the corpus, then find and verify paragraph pairs (stages 1-5)."""
     stats = RunStats()
     t0 = time.perf_counter()
     corpus = ingest_corpus(root, cfg, stats, on_skip, on_progress)
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
     on_progress("match", 0, None)
     edges = verify_candidates(corpus, cfg, stats)
-    t0 = time.perf_counter()
-    result = analyse(corpus, edges, cfg, stats)
-    stats.seconds["cluster"] = time.perf_counter() - t0
-    return result
+    return corpus, edges, stats
 
 
 def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats) -> DedupResult:
-    """Paragraph groups → boilerplate → article pair scores → guarded clusters → report rows."""
+    """Paragraph groups → boilerplate → article pair scores → guarded clusters → report rows.
+
+    Only ``cfg.cluster`` is read here, so a threshold sweep can re-run this stage alone.
+    """
+    t_start = time.perf_counter()
     n_articles = len(corpus.ids)
     # Contents: articles with identical indexed text (same distinct-paragraph sequence) are exact
     # copies; they are scored once and counted once when deciding what is boilerplate.
@@ -396,12 +411,14 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     threshold = cfg.cluster.min_article_similarity
     neighbors: dict[int, dict[int, float]] = defaultdict(dict)
     content_pairs: list[tuple[int, int, float, float, float, dict[tuple[int, int], float]]] = []
+    scored: dict[tuple[str, str], float] = {}
     for (x, y), found in matches.items():
         covered_x = sum(occ_chars[p] for p in {px for px, _ in found})
         covered_y = sum(occ_chars[p] for p in {py for _, py in found})
         cont_x = covered_x / base_chars[x] if base_chars[x] else 0.0
         cont_y = covered_y / base_chars[y] if base_chars[y] else 0.0
         sim = round(max(cont_x, cont_y), 4)
+        scored[(corpus.ids[first_article[x]], corpus.ids[first_article[y]])] = sim
         if sim >= threshold:
             neighbors[x][y] = neighbors[y][x] = sim
             content_pairs.append((x, y, sim, round(cont_x, 4), round(cont_y, 4), found))
@@ -533,7 +550,17 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
                 cluster_id=cluster_of[k],
             )
         )
-    return DedupResult(cfg, stats, clusters, pairs, groups_out, reports)
+    stats.seconds["cluster"] = time.perf_counter() - t_start
+    return DedupResult(cfg, stats, clusters, pairs, groups_out, reports, scored)
 
 
-__all__ = ["Corpus", "DedupResult", "ParagraphEdges", "analyse", "digest_files", "ingest_corpus", "run"]
+__all__ = [
+    "Corpus",
+    "DedupResult",
+    "ParagraphEdges",
+    "analyse",
+    "digest_files",
+    "ingest_corpus",
+    "match_corpus",
+    "run",
+]

@@ -86,7 +86,7 @@ class ArticleDigest:
         return tuple(len(t) for t in self.texts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class ParagraphMatch:
     """Evidence for one article pair: paragraph ``index_a`` of a matches ``index_b`` of b."""
 

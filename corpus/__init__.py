@@ -1,0 +1,1 @@
+"""Sample corpora and the seeded SEO-article generator with ground truth (see ``generate.py``)."""
