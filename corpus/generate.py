@@ -50,29 +50,77 @@ TOPICS = [
     ("maca", "root", "the Andes", ["macamides", "glucosinolates"]),
 ]
 ASPECTS = [
-    "chronic pain", "sleep quality", "anxiety relief", "immune support", "daily energy",
-    "mental focus", "inflammation", "digestive health", "neuropathic pain", "stress management",
-    "joint comfort", "mood balance", "recovery after exercise", "healthy ageing",
+    "chronic pain",
+    "sleep quality",
+    "anxiety relief",
+    "immune support",
+    "daily energy",
+    "mental focus",
+    "inflammation",
+    "digestive health",
+    "neuropathic pain",
+    "stress management",
+    "joint comfort",
+    "mood balance",
+    "recovery after exercise",
+    "healthy ageing",
 ]
 AUDIENCES = [
-    "adults", "athletes", "older adults", "office workers", "students", "people with busy lives",
-    "first-time users", "long-term users", "patients", "wellness enthusiasts",
+    "adults",
+    "athletes",
+    "older adults",
+    "office workers",
+    "students",
+    "people with busy lives",
+    "first-time users",
+    "long-term users",
+    "patients",
+    "wellness enthusiasts",
 ]
 MECHANISMS = [
-    "opioid receptors", "serotonin pathways", "the stress hormone cortisol", "inflammatory markers",
-    "the gut microbiome", "nerve growth factors", "cellular energy production", "the immune response",
-    "blood flow", "neurotransmitter balance",
+    "opioid receptors",
+    "serotonin pathways",
+    "the stress hormone cortisol",
+    "inflammatory markers",
+    "the gut microbiome",
+    "nerve growth factors",
+    "cellular energy production",
+    "the immune response",
+    "blood flow",
+    "neurotransmitter balance",
 ]
 FORMS = ["powder", "capsules", "tea", "tincture", "extract", "gummies"]
 LEADS = [
-    "", "", "", "", "In many cases, ", "According to recent reports, ", "For this reason, ",
-    "At the same time, ", "In practice, ", "Over the past decade, ", "Interestingly, ",
-    "As a rule, ", "Not surprisingly, ", "By contrast, ", "In everyday use, ",
+    "",
+    "",
+    "",
+    "",
+    "In many cases, ",
+    "According to recent reports, ",
+    "For this reason, ",
+    "At the same time, ",
+    "In practice, ",
+    "Over the past decade, ",
+    "Interestingly, ",
+    "As a rule, ",
+    "Not surprisingly, ",
+    "By contrast, ",
+    "In everyday use, ",
 ]
 TAILS = [
-    "", "", "", "", " in the long run", " for most people", " when used responsibly",
-    " according to early studies", " in small clinical trials", " under medical supervision",
-    " in traditional practice", " across different age groups", " at moderate doses",
+    "",
+    "",
+    "",
+    "",
+    " in the long run",
+    " for most people",
+    " when used responsibly",
+    " according to early studies",
+    " in small clinical trials",
+    " under medical supervision",
+    " in traditional practice",
+    " across different age groups",
+    " at moderate doses",
 ]
 CORES = [
     "{Name} may offer support for {aspect}",
@@ -143,16 +191,36 @@ BOILERPLATE = [
     "at any time with a single click.",
 ]
 SYNONYMS = {
-    "may": ["might", "could"], "many": ["numerous", "plenty of"], "often": ["frequently", "regularly"],
-    "widely": ["broadly", "extensively"], "quickly": ["rapidly", "swiftly"], "several": ["various", "multiple"],
-    "support": ["help", "aid"], "limited": ["scarce", "thin"], "popular": ["common", "favoured"],
-    "useful": ["helpful", "valuable"], "recommend": ["advise", "suggest"], "mild": ["minor", "slight"],
-    "effects": ["impacts", "results"], "changes": ["shifts", "alterations"], "grown": ["risen", "increased"],
-    "suggest": ["indicate", "imply"], "harvested": ["gathered", "picked"], "long": ["lengthy", "extended"],
-    "decisive": ["key", "crucial"], "gentle": ["mild", "soft"], "quality": ["standard", "grade"],
-    "research": ["study", "investigation"], "improvements": ["gains", "benefits"], "check": ["verify", "confirm"],
-    "describe": ["characterise", "depict"], "usually": ["typically", "generally"], "clear": ["plain", "precise"],
-    "traditional": ["customary", "conventional"], "new": ["fresh", "novel"], "advice": ["guidance", "counsel"],
+    "may": ["might", "could"],
+    "many": ["numerous", "plenty of"],
+    "often": ["frequently", "regularly"],
+    "widely": ["broadly", "extensively"],
+    "quickly": ["rapidly", "swiftly"],
+    "several": ["various", "multiple"],
+    "support": ["help", "aid"],
+    "limited": ["scarce", "thin"],
+    "popular": ["common", "favoured"],
+    "useful": ["helpful", "valuable"],
+    "recommend": ["advise", "suggest"],
+    "mild": ["minor", "slight"],
+    "effects": ["impacts", "results"],
+    "changes": ["shifts", "alterations"],
+    "grown": ["risen", "increased"],
+    "suggest": ["indicate", "imply"],
+    "harvested": ["gathered", "picked"],
+    "long": ["lengthy", "extended"],
+    "decisive": ["key", "crucial"],
+    "gentle": ["mild", "soft"],
+    "quality": ["standard", "grade"],
+    "research": ["study", "investigation"],
+    "improvements": ["gains", "benefits"],
+    "check": ["verify", "confirm"],
+    "describe": ["characterise", "depict"],
+    "usually": ["typically", "generally"],
+    "clear": ["plain", "precise"],
+    "traditional": ["customary", "conventional"],
+    "new": ["fresh", "novel"],
+    "advice": ["guidance", "counsel"],
 }
 FILLERS = ["In fact, ", "Notably, ", "Of course, ", "Indeed, ", "Clearly, "]
 
@@ -398,7 +466,9 @@ def plan_corpus(n_articles: int, seed: int) -> list[Planted]:
                 items.append(Planted(variant, base.family, base_idx, transforms))
         elif roll < 0.32 and items:
             src = rng.randrange(len(items))
-            items.append(Planted(template_sibling(items[src].article, rng), f"f{len(items):05d}", src, ["template_sibling"]))
+            items.append(
+                Planted(template_sibling(items[src].article, rng), f"f{len(items):05d}", src, ["template_sibling"])
+            )
         elif roll < 0.40 and items:
             src = rng.randrange(len(items))
             art = new_article(rng)
@@ -408,7 +478,7 @@ def plan_corpus(n_articles: int, seed: int) -> list[Planted]:
             sentences = src_segments[seg][1]
             # Insert the borrowed paragraph as the first body paragraph of the new article.
             art.sections[0].paragraphs.insert(0, [sentences])
-            own = [i for i, (k, _) in enumerate(art.segments()) if k == "body"][0]
+            own = next(i for i, (k, _) in enumerate(art.segments()) if k == "body")
             items.append(Planted(art, f"f{len(items):05d}", src, ["borrow_one"], (src, seg, own)))
         else:
             items.append(Planted(new_article(rng), f"f{len(items):05d}"))

@@ -28,6 +28,7 @@ __all__ = [
     "ConfigError",
     "DedupConfig",
     "DedupError",
+    "DedupResult",
     "IngestConfig",
     "InputError",
     "KeepPolicy",

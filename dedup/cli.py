@@ -59,11 +59,33 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("bands", int | None, typer.Option(min=1, help="LSH bands (with --rows) [default: derived]")),
     ("rows", int | None, typer.Option(min=1, help="Rows per LSH band (with --bands) [default: derived]")),
     ("shingle_size", int, typer.Option(min=1, max=16, help="Words per shingle.")),
-    ("min_words", int, typer.Option(min=1, help="Shorter segments (and heading-like ones under twice this) are never matched.")),
-    ("paragraph_similarity", float, typer.Option(**_FRACTION, help="Minimum rapidfuzz similarity for two paragraphs to match.")),
-    ("article_similarity", float, typer.Option(**_FRACTION, help="Minimum article similarity (larger containment) for a near-duplicate pair.")),
-    ("cluster_floor", float | None, typer.Option(**_FRACTION, help="Each member must match the representative this much [default: --article-similarity]")),
-    ("boilerplate_min_articles", int, typer.Option(min=2, help="A paragraph in at least this many distinct articles is boilerplate.")),
+    (
+        "min_words",
+        int,
+        typer.Option(min=1, help="Shorter segments (and heading-like ones under twice this) are never matched."),
+    ),
+    (
+        "paragraph_similarity",
+        float,
+        typer.Option(**_FRACTION, help="Minimum rapidfuzz similarity for two paragraphs to match."),
+    ),
+    (
+        "article_similarity",
+        float,
+        typer.Option(**_FRACTION, help="Minimum article similarity (larger containment) for a near-duplicate pair."),
+    ),
+    (
+        "cluster_floor",
+        float | None,
+        typer.Option(
+            **_FRACTION, help="Each member must match the representative this much [default: --article-similarity]"
+        ),
+    ),
+    (
+        "boilerplate_min_articles",
+        int,
+        typer.Option(min=2, help="A paragraph in at least this many distinct articles is boilerplate."),
+    ),
     ("include_boilerplate", bool, typer.Option(help="Score article pairs on boilerplate paragraphs too.")),
     ("text_field", str, typer.Option(help="JSON/JSONL field holding the article text.")),
     ("id_field", str, typer.Option(help="JSON/JSONL field holding the record id.")),
@@ -97,7 +119,9 @@ def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
     """Add the shared pipeline options to a command; they arrive as one ``opts`` dict."""
     own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "opts"]
     extra = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=_RUN_DEFAULTS[name], annotation=Annotated[kind, info])
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=_RUN_DEFAULTS[name], annotation=Annotated[kind, info]
+        )
         for name, kind, info in _RUN_OPTIONS
     ]
 
@@ -344,8 +368,15 @@ def eval_(
                 swept = analyse(corpus, edges, dataclasses.replace(cfg, cluster=cluster_cfg), copy.deepcopy(stats))
                 m, _ = _evaluate(swept, truth_map)
                 rows.append(
-                    (f"{level:.2f}", m["precision"], m["recall"], m["f1"], m["ari"], swept.stats.clusters,
-                     swept.stats.clustered_articles)
+                    (
+                        f"{level:.2f}",
+                        m["precision"],
+                        m["recall"],
+                        m["f1"],
+                        m["ari"],
+                        swept.stats.clusters,
+                        swept.stats.clustered_articles,
+                    )
                 )
         if out is not None:
             payload = {"metrics": metrics, "parameters": cfg.to_dict()}

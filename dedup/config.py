@@ -160,9 +160,7 @@ class LshConfig:
         _check_positive("bands", self.band_count)
         _check_positive("rows", self.row_count)
         if self.band_count * self.row_count > self.num_perm:
-            raise ConfigError(
-                f"bands * rows must be <= num_perm ({self.num_perm}), got {self.bands} * {self.rows}"
-            )
+            raise ConfigError(f"bands * rows must be <= num_perm ({self.num_perm}), got {self.bands} * {self.rows}")
 
     @property
     def band_count(self) -> int:

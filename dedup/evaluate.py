@@ -80,7 +80,8 @@ def adjusted_rand_index(truth: Mapping[str, str], predicted: Mapping[str, str]) 
 
     >>> adjusted_rand_index({"a": "1", "b": "1", "c": "2"}, {"a": "x", "b": "x", "c": "y"})
     1.0
-    >>> round(adjusted_rand_index({"a": "1", "b": "1", "c": "2", "d": "2"}, {"a": "x", "b": "y", "c": "x", "d": "y"}), 4)
+    >>> truth = {"a": "1", "b": "1", "c": "2", "d": "2"}
+    >>> round(adjusted_rand_index(truth, {"a": "x", "b": "y", "c": "x", "d": "y"}), 4)
     -0.5
     """
     universe = sorted(truth)

@@ -227,9 +227,7 @@ def _record_text(record: object, cfg: IngestConfig) -> str | None:
     return text if isinstance(text, str) else None
 
 
-def _records(
-    rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips: list[Skip]
-) -> list[Article]:
+def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips: list[Skip]) -> list[Article]:
     """Turn ``(position, record)`` pairs into articles ``rel#<id>``; bad records become skips."""
     articles: list[Article] = []
     seen_ids: set[str] = set()

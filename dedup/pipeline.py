@@ -204,9 +204,7 @@ def ingest_corpus(
         if new_rows:
             sig_rows.append(digest.signatures[new_rows])
         corpus.occ_start.append(len(corpus.occ_uid))
-    corpus.sigs = (
-        np.concatenate(sig_rows) if sig_rows else np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
-    )
+    corpus.sigs = np.concatenate(sig_rows) if sig_rows else np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
     stats.articles = len(corpus.ids)
     stats.paragraphs = len(corpus.occ_uid)
     stats.short_segments = sum(corpus.short_segments)
@@ -361,7 +359,6 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     # Articles without indexed paragraphs get a dummy content id past the end for the counts.
     content_for_count = np.where(content_of >= 0, content_of, n_contents + np.arange(n_articles))
     tables = _group_tables(corpus, edges, content_for_count)
-    label = tables["label"]
     template_group = tables["contents"] >= cfg.cluster.boilerplate_min_articles
     use_group = np.ones_like(template_group) if cfg.cluster.include_boilerplate else ~template_group
 
@@ -390,7 +387,7 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
                 if bucket.get(pos, -1.0) < score:
                     bucket[pos] = score
 
-    for uid, occ in uid_occ.items():
+    for occ in uid_occ.values():
         if len({c for c, _ in occ}) > 1:
             link(occ, occ, 1.0)
     for a, b, s in zip(edges.a.tolist(), edges.b.tolist(), edges.score.tolist(), strict=True):
@@ -439,9 +436,7 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
         linked, neighbors, cfg.cluster.floor, content_rank, solo_ok=lambda c: len(content_members[c]) > 1
     )
     for rep_c, member_contents in groups_of_contents:
-        rep_article = min(
-            content_members[rep_c], key=lambda k: article_rank((ids[k], corpus.chars[k]))
-        )
+        rep_article = min(content_members[rep_c], key=lambda k: article_rank((ids[k], corpus.chars[k])))
         member_articles = sorted(k for c in member_contents for k in content_members[c])
         cid = stable_id("c", ids[member_articles[0]])
         rows = []
@@ -467,9 +462,7 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     # ------------------------------------------------------------------ article pairs
     pairs: list[ArticlePair] = []
     for x, y, sim, cont_x, cont_y, found in content_pairs:
-        evidence = tuple(
-            sorted(ParagraphMatch(occ_index[px], occ_index[py], sc) for (px, py), sc in found.items())
-        )
+        evidence = tuple(sorted(ParagraphMatch(occ_index[px], occ_index[py], sc) for (px, py), sc in found.items()))
         matched = len({px for px, _ in found})
         jac = float(signature_jaccard(content_signature(x), content_signature(y)))
         pairs.append(

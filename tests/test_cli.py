@@ -1,0 +1,181 @@
+"""CLI behaviour through typer's CliRunner: exact files, exit codes and error lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import dedup.cli
+from dedup.cli import app
+from dedup.errors import InputError
+from tests.conftest import GOLDEN, SAMPLE
+from tests.make_golden import GOLDEN_ARGS
+
+GOOD = "A good article paragraph that has plenty of words for the scanner to index it.\n"
+
+
+def test_scan_sample_matches_golden_files(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, [*GOLDEN_ARGS, str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""  # --quiet
+    for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv"):
+        assert (tmp_path / name).read_bytes() == (GOLDEN / "sample" / name).read_bytes(), name
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["articles"] == 240
+    assert summary["clusters"] == 36
+    assert summary["skipped"] == {}
+    assert summary["datasketch_version"].startswith("2.")
+    assert summary["parameters"]["lsh"] == {
+        "num_perm": 128,
+        "seed": 1,
+        "jaccard_threshold": 0.6,
+        "bands": 24,
+        "rows": 4,
+        "max_bucket_neighbors": 64,
+    }
+    assert summary["parameters"]["shingle"] == {"size": 3}
+    assert set(summary["seconds"]) == {"read_fingerprint", "index", "verify", "cluster"}
+
+
+def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0
+    heads = {p.name: p.read_text().splitlines()[0] for p in (tmp_path / "out").glob("*.csv")}
+    assert heads == {
+        "clusters.csv": "cluster_id,path,cluster_size,is_representative,similarity_to_representative,chars,shared_paragraphs",
+        "pairs.csv": "path_a,path_b,similarity,containment_a,containment_b,matched_paragraphs,best_score,minhash_jaccard,matches",
+        "boilerplate.csv": "group_id,articles,occurrences,is_boilerplate,sample_text,example_paths",
+        "articles.csv": "path,paragraphs,short_segments,chars,template_pct,shared_pct,unique_pct,cluster_id",
+    }
+    assert (tmp_path / "out" / "articles.csv").read_text().splitlines()[1] == "a.txt,1,0,78,0.0,0.0,100.0,"
+
+
+def test_skips_are_reported_one_line_each(runner: CliRunner, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(GOOD, encoding="utf-8")
+    (src / "b.txt").write_bytes(b"\x00\x00binary")
+    (src / "c.jsonl").write_text("{broken\n", encoding="utf-8")
+    result = runner.invoke(app, ["scan", str(src), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    lines = [line for line in result.output.splitlines() if line.startswith("skipped")]
+    assert lines == [
+        "skipped b.txt (binary: control bytes in the first 8 KiB)",
+        "skipped c.jsonl:1 (malformed_json: JSONDecodeError)",
+    ]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["skipped"] == {"binary": 1, "malformed_json": 1}
+    assert summary["files_seen"] == 3 and summary["files_read"] == 2
+
+
+def test_missing_folder_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["scan", str(tmp_path / "nope"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"Error: Invalid value for 'folder': dir '{tmp_path / 'nope'}' does not exist." in result.output
+
+
+def test_unwritable_out_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert result.output == f"Error: cannot write to --out {blocker / 'sub'}: Not a directory\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--article-similarity", "1.5"],
+            "Error: Invalid value for '--article-similarity': Input should be less than or equal to 1",
+        ),
+        (
+            ["--keep", "random"],
+            "Error: Invalid value for '--keep': Value error, 'random' is not one of 'longest', 'first', 'shortest'.",
+        ),
+        (["--bands", "8"], "Error: bands and rows must be given together (or neither, to derive them)"),
+        (["--bands", "64", "--rows", "4"], "Error: bands * rows must be <= num_perm (128), got 64 * 4"),
+        (["--workers", "0"], "Error: Invalid value for '--workers': Input should be greater than or equal to 1"),
+    ],
+)
+def test_bad_options_exit_2(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "in").mkdir()
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out"), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_run_failure_is_one_error_line(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "in").mkdir()
+
+    def boom(*args, **kwargs):
+        raise InputError("input folder not found: gone")
+
+    monkeypatch.setattr(dedup.cli, "match_corpus", boom)
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output == "Error: input folder not found: gone\n"
+
+
+def test_unexpected_failure_hides_article_text(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "in").mkdir()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("SECRET ARTICLE TEXT that must not reach the log")
+
+    monkeypatch.setattr(dedup.cli, "match_corpus", boom)
+    monkeypatch.delenv("DEDUP_DEBUG", raising=False)
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output == "Error: internal error (RuntimeError); set DEDUP_DEBUG=1 for a traceback\n"
+
+
+def test_summary_table_on_stderr(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    assert "articles" in result.output and "clusters (articles)" in result.output
+    assert "reports" in result.output
+
+
+def test_eval_prints_and_writes_metrics(runner: CliRunner, tmp_path: Path) -> None:
+    truth = tmp_path / "truth.csv"
+    lines = (SAMPLE / "truth.csv").read_text().splitlines()
+    # Move one article to a wrong cluster so there is a false negative to report.
+    moved = lines[1].split(",")[0]
+    truth.write_text("\n".join([lines[0], f"{moved},elsewhere", *lines[2:]]) + "\n")
+    result = runner.invoke(
+        app, ["eval", str(SAMPLE / "articles"), "--truth", str(truth), "--out", str(tmp_path / "ev"), "--sweep"]
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output.splitlines()
+    assert out[0].startswith("ARI 0.9")
+    assert "false positives 3" in out[0]
+    payload = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert payload["metrics"]["false_positives"] == 3
+    assert payload["metrics"]["false_negatives"] == 0
+    assert payload["metrics"]["articles_evaluated"] == 240
+    errors = (tmp_path / "ev" / "errors.csv").read_text().splitlines()
+    assert errors[0] == "kind,path_a,path_b,truth_a,truth_b,similarity"
+    assert len(errors) == 4 and all(e.startswith("false_positive,") for e in errors[1:])
+    assert all(moved in e and ",elsewhere," in e for e in errors[1:])
+    assert [row["article_similarity"] for row in payload["sweep"]] == [f"0.{i}0" for i in range(1, 10)]
+    assert "article_similarity\tprecision\trecall\tf1\tari\tclusters\tclustered_articles" in out
+
+
+def test_eval_bad_truth_file(runner: CliRunner, tmp_path: Path) -> None:
+    truth = tmp_path / "t.csv"
+    truth.write_text("file,label\na,b\n")
+    (tmp_path / "in").mkdir()
+    result = runner.invoke(app, ["eval", str(tmp_path / "in"), "--truth", str(truth)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: truth file {truth} needs a header with 'path' and 'cluster' columns\n"

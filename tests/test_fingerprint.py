@@ -1,0 +1,99 @@
+"""The numpy-batched MinHash must agree bit for bit with datasketch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from dedup.config import LshConfig, ShingleConfig
+from dedup.fingerprint import (
+    blake2_word_hash,
+    permutations,
+    shingle_hash,
+    shingle_hashes,
+    signature_jaccard,
+    signatures,
+)
+
+TEXTS = [
+    "kratom a plant native to southeast asia has garnered attention in the realm of chronic pain",
+    "the quick brown fox",
+    "two words",
+    "one",
+    " ".join(f"w{i}" for i in range(500)),
+]
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (256, 42)])
+@pytest.mark.parametrize("size", [1, 3, 5])
+def test_agrees_with_datasketch_on_shingle_hashes(num_perm: int, seed: int, size: int) -> None:
+    shingle, lsh = ShingleConfig(size), LshConfig(num_perm=num_perm, seed=seed)
+    batch = signatures(TEXTS, shingle, lsh)
+    assert batch.shape == (len(TEXTS), num_perm)
+    assert batch.dtype == np.uint32
+    for text, row in zip(TEXTS, batch, strict=True):
+        reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=lambda x: x)
+        reference.update_batch(shingle_hashes(text, shingle))
+        assert np.array_equal(reference.hashvalues, row)
+
+
+def test_agrees_with_datasketch_hashing_shingle_tuples() -> None:
+    """datasketch hashing the shingle tuples itself (hashfunc = our shingle hash) gives the same."""
+    shingle, lsh = ShingleConfig(3), LshConfig()
+    (row,) = signatures([TEXTS[0]], shingle, lsh)
+    words = TEXTS[0].split()
+    m = MinHash(num_perm=128, seed=1, hashfunc=lambda ws: shingle_hash([blake2_word_hash(w) for w in ws]))
+    for i in range(len(words) - 2):
+        m.update(tuple(words[i : i + 3]))
+    assert np.array_equal(m.hashvalues, row)
+
+
+def test_permutations_are_datasketch_affine32() -> None:
+    a, b = permutations(128, 1)
+    ref = MinHash(num_perm=128, seed=1)
+    assert ref.scheme == "affine32"
+    assert np.array_equal(a, ref.permutations[0])
+    assert np.array_equal(b, ref.permutations[1])
+
+
+def test_injected_identity_word_hash() -> None:
+    shingle, lsh = ShingleConfig(1), LshConfig(num_perm=16)
+    (row,) = signatures(["3 1 2"], shingle, lsh, hashfunc=int)
+    reference = MinHash(num_perm=16, hashfunc=lambda x: x)
+    reference.update_batch([shingle_hash([3]), shingle_hash([1]), shingle_hash([2])])
+    assert np.array_equal(reference.hashvalues, row)
+
+
+def test_order_of_paragraphs_does_not_change_rows() -> None:
+    shingle, lsh = ShingleConfig(), LshConfig()
+    forward = signatures(TEXTS, shingle, lsh)
+    backward = signatures(TEXTS[::-1], shingle, lsh)
+    assert np.array_equal(forward, backward[::-1])
+
+
+def test_large_batch_spans_blocks() -> None:
+    texts = [" ".join(f"t{(i * 7 + j) % 997}" for j in range(300)) for i in range(300)]
+    shingle, lsh = ShingleConfig(), LshConfig()
+    batch = signatures(texts, shingle, lsh)
+    for i in (0, 150, 299):
+        reference = MinHash(num_perm=128, seed=1, hashfunc=lambda x: x)
+        reference.update_batch(shingle_hashes(texts[i], shingle))
+        assert np.array_equal(reference.hashvalues, batch[i])
+
+
+def test_identical_texts_estimate_one_and_disjoint_near_zero() -> None:
+    shingle, lsh = ShingleConfig(), LshConfig()
+    s = signatures(["alpha beta gamma delta", "alpha beta gamma delta", "one two three four five"], shingle, lsh)
+    est = signature_jaccard(s[[0, 0]], s[[1, 2]])
+    assert est[0] == 1.0
+    assert est[1] < 0.05
+
+
+def test_empty_paragraph_is_rejected() -> None:
+    with pytest.raises(ValueError, match="at least one word"):
+        signatures(["ok text", ""], ShingleConfig(), LshConfig())
+
+
+def test_no_paragraphs() -> None:
+    assert signatures([], ShingleConfig(), LshConfig()).shape == (0, 128)

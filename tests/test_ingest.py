@@ -1,0 +1,170 @@
+"""Bad input is normal input: every kind is skipped with a reason and the rest is read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from dedup.config import IngestConfig
+from dedup.ingest import decode_bytes, detect_format, discover_files, read_file
+
+GOOD = "A perfectly ordinary article paragraph with enough words to be indexed by the scanner.\n"
+
+
+def _reasons(root: Path, rel: str, cfg: IngestConfig | None = None) -> list[str]:
+    return [s.reason for s in read_file(root, rel, cfg or IngestConfig()).skips]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "good.txt").write_text(GOOD, encoding="utf-8")
+    return tmp_path
+
+
+def test_plain_text(folder: Path) -> None:
+    result = read_file(folder, "good.txt", IngestConfig())
+    assert [(a.id, a.text) for a in result.articles] == [("good.txt", GOOD)]
+    assert result.skips == ()
+    assert result.read_ok
+
+
+def test_binary(folder: Path) -> None:
+    (folder / "img.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    assert _reasons(folder, "img.txt") == ["binary"]
+
+
+def test_invalid_utf8(folder: Path) -> None:
+    (folder / "bad.txt").write_bytes("café au lait ".encode() + b"\xff\xfe broken \xc3\x28 bytes")
+    assert _reasons(folder, "bad.txt") == ["invalid_utf8"]
+
+
+def test_legacy_encoding_is_detected(folder: Path) -> None:
+    text = "Le café est très bon et la crème brûlée aussi, déclare le chef pâtissier à Paris."
+    (folder / "latin.txt").write_bytes(text.encode("cp1252"))
+    result = read_file(folder, "latin.txt", IngestConfig())
+    assert result.skips == ()
+    assert "caf" in result.articles[0].text and "Paris" in result.articles[0].text
+
+
+def test_utf16_with_bom(folder: Path) -> None:
+    (folder / "u16.txt").write_bytes("Hello UTF-16 world".encode("utf-16"))
+    assert read_file(folder, "u16.txt", IngestConfig()).articles[0].text == "Hello UTF-16 world"
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\t\n"])
+def test_empty(folder: Path, content: bytes) -> None:
+    (folder / "empty.md").write_bytes(content)
+    assert _reasons(folder, "empty.md") == ["empty"]
+
+
+def test_gzip_and_truncated_gzip(folder: Path) -> None:
+    data = gzip.compress(GOOD.encode() * 50)
+    (folder / "ok.txt.gz").write_bytes(data)
+    (folder / "cut.txt.gz").write_bytes(data[: len(data) // 2])
+    (folder / "notgz.txt.gz").write_bytes(b"plain bytes, not gzip")
+    assert read_file(folder, "ok.txt.gz", IngestConfig()).articles[0].text == GOOD * 50
+    assert _reasons(folder, "cut.txt.gz") == ["corrupt_gzip"]
+    assert _reasons(folder, "notgz.txt.gz") == ["corrupt_gzip"]
+
+
+def test_too_large(folder: Path) -> None:
+    (folder / "big.txt").write_text(GOOD * 100, encoding="utf-8")
+    (folder / "big.txt.gz").write_bytes(gzip.compress((GOOD * 100).encode()))
+    small = IngestConfig(max_file_bytes=1000)
+    assert _reasons(folder, "big.txt", small) == ["too_large"]
+    assert _reasons(folder, "big.txt.gz", small) == ["too_large"]
+
+
+def test_unreadable_dangling_link(folder: Path) -> None:
+    os.symlink(folder / "missing-target.txt", folder / "dangling.txt")
+    assert _reasons(folder, "dangling.txt") == ["unreadable"]
+
+
+def test_unsupported_extension(folder: Path) -> None:
+    (folder / "doc.pdf").write_bytes(b"%PDF-1.4")
+    assert _reasons(folder, "doc.pdf") == ["unsupported_type"]
+
+
+def test_jsonl_records_and_malformed_line(folder: Path) -> None:
+    lines = [
+        json.dumps({"id": "a1", "text": GOOD}),
+        '{"id": "a2", "text": "unterminated',
+        json.dumps({"id": "a3", "body": "no text field"}),
+        "",
+        json.dumps({"text": GOOD + "x"}),
+        json.dumps({"id": "a1", "text": "duplicate id"}),
+        json.dumps({"id": "a6", "text": "  "}),
+        json.dumps(["not", "an", "object"]),
+    ]
+    (folder / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = read_file(folder, "feed.jsonl", IngestConfig())
+    assert [a.id for a in result.articles] == ["feed.jsonl#a1", "feed.jsonl#5"]
+    assert [(s.path, s.reason) for s in result.skips] == [
+        ("feed.jsonl:2", "malformed_json"),
+        ("feed.jsonl#3", "missing_text"),
+        ("feed.jsonl#a1", "duplicate_id"),
+        ("feed.jsonl#a6", "empty"),
+        ("feed.jsonl#8", "missing_text"),
+    ]
+
+
+def test_jsonl_custom_fields(folder: Path) -> None:
+    (folder / "f.jsonl.gz").write_bytes(gzip.compress(json.dumps({"key": "k9", "body": GOOD}).encode()))
+    result = read_file(folder, "f.jsonl.gz", IngestConfig(text_field="body", id_field="key"))
+    assert [a.id for a in result.articles] == ["f.jsonl.gz#k9"]
+
+
+def test_json_object_list_and_malformed(folder: Path) -> None:
+    (folder / "one.json").write_text(json.dumps({"text": GOOD}), encoding="utf-8")
+    (folder / "many.json").write_text(json.dumps([{"id": 7, "text": GOOD}, {"text": GOOD}]), encoding="utf-8")
+    (folder / "broken.json").write_text('{"text": ', encoding="utf-8")
+    (folder / "notext.json").write_text('{"title": "x"}', encoding="utf-8")
+    assert [a.id for a in read_file(folder, "one.json", IngestConfig()).articles] == ["one.json"]
+    assert [a.id for a in read_file(folder, "many.json", IngestConfig()).articles] == ["many.json#7", "many.json#2"]
+    assert _reasons(folder, "broken.json") == ["malformed_json"]
+    assert _reasons(folder, "notext.json") == ["missing_text"]
+
+
+def test_html_main_text_only(folder: Path) -> None:
+    page = """<html><head><title>T</title></head><body>
+    <nav><a href="/">Home</a> | <a href="/shop">Shop</a></nav>
+    <div class="cookie-banner">We use cookies to improve your experience. Accept all cookies.</div>
+    <article><h1>Understanding Kratom</h1>
+    <p>Kratom, a plant native to Southeast Asia, has garnered attention in the realm of natural remedies.</p>
+    <p>The leaves of this tropical evergreen tree contain compounds that interact with the nervous system.</p>
+    </article><footer>Copyright 2024 Example Corp. All rights reserved. Privacy policy.</footer></body></html>"""
+    (folder / "page.html").write_text(page, encoding="utf-8")
+    (folder / "blank.htm").write_text("<html><body><script>var x = 1;</script></body></html>", encoding="utf-8")
+    text = read_file(folder, "page.html", IngestConfig()).articles[0].text
+    assert "Kratom, a plant native to Southeast Asia" in text
+    assert "tropical evergreen tree" in text
+    assert "cookies" not in text and "Copyright" not in text and "Shop" not in text
+    assert _reasons(folder, "blank.htm") == ["no_text"]
+
+
+def test_discover_sorted_hidden_skipped_and_loop_safe(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b" / "2.txt").write_text("x")
+    (tmp_path / "b" / "1.txt").write_text("x")
+    (tmp_path / "a" / "z.md").write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config.txt").write_text("x")
+    (tmp_path / ".hidden.txt").write_text("x")
+    os.symlink(tmp_path, tmp_path / "b" / "loop")  # a link back to the root: must not recurse forever
+    os.symlink(tmp_path / "a", tmp_path / "c")  # a link to a folder already walked: entered once only
+    assert list(discover_files(tmp_path)) == ["a/z.md", "b/1.txt", "b/2.txt"]
+
+
+def test_detect_format() -> None:
+    assert detect_format("x.HTM")[0] is not None
+    assert detect_format("x.txt.gz") == (detect_format("x.txt")[0], True)
+    assert detect_format("x.gz") == (None, True)
+
+
+def test_decode_bytes_strips_bom() -> None:
+    assert decode_bytes(b"\xef\xbb\xbfhello") == "hello"

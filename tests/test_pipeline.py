@@ -1,0 +1,215 @@
+"""End-to-end behaviour of the pipeline on generated corpora with ground truth."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+
+from dedup.cli import build_config
+from dedup.cluster import stable_id
+from dedup.config import KeepPolicy
+from dedup.evaluate import pairwise_scores
+from dedup.pipeline import ParagraphEdges, analyse, match_corpus, run
+from dedup.report import write_reports
+from tests.conftest import SAMPLE, read_truth_csv
+
+
+def _families(truth: dict[str, str]) -> list[list[str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for path, label in truth.items():
+        groups[label].append(path)
+    return sorted(sorted(g) for g in groups.values() if len(g) > 1)
+
+
+def _predicted(result) -> dict[str, str]:
+    return {m.path: m.cluster_id for c in result.clusters for m in c.members}
+
+
+def test_planted_clusters_found_exactly_first(generated: Path) -> None:
+    truth = read_truth_csv(generated / "truth.csv")
+    cfg = build_config(workers=1, keep=KeepPolicy.FIRST)
+    result = run(generated / "articles", cfg)
+    assert result.stats.articles == len(truth)
+    got = sorted((c.id, c.representative, sorted(m.path for m in c.members)) for c in result.clusters)
+    want = sorted((stable_id("c", fam[0]), fam[0], fam) for fam in _families(truth))
+    assert got == want
+
+
+def _txt_chars(path: Path) -> int:
+    return sum(len(line.strip()) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("keep", [KeepPolicy.LONGEST, KeepPolicy.SHORTEST])
+def test_planted_representatives_by_length(plain_generated: Path, keep: KeepPolicy) -> None:
+    root = plain_generated / "articles"
+    truth = read_truth_csv(plain_generated / "truth.csv")
+    result = run(root, build_config(workers=1, keep=keep))
+    chars = {p: _txt_chars(root / p) for p in truth}
+    sign = -1 if keep is KeepPolicy.LONGEST else 1
+    want = {stable_id("c", fam[0]): min(fam, key=lambda p: (sign * chars[p], p)) for fam in _families(truth)}
+    assert {c.id: c.representative for c in result.clusters} == want
+    for c in result.clusters:
+        rep_rows = [m for m in c.members if m.is_representative]
+        assert [m.path for m in rep_rows] == [c.representative]
+        assert c.members[0].is_representative
+        assert all(m.cluster_size == len(c.members) for m in c.members)
+        assert all(m.chars == chars[m.path] for m in c.members)
+
+
+def test_sample_precision_recall() -> None:
+    truth = read_truth_csv(SAMPLE / "truth.csv")
+    result = run(SAMPLE / "articles", build_config(workers=1))
+    scores = pairwise_scores(truth, _predicted(result))
+    assert scores.precision >= 0.98
+    assert scores.recall >= 0.98
+    assert result.stats.skipped == {}
+    assert result.stats.boilerplate_groups >= 3
+
+
+def _oracle_edges(corpus, cfg) -> ParagraphEdges:
+    """Exhaustive verification: every pair of distinct paragraph texts scored, no LSH."""
+    norms = corpus.norms
+    ratio = cdist(norms, norms, scorer=fuzz.ratio, dtype=np.float32)
+    token = cdist(norms, norms, scorer=fuzz.token_sort_ratio, dtype=np.float32)
+    scores = np.round(np.maximum(ratio, token).astype(np.float64) / 100.0, 4)
+    a, b = np.nonzero(np.triu(scores >= cfg.verify.min_similarity, k=1))
+    return ParagraphEdges(a, b, scores[a, b], np.zeros(len(a)))
+
+
+def test_article_pairs_match_brute_force_oracle(plain_generated: Path) -> None:
+    cfg = build_config(workers=1)
+    corpus, edges, stats = match_corpus(plain_generated / "articles", cfg)
+    lsh_result = analyse(corpus, edges, cfg, dataclasses.replace(stats))
+    oracle = analyse(corpus, _oracle_edges(corpus, cfg), cfg, dataclasses.replace(stats))
+    margin = 0.1
+    threshold = cfg.cluster.min_article_similarity
+    found = {(p.a, p.b) for p in lsh_result.pairs}
+    must = [k for k, s in oracle.scored.items() if s >= threshold + margin]
+    assert len(must) > 20
+    assert [k for k in must if k not in found] == []
+    assert [k for k in found if k in oracle.scored and oracle.scored[k] < threshold - margin] == []
+    # LSH never invents a match the exhaustive search would not make.
+    assert set(lsh_result.scored) <= set(oracle.scored)
+
+
+def _csv_bytes(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
+
+
+def test_deterministic_whatever_file_order_and_workers(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = generated / "articles"
+    files = sorted(p for p in src.rglob("*") if p.is_file())
+    random.Random(1).shuffle(files)
+    copy_root = tmp_path / "shuffled"
+    for f in files:  # a copy whose directory entries were created in another order
+        target = copy_root / f.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, target)
+    write_reports(run(src, build_config(workers=1)), tmp_path / "one")
+
+    import dedup.ingest
+
+    real_scandir = dedup.ingest.os.scandir
+
+    def shuffled_scandir(path):
+        entries = list(real_scandir(path))
+        random.Random(len(entries)).shuffle(entries)
+        return iter(entries)
+
+    monkeypatch.setattr(dedup.ingest.os, "scandir", shuffled_scandir)
+    result = run(copy_root, build_config(workers=2))
+    monkeypatch.undo()
+    write_reports(result, tmp_path / "two")
+    one, two = _csv_bytes(tmp_path / "one"), _csv_bytes(tmp_path / "two")
+    assert list(one) == ["articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv"]
+    assert one == two
+
+
+def _article(words: list[str], rng: random.Random, n: int = 4) -> list[str]:
+    return [" ".join(rng.choice(words) for _ in range(30)) + "." for _ in range(n)]
+
+
+def test_template_only_articles_do_not_cluster(tmp_path: Path) -> None:
+    rng = random.Random(2)
+    vocab = [f"word{i}" for i in range(3000)]
+    template = _article(vocab, rng, 3)
+    for i in range(12):
+        body = _article(vocab, rng, 2)  # unique content, less than the template
+        (tmp_path / f"a{i:02d}.txt").write_text("\n".join(template + body) + "\n", encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1))
+    assert result.clusters == []
+    assert result.stats.boilerplate_groups == 3
+    assert {a.template_pct > 50 and a.shared_pct == 0.0 for a in result.articles} == {True}
+    assert {round(a.template_pct + a.shared_pct + a.unique_pct, 1) for a in result.articles} == {100.0}
+    assert [g.articles for g in result.groups] == [12, 12, 12]
+    with_template = run(tmp_path, build_config(workers=1, include_boilerplate=True))
+    assert len(with_template.clusters) == 1 and len(with_template.clusters[0].members) == 12
+
+
+def test_exact_copies_cluster_and_count_once_for_boilerplate(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    vocab = [f"w{i}" for i in range(3000)]
+    text = "\n".join(_article(vocab, rng)) + "\n"
+    for i in range(15):  # 15 syndicated copies: more than boilerplate_min_articles, still one text
+        (tmp_path / f"copy{i:02d}.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "other.txt").write_text("\n".join(_article(vocab, rng)) + "\n", encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1))
+    assert [len(c.members) for c in result.clusters] == [15]
+    assert result.stats.boilerplate_groups == 0
+    assert len(result.pairs) == 14  # each copy against the first copy
+    assert {p.similarity for p in result.pairs} == {1.0}
+
+
+def test_article_without_paragraphs_and_single_paragraph(tmp_path: Path) -> None:
+    (tmp_path / "headings.md").write_text("# Title\n\n## Sub heading\n", encoding="utf-8")
+    para = "This single paragraph article has more than enough words to be indexed by dedup today."
+    (tmp_path / "one.txt").write_text(para, encoding="utf-8")
+    (tmp_path / "two.txt").write_text(para, encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1))
+    rows = {a.path: a for a in result.articles}
+    assert rows["headings.md"].paragraphs == 0 and rows["headings.md"].short_segments == 2
+    assert (rows["headings.md"].template_pct, rows["headings.md"].unique_pct) == (0.0, 0.0)
+    assert [sorted(m.path for m in c.members) for c in result.clusters] == [["one.txt", "two.txt"]]
+
+
+def test_every_identical_corpus(tmp_path: Path) -> None:
+    text = "Every article in this corpus is the very same text, repeated over and over again here.\n"
+    for i in range(5):
+        (tmp_path / f"{i}.txt").write_text(text, encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1))
+    assert len(result.clusters) == 1 and result.clusters[0].representative == "0.txt"
+    assert {a.shared_pct for a in result.articles} == {100.0}
+
+
+def test_bad_inputs_are_counted_and_run_completes(tmp_path: Path) -> None:
+    good = "A good article paragraph that has plenty of words for the scanner to index it.\n"
+    (tmp_path / "good.txt").write_text(good, encoding="utf-8")
+    (tmp_path / "good2.txt").write_text(good, encoding="utf-8")
+    (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "bad.txt").write_bytes("é".encode() + b"\xff")
+    (tmp_path / "cut.txt.gz").write_bytes(b"\x1f\x8b\x08\x00\x00\x00")
+    (tmp_path / "f.jsonl").write_text('{"text": "' + good.strip() + '"}\n{oops\n', encoding="utf-8")
+    seen = []
+    result = run(tmp_path, build_config(workers=1), on_skip=seen.append)
+    assert result.stats.skipped == {
+        "binary": 1,
+        "corrupt_gzip": 1,
+        "empty": 1,
+        "invalid_utf8": 1,
+        "malformed_json": 1,
+    }
+    assert result.stats.files_seen == 7
+    assert result.stats.files_read == 3
+    assert sorted(s.path for s in seen) == ["bad.txt", "bin.txt", "cut.txt.gz", "empty.txt", "f.jsonl:2"]
+    assert [sorted(m.path for m in c.members) for c in result.clusters] == [["f.jsonl#1", "good.txt", "good2.txt"]]

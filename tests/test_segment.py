@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from dedup.config import SegmentConfig
+from dedup.segment import split_paragraphs, split_segments
+
+SEED_LIKE = (
+    "Kratom, a plant native to Southeast Asia, has garnered attention in the realm of natural remedies.\n"
+    "- Understanding Kratom's Role in Chronic Pain Management\n"
+    "- The Science Behind Kratom and Neuropathic Pain Relief Today\n"
+    "Understanding Kratom's Role in Chronic Pain Management\n"
+    "Mitragyna speciosa, commonly known as kratom, has garnered attention within the realm of natural remedies.\n"
+)
+
+
+def test_one_segment_per_line() -> None:
+    assert split_segments("a\nb\n\nc\r\nd") == ["a", "b", "c", "d"]
+
+
+def test_empty_text_has_no_segments() -> None:
+    assert split_segments("") == []
+    assert split_paragraphs("a", "  \n\n \t", SegmentConfig()) == []
+
+
+def test_hard_wrapped_text_is_rejoined() -> None:
+    text = (
+        "This paragraph was wrapped at a fixed width by an editor and\n"
+        "continues on the next line until it finally ends here.\n"
+        "\n"
+        "A second paragraph, also wrapped at the same fixed width, which\n"
+        "goes on for a while before it ends.\n"
+    )
+    assert split_segments(text) == [
+        "This paragraph was wrapped at a fixed width by an editor and continues on the next line until it finally ends here.",
+        "A second paragraph, also wrapped at the same fixed width, which goes on for a while before it ends.",
+    ]
+
+
+def test_headings_and_bullets_are_short() -> None:
+    paras = split_paragraphs("a.txt", SEED_LIKE, SegmentConfig())
+    assert [(p.index, p.is_short) for p in paras] == [(0, False), (1, True), (2, True), (3, True), (4, False)]
+    # The bullet and the heading it repeats normalise to the same text.
+    assert paras[1].norm == paras[3].norm == "understanding kratoms role in chronic pain management"
+
+
+def test_long_sentence_without_bullet_is_not_short() -> None:
+    text = "one two three four five six seven eight nine ten eleven."
+    (p,) = split_paragraphs("a", text, SegmentConfig(min_words=10))
+    assert not p.is_short
+    assert p.words == 11
+    assert p.chars == len(text)
+
+
+def test_punctuation_only_segments_are_dropped() -> None:
+    paras = split_paragraphs("a", "***\n---\nReal words here.", SegmentConfig())
+    assert [p.text for p in paras] == ["Real words here."]
+    assert paras[0].index == 0
