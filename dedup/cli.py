@@ -24,6 +24,7 @@ from dedup.config import (
     DedupConfig,
     IngestConfig,
     KeepPolicy,
+    Linkage,
     LshConfig,
     SegmentConfig,
     ShingleConfig,
@@ -78,7 +79,7 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
         "cluster_floor",
         float | None,
         typer.Option(
-            **_FRACTION, help="Each member must match the representative this much [default: --article-similarity]"
+            **_FRACTION, help="Guarded linkage: each member must match the representative at least this much."
         ),
     ),
     (
@@ -87,6 +88,7 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
         typer.Option(min=2, help="A paragraph in at least this many distinct articles is boilerplate."),
     ),
     ("include_boilerplate", bool, typer.Option(help="Score article pairs on boilerplate paragraphs too.")),
+    ("linkage", Linkage, typer.Option(help="guarded: members must match the representative; single: chains allowed.")),
     ("text_field", str, typer.Option(help="JSON/JSONL field holding the article text.")),
     ("id_field", str, typer.Option(help="JSON/JSONL field holding the record id.")),
     ("max_file_mb", float, typer.Option(min=0.001, help="Skip files larger than this many MB (decompressed).")),
@@ -104,9 +106,10 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "min_words": _D.segment.min_words,
     "paragraph_similarity": _D.verify.min_similarity,
     "article_similarity": _D.cluster.min_article_similarity,
-    "cluster_floor": None,
+    "cluster_floor": _D.cluster.cluster_floor,
     "boilerplate_min_articles": _D.cluster.boilerplate_min_articles,
     "include_boilerplate": _D.cluster.include_boilerplate,
+    "linkage": _D.cluster.linkage,
     "text_field": _D.ingest.text_field,
     "id_field": _D.ingest.id_field,
     "max_file_mb": _D.ingest.max_file_bytes / (1024 * 1024),
@@ -160,6 +163,7 @@ def config_from_options(opts: dict[str, Any]) -> DedupConfig:
             boilerplate_min_articles=opts["boilerplate_min_articles"],
             include_boilerplate=opts["include_boilerplate"],
             keep=opts["keep"],
+            linkage=opts["linkage"],
         ),
         workers=opts["workers"] or os.cpu_count() or 1,
     )
@@ -364,7 +368,7 @@ def eval_(
         if sweep:
             for step in range(1, 10):
                 level = step / 10
-                cluster_cfg = dataclasses.replace(cfg.cluster, min_article_similarity=level, cluster_floor=None)
+                cluster_cfg = dataclasses.replace(cfg.cluster, min_article_similarity=level)
                 swept = analyse(corpus, edges, dataclasses.replace(cfg, cluster=cluster_cfg), copy.deepcopy(stats))
                 m, _ = _evaluate(swept, truth_map)
                 rows.append(

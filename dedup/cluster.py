@@ -102,6 +102,8 @@ def guarded_clusters(
     floor: float,
     rank: Callable[[int], tuple[object, ...]],
     solo_ok: Callable[[int], bool] = lambda node: False,
+    direct: Mapping[int, Mapping[int, float]] | None = None,
+    guard: bool = True,
 ) -> list[tuple[int, list[int]]]:
     """Split a set of linked nodes into clusters whose members all match their representative.
 
@@ -116,6 +118,9 @@ def guarded_clusters(
         floor: minimum direct similarity to the representative.
         rank: sort key; the smallest node of a component is its representative.
         solo_ok: nodes that form a cluster on their own (a node standing for several exact copies).
+        direct: similarities used for the floor test, when they include pairs below the linking
+            threshold (so a floor lower than the threshold has an effect); defaults to ``neighbors``.
+        guard: ``False`` keeps whole connected components (single linkage: chains allowed).
 
     Returns:
         ``(representative, sorted members)`` pairs, sorted; single-node clusters are dropped
@@ -132,8 +137,8 @@ def guarded_clusters(
         if len(component) < 2 and not solo_ok(component[0]):
             continue
         rep = min(component, key=rank)
-        links = neighbors.get(rep, {})
-        members = [n for n in component if n == rep or links.get(n, 0.0) >= floor]
+        links = (direct if direct is not None else neighbors).get(rep, {})
+        members = [n for n in component if not guard or n == rep or links.get(n, 0.0) >= floor]
         if len(members) > 1 or solo_ok(rep):
             out.append((rep, members))
         # A representative that matches nobody above the floor is dropped; the others retry.

@@ -14,6 +14,13 @@ from typing import Any
 from dedup.errors import ConfigError
 
 
+class Linkage(str, Enum):
+    """How linked articles become clusters."""
+
+    GUARDED = "guarded"
+    SINGLE = "single"
+
+
 class KeepPolicy(str, Enum):
     """Which member of a cluster is its representative (the one ``dedup clean`` keeps)."""
 
@@ -64,12 +71,15 @@ class SegmentConfig:
         min_words: segments with fewer normalised words, or fewer than twice as many that look like
             a heading or list item, are *short*: kept in the report but never indexed, so a shared
             heading list cannot make two articles look alike.
+        min_sentence_words: sentence fragments shorter than this join their neighbour.
     """
 
     min_words: int = 10
+    min_sentence_words: int = 5
 
     def __post_init__(self) -> None:
         _check_positive("min_words", self.min_words)
+        _check_positive("min_sentence_words", self.min_sentence_words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +148,8 @@ class LshConfig:
         rows: rows (hash values) per band.
         max_bucket_neighbors: inside one band bucket each paragraph is paired with at most this many
             following members (in paragraph order); keeps template-heavy buckets linear, not quadratic.
+        max_sentence_spread: a sentence found (identical or near-identical) in more distinct
+            paragraphs than this is a template sentence and proposes no candidate pairs.
     """
 
     num_perm: int = 128
@@ -146,11 +158,13 @@ class LshConfig:
     bands: int | None = None
     rows: int | None = None
     max_bucket_neighbors: int = 64
+    max_sentence_spread: int = 20
 
     def __post_init__(self) -> None:
         _check_positive("num_perm", self.num_perm, 2)
         _check_fraction("jaccard_threshold", self.jaccard_threshold, open_low=True)
         _check_positive("max_bucket_neighbors", self.max_bucket_neighbors)
+        _check_positive("max_sentence_spread", self.max_sentence_spread, 2)
         if (self.bands is None) != (self.rows is None):
             raise ConfigError("bands and rows must be given together (or neither, to derive them)")
         if self.bands is None:
@@ -188,14 +202,18 @@ class VerifyConfig:
     """Paragraph-pair verification with rapidfuzz.
 
     Attributes:
-        min_similarity: a candidate paragraph pair counts when
+        min_similarity: a candidate paragraph pair is the same paragraph (full credit) when
             ``max(fuzz.ratio, fuzz.token_sort_ratio) / 100`` reaches this fraction.
+        min_containment: otherwise it is a partial match when this share of the smaller
+            paragraph's shingles is found in the other; it then credits the shared shingles only.
     """
 
     min_similarity: float = 0.8
+    min_containment: float = 0.5
 
     def __post_init__(self) -> None:
         _check_fraction("min_similarity", self.min_similarity, open_low=True)
+        _check_fraction("min_containment", self.min_containment, open_low=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,19 +223,24 @@ class ClusterConfig:
     Attributes:
         min_article_similarity: article pairs at or above this similarity (the larger of the two
             containments, see README) are near-duplicates.
-        cluster_floor: every cluster member must match the representative directly at or above this
-            similarity (guard against A~B~C chains); defaults to ``min_article_similarity``.
+        cluster_floor: with guarded linkage every cluster member must match the representative
+            directly at or above this similarity (guard against A~B~C chains where A and C share
+            nothing); ``None`` means ``min_article_similarity``.
         boilerplate_min_articles: a paragraph group found in at least this many distinct articles is
             boilerplate (template) and, by default, ignored when scoring article pairs.
         include_boilerplate: score article pairs on all paragraphs, boilerplate included.
         keep: representative policy.
+        linkage: ``guarded`` (every member matches the representative at ``cluster_floor``) or
+            ``single`` (connected components: A~B~C is one cluster even when A and C differ, as
+            successive revisions of one page do).
     """
 
-    min_article_similarity: float = 0.5
-    cluster_floor: float | None = None
+    min_article_similarity: float = 0.4
+    cluster_floor: float | None = 0.1
     boilerplate_min_articles: int = 10
     include_boilerplate: bool = False
     keep: KeepPolicy = KeepPolicy.LONGEST
+    linkage: Linkage = Linkage.GUARDED
 
     def __post_init__(self) -> None:
         _check_fraction("min_article_similarity", self.min_article_similarity, open_low=True)
@@ -231,6 +254,12 @@ class ClusterConfig:
             except ValueError:
                 choices = ", ".join(k.value for k in KeepPolicy)
                 raise ConfigError(f"keep must be one of {choices}, got {self.keep!r}") from None
+        if not isinstance(self.linkage, Linkage):
+            try:
+                object.__setattr__(self, "linkage", Linkage(self.linkage))
+            except ValueError:
+                choices = ", ".join(k.value for k in Linkage)
+                raise ConfigError(f"linkage must be one of {choices}, got {self.linkage!r}") from None
 
     @property
     def floor(self) -> float:
@@ -262,4 +291,5 @@ class DedupConfig:
         """All parameters as plain JSON-serialisable values (for ``summary.json``)."""
         out = asdict(self)
         out["cluster"]["keep"] = self.cluster.keep.value
+        out["cluster"]["linkage"] = self.cluster.linkage.value
         return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -105,51 +106,94 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-def minhash_shingles(h32: np.ndarray, starts: np.ndarray, lsh: LshConfig) -> np.ndarray:
-    """MinHash signatures of consecutive shingle runs.
+def minhash_shingles(
+    h32: np.ndarray, starts: np.ndarray, lsh: LshConfig, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash signatures of consecutive shingle runs, and of groups of consecutive runs.
 
     Args:
-        h32: uint32 shingle hashes of all paragraphs, concatenated.
-        starts: index in ``h32`` where each paragraph's run begins (strictly increasing, first 0).
+        h32: uint32 shingle hashes of all runs (sentences), concatenated.
+        starts: index in ``h32`` where each run begins (strictly increasing, first 0).
         lsh: supplies ``num_perm`` and ``seed``.
+        groups: index in ``starts`` where each group (paragraph) begins (strictly increasing,
+            first 0); ``None`` makes every run its own group.
 
     Returns:
-        ``(len(starts), num_perm)`` uint32 array.
+        ``(run_signatures, group_signatures)``, uint32 arrays of shape ``(runs, num_perm)`` and
+        ``(groups, num_perm)``. A group's signature is the element-wise minimum of its runs', i.e.
+        the MinHash of the union of their shingles (datasketch's ``merge``).
     """
     a, b = permutations(lsh.num_perm, lsh.seed)
-    out = np.empty((len(starts), lsh.num_perm), dtype=np.uint32)
-    if len(starts) == 0:
-        return out
+    n_runs = len(starts)
+    if groups is None:
+        groups = np.arange(n_runs)
+    runs_out = np.empty((n_runs, lsh.num_perm), dtype=np.uint32)
+    groups_out = np.empty((len(groups), lsh.num_perm), dtype=np.uint32)
+    if n_runs == 0:
+        return runs_out, groups_out
     # Permutations along rows, shingles along columns: reduceat over the contiguous last axis is
     # about four times faster than over axis 0. One scratch buffer is reused for every block.
     a_col, b_col = a[:, None], b[:, None]
     scratch = np.empty((lsh.num_perm, _BLOCK_SHINGLES), dtype=np.uint32)
-    bounds = np.append(starts, len(h32))
+    bounds = np.append(starts, len(h32))  # shingle offsets of runs
+    group_bounds = np.append(groups, n_runs)  # run offsets of groups
     first = 0
     with np.errstate(over="ignore"):
-        while first < len(starts):
-            # Take paragraphs until the block holds about _BLOCK_SHINGLES shingles (at least one).
-            last = int(np.searchsorted(bounds, bounds[first] + _BLOCK_SHINGLES, side="right")) - 1
-            last = min(max(last, first + 1), len(starts))
-            lo, hi = int(bounds[first]), int(bounds[last])
+        while first < len(groups):
+            # Take whole groups until the block holds about _BLOCK_SHINGLES shingles (at least one).
+            lo = int(bounds[group_bounds[first]])
+            last = int(np.searchsorted(bounds[group_bounds], lo + _BLOCK_SHINGLES, side="right")) - 1
+            last = min(max(last, first + 1), len(groups))
+            run_lo, run_hi = int(group_bounds[first]), int(group_bounds[last])
+            hi = int(bounds[run_hi])
             hv = _fmix32(h32[lo:hi])
             if hi - lo > scratch.shape[1]:
                 scratch = np.empty((lsh.num_perm, hi - lo), dtype=np.uint32)
             phv = scratch[:, : hi - lo]
             np.multiply(a_col, hv[None, :], out=phv)
             np.add(phv, b_col, out=phv)
-            out[first:last] = np.minimum.reduceat(phv, bounds[first:last] - lo, axis=1).T
+            run_sigs = np.minimum.reduceat(phv, bounds[run_lo:run_hi] - lo, axis=1)
+            runs_out[run_lo:run_hi] = run_sigs.T
+            groups_out[first:last] = np.minimum.reduceat(run_sigs, group_bounds[first:last] - run_lo, axis=1).T
             first = last
-    return out
+    return runs_out, groups_out
+
+
+def _shingle_hash_runs(texts: Sequence[str], size: int, hashfunc: WordHash | None) -> tuple[np.ndarray, np.ndarray]:
+    """uint32 shingle hashes of each text (word n-grams; one shingle if shorter) and run starts."""
+    lookup = _word_hash_lookup(hashfunc)
+    word_lists = [t.split() for t in texts]
+    lengths = np.fromiter((len(ws) for ws in word_lists), dtype=np.int64, count=len(word_lists))
+    if len(texts) and lengths.min() == 0:
+        raise ValueError("every paragraph must have at least one word")
+    flat = [w for ws in word_lists for w in ws]
+    wh = np.fromiter(map(lookup, flat), dtype=np.uint64, count=len(flat))
+    word_starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(texts) else lengths
+    # Shingles per text: L - n + 1, or one shingle of all words when L < n.
+    counts = np.maximum(lengths - size + 1, 1)
+    total = int(counts.sum())
+    shingle_starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(texts) else counts
+    # Position of every shingle's first word in `wh`.
+    run_of = np.repeat(np.arange(len(texts)), counts)
+    first_word = word_starts[run_of] + (np.arange(total) - shingle_starts[run_of])
+    width = np.minimum(lengths, size)[run_of]
+    x = np.zeros(total, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(size):
+            active = j < width
+            idx = np.where(active, first_word + j, 0)
+            x = np.where(active, (x ^ wh[idx]) * _MIX, x)
+    h32 = ((x >> np.uint64(32)) ^ (x & np.uint64(0xFFFFFFFF))).astype(np.uint32)
+    return h32, shingle_starts.astype(np.int64)
 
 
 def signatures(
     norms: Sequence[str], shingle: ShingleConfig, lsh: LshConfig, hashfunc: WordHash | None = None
 ) -> np.ndarray:
-    """MinHash signatures of normalised paragraphs, one row each.
+    """MinHash signatures of normalised texts, one row each.
 
     Args:
-        norms: normalised paragraph texts (each with at least one word).
+        norms: normalised texts (each with at least one word).
         shingle: n-gram size.
         lsh: ``num_perm`` and ``seed``.
         hashfunc: word hash (64-bit int); defaults to blake2b. Injectable for tests.
@@ -157,32 +201,99 @@ def signatures(
     Returns:
         ``(len(norms), num_perm)`` uint32 array.
     """
-    lookup = _word_hash_lookup(hashfunc)
-    n = shingle.size
-    word_lists = [norm.split() for norm in norms]
-    lengths = np.fromiter((len(ws) for ws in word_lists), dtype=np.int64, count=len(word_lists))
-    if len(norms) and lengths.min() == 0:
-        raise ValueError("every paragraph must have at least one word")
-    flat = [w for ws in word_lists for w in ws]
-    wh = np.fromiter(map(lookup, flat), dtype=np.uint64, count=len(flat))
-    word_starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(norms) else lengths
-    # Shingles per paragraph: L - n + 1, or one shingle of all words when L < n.
-    counts = np.maximum(lengths - n + 1, 1)
-    total = int(counts.sum())
-    shingle_starts = np.concatenate(([0], np.cumsum(counts)[:-1])) if len(norms) else counts
-    # Position of every shingle's first word in `wh`.
-    para_of = np.repeat(np.arange(len(norms)), counts)
-    offset_in_para = np.arange(total) - shingle_starts[para_of]
-    first_word = word_starts[para_of] + offset_in_para
-    width = np.minimum(lengths, n)[para_of]
-    x = np.zeros(total, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(n):
-            active = j < width
-            idx = np.where(active, first_word + j, 0)
-            x = np.where(active, (x ^ wh[idx]) * _MIX, x)
-    h32 = ((x >> np.uint64(32)) ^ (x & np.uint64(0xFFFFFFFF))).astype(np.uint32)
-    return minhash_shingles(h32, shingle_starts, lsh)
+    h32, starts = _shingle_hash_runs(norms, shingle.size, hashfunc)
+    return minhash_shingles(h32, starts, lsh)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprints:
+    """Signatures and shingle sets of a batch of paragraphs split into sentences.
+
+    Attributes:
+        sentence_sigs: ``(sentences, num_perm)`` MinHash of each sentence's shingles.
+        paragraph_sigs: ``(paragraphs, num_perm)`` MinHash of each paragraph (union of its sentences).
+        sentence_start: ``(paragraphs + 1,)`` paragraph ``p`` owns sentences ``[start[p], start[p+1])``.
+        shingles: sorted distinct uint32 shingle hashes of every paragraph, concatenated.
+        shingle_start: ``(paragraphs + 1,)`` offsets into ``shingles``.
+        sentence_shingles: sorted distinct shingle hashes of every sentence, concatenated.
+        sentence_shingle_start: ``(sentences + 1,)`` offsets into ``sentence_shingles``.
+    """
+
+    sentence_sigs: np.ndarray
+    paragraph_sigs: np.ndarray
+    sentence_start: np.ndarray
+    shingles: np.ndarray
+    shingle_start: np.ndarray
+    sentence_shingles: np.ndarray
+    sentence_shingle_start: np.ndarray
+
+    def subset(self, lo: int, hi: int) -> Fingerprints:
+        """The fingerprints of paragraphs ``lo:hi`` with offsets rebased to 0."""
+        s_lo, s_hi = int(self.sentence_start[lo]), int(self.sentence_start[hi])
+        h_lo, h_hi = int(self.shingle_start[lo]), int(self.shingle_start[hi])
+        t_lo, t_hi = int(self.sentence_shingle_start[s_lo]), int(self.sentence_shingle_start[s_hi])
+        return Fingerprints(
+            sentence_sigs=self.sentence_sigs[s_lo:s_hi],
+            paragraph_sigs=self.paragraph_sigs[lo:hi],
+            sentence_start=self.sentence_start[lo : hi + 1] - s_lo,
+            shingles=self.shingles[h_lo:h_hi],
+            shingle_start=self.shingle_start[lo : hi + 1] - h_lo,
+            sentence_shingles=self.sentence_shingles[t_lo:t_hi],
+            sentence_shingle_start=self.sentence_shingle_start[s_lo : s_hi + 1] - t_lo,
+        )
+
+
+def fingerprint(
+    paragraphs: Sequence[Sequence[str]],
+    shingle: ShingleConfig,
+    lsh: LshConfig,
+    hashfunc: WordHash | None = None,
+) -> Fingerprints:
+    """Sentence and paragraph MinHash signatures plus exact shingle sets, in one pass.
+
+    Shingles never cross a sentence boundary, so a paragraph's shingle set is the union of its
+    sentences' sets and its signature the element-wise minimum of theirs.
+
+    Args:
+        paragraphs: each paragraph as its normalised sentences (at least one, each with a word).
+        shingle: n-gram size.
+        lsh: ``num_perm`` and ``seed``.
+        hashfunc: word hash; defaults to blake2b.
+
+    Returns:
+        :class:`Fingerprints` for the batch.
+    """
+    counts = np.fromiter((len(p) for p in paragraphs), dtype=np.int64, count=len(paragraphs))
+    if len(paragraphs) and counts.min() == 0:
+        raise ValueError("every paragraph needs at least one sentence")
+    sentence_start = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    h32, run_starts = _shingle_hash_runs([s for p in paragraphs for s in p], shingle.size, hashfunc)
+    sent_sigs, para_sigs = minhash_shingles(h32, run_starts, lsh, sentence_start[:-1])
+    run_counts = np.diff(np.append(run_starts, len(h32)))
+    sentence_of_shingle = np.repeat(np.arange(len(run_starts), dtype=np.uint64), run_counts)
+    para_of_sentence = np.repeat(np.arange(len(paragraphs), dtype=np.uint64), counts)
+    shingles, shingle_start = _distinct_per_owner(para_of_sentence[sentence_of_shingle], h32, len(paragraphs))
+    sentence_shingles, sentence_shingle_start = _distinct_per_owner(sentence_of_shingle, h32, len(run_starts))
+    return Fingerprints(
+        sentence_sigs=sent_sigs,
+        paragraph_sigs=para_sigs,
+        sentence_start=sentence_start,
+        shingles=shingles,
+        shingle_start=shingle_start,
+        sentence_shingles=sentence_shingles,
+        sentence_shingle_start=sentence_shingle_start,
+    )
+
+
+def _distinct_per_owner(owner: np.ndarray, h32: np.ndarray, n_owners: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct hashes of each owner: one sort of ``(owner, hash)`` keys for the whole batch."""
+    keys = (owner.astype(np.uint64) << np.uint64(32)) | h32.astype(np.uint64)
+    keys.sort()
+    if len(keys):
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    owners = (keys >> np.uint64(32)).astype(np.int64)
+    starts = np.searchsorted(owners, np.arange(n_owners + 1)).astype(np.int64)
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), starts
 
 
 def signature_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -195,7 +306,9 @@ def signature_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "Fingerprints",
     "blake2_word_hash",
+    "fingerprint",
     "minhash_shingles",
     "permutations",
     "shingle_hash",

@@ -35,13 +35,14 @@ def band_keys(sigs: np.ndarray, lsh: LshConfig) -> np.ndarray:
     return keys
 
 
-def bucket_pairs(keys: np.ndarray, max_neighbors: int) -> np.ndarray:
+def bucket_pairs(keys: np.ndarray, max_neighbors: int, max_bucket: int | None = None) -> np.ndarray:
     """Pairs of items sharing a key, within one band.
 
     Items are sorted stably by key, so inside a bucket they stay in index order; each item is paired
     with the next ``max_neighbors`` items of its bucket. Buckets up to ``max_neighbors + 1`` items
     give all their pairs; larger ones (template sentences repeated with small variations) give a
-    chain of overlapping windows, which still connects the whole bucket for union-find.
+    chain of overlapping windows, which still connects the whole bucket for union-find. Buckets
+    with more than ``max_bucket`` items (when given) give no pair at all.
 
     Returns:
         ``(k, 2)`` int64 array with ``a < b`` in every row (unsorted, may repeat).
@@ -51,6 +52,11 @@ def bucket_pairs(keys: np.ndarray, max_neighbors: int) -> np.ndarray:
     """
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
+    if max_bucket is not None and len(keys):
+        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+        lengths = np.diff(np.append(starts, len(keys)))
+        small = np.repeat(lengths <= max_bucket, lengths)
+        order, sorted_keys = order[small], sorted_keys[small]
     chunks = []
     for d in range(1, max_neighbors + 1):
         if d >= len(order):
@@ -64,12 +70,13 @@ def bucket_pairs(keys: np.ndarray, max_neighbors: int) -> np.ndarray:
     return np.concatenate(chunks).astype(np.int64)
 
 
-def candidate_pairs(sigs: np.ndarray, lsh: LshConfig) -> np.ndarray:
-    """Candidate paragraph pairs: items sharing at least one band.
+def candidate_pairs(sigs: np.ndarray, lsh: LshConfig, max_bucket: int | None = None) -> np.ndarray:
+    """Candidate pairs: items sharing at least one band.
 
     Args:
-        sigs: ``(n, num_perm)`` uint32 signatures, one row per distinct paragraph text.
+        sigs: ``(n, num_perm)`` uint32 signatures, one row per distinct text.
         lsh: banding parameters.
+        max_bucket: ignore band buckets with more items than this (template-like texts).
 
     Returns:
         ``(k, 2)`` int64 array of unique pairs ``a < b``, sorted.
@@ -80,7 +87,7 @@ def candidate_pairs(sigs: np.ndarray, lsh: LshConfig) -> np.ndarray:
     keys = band_keys(sigs, lsh)
     codes = [
         p[:, 0] * n + p[:, 1]
-        for p in (bucket_pairs(keys[band], lsh.max_bucket_neighbors) for band in range(lsh.band_count))
+        for p in (bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket) for band in range(lsh.band_count))
         if len(p)
     ]
     if not codes:

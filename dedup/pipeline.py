@@ -7,6 +7,7 @@ one compact record per article, so the corpus text is never held twice.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -16,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
-from dedup.config import DedupConfig
+from dedup.config import DedupConfig, Linkage
 from dedup.engines import map_ordered
 from dedup.errors import InputError
-from dedup.fingerprint import signature_jaccard, signatures
+from dedup.fingerprint import fingerprint, signature_jaccard
 from dedup.index import candidate_pairs
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
@@ -29,6 +30,7 @@ from dedup.records import (
     BoilerplateGroup,
     Cluster,
     ClusterMember,
+    Paragraph,
     ParagraphMatch,
     RunStats,
     Skip,
@@ -83,7 +85,7 @@ def digest_files(batch: _Batch) -> _BatchResult:
     cfg = batch.cfg
     root = Path(batch.root)
     skips: list[Skip] = []
-    pending: list[tuple[str, int, int, int, list[int], list[str], list[str]]] = []
+    pending: list[tuple[str, list[Paragraph]]] = []
     files_read = 0
     for rel in batch.paths:
         result = read_file(root, rel, cfg.ingest)
@@ -94,46 +96,43 @@ def digest_files(batch: _Batch) -> _BatchResult:
             if not paragraphs:
                 skips.append(Skip(article.id, "empty", "no words"))
                 continue
-            long_ = [p for p in paragraphs if not p.is_short]
-            short_chars = sum(p.chars for p in paragraphs if p.is_short)
-            pending.append(
-                (
-                    article.id,
-                    sum(p.chars for p in paragraphs),
-                    len(paragraphs) - len(long_),
-                    short_chars,
-                    [p.index for p in long_],
-                    [p.norm for p in long_],
-                    [p.text for p in long_],
-                )
-            )
-    all_norms = [norm for item in pending for norm in item[5]]
-    sigs = signatures(all_norms, cfg.shingle, cfg.lsh)
+            pending.append((article.id, paragraphs))
+    indexed = [p for _, paragraphs in pending for p in paragraphs if not p.is_short]
+    fp = fingerprint([p.sentences for p in indexed], cfg.shingle, cfg.lsh)
     digests = []
     offset = 0
-    for aid, chars, n_short, short_chars, indices, norms, texts in pending:
+    for aid, paragraphs in pending:
+        long_ = [p for p in paragraphs if not p.is_short]
         digests.append(
             ArticleDigest(
                 id=aid,
-                chars=chars,
-                short_segments=n_short,
-                short_chars=short_chars,
-                indices=tuple(indices),
-                norms=tuple(norms),
-                texts=tuple(texts),
-                signatures=sigs[offset : offset + len(norms)],
+                chars=sum(p.chars for p in paragraphs),
+                short_segments=len(paragraphs) - len(long_),
+                short_chars=sum(p.chars for p in paragraphs if p.is_short),
+                indices=tuple(p.index for p in long_),
+                norms=tuple(p.norm for p in long_),
+                texts=tuple(p.text for p in long_),
+                sentence_keys=tuple(tuple(sentence_key(x) for x in p.sentences) for p in long_),
+                fingerprints=fp.subset(offset, offset + len(long_)),
             )
         )
-        offset += len(norms)
+        offset += len(long_)
     return _BatchResult(len(batch.paths), files_read, tuple(skips), tuple(digests))
+
+
+def sentence_key(norm: str) -> int:
+    """64-bit key of a normalised sentence (exact-repeat detection across the corpus)."""
+    return int.from_bytes(hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 @dataclass(slots=True)
 class Corpus:
-    """Compact in-memory corpus: articles (sorted by id) and distinct paragraph texts.
+    """Compact in-memory corpus: articles (sorted by id), distinct paragraph texts and sentences.
 
     Paragraph occurrences are stored flat: article ``k`` owns occurrences
-    ``occ_start[k]:occ_start[k + 1]``.
+    ``occ_start[k]:occ_start[k + 1]``. Distinct paragraph ``u`` has signature ``sigs[u]`` and
+    shingle set ``shingles[shingle_start[u]:shingle_start[u + 1]]``; distinct sentence ``s`` has
+    signature ``sentence_sigs[s]`` and occurs in the distinct paragraphs ``sentence_owners[s]``.
     """
 
     ids: list[str] = field(default_factory=list)
@@ -146,15 +145,42 @@ class Corpus:
     norms: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
+    shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
+    shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    sentence_sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
+    sentence_owners: list[list[int]] = field(default_factory=list)
+    # Per distinct paragraph, the shingle set of each of its sentences (for sentence-level credit).
+    psent_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    psent_shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
+    psent_shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
     def occurrences(self, article: int) -> range:
         """Occurrence positions of one article."""
         return range(self.occ_start[article], self.occ_start[article + 1])
 
+    def shingle_set(self, uid: int) -> np.ndarray:
+        """Sorted distinct shingle hashes of a distinct paragraph."""
+        return self.shingles[self.shingle_start[uid] : self.shingle_start[uid + 1]]
+
+    @property
+    def shingle_counts(self) -> np.ndarray:
+        """Number of distinct shingles of every distinct paragraph."""
+        return np.diff(self.shingle_start)
+
+    def sentence_sets(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
+        """The sentences' shingle sets of a distinct paragraph: flat hashes and ``(sentences + 1,)`` offsets."""
+        lo, hi = int(self.psent_start[uid]), int(self.psent_start[uid + 1])
+        bounds = self.psent_shingle_start[lo : hi + 1]
+        return self.psent_shingles[bounds[0] : bounds[-1]], bounds - bounds[0]
+
 
 def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch]:
     for i in range(0, len(paths), _FILES_PER_TASK):
         yield _Batch(str(root), tuple(paths[i : i + _FILES_PER_TASK]), cfg)
+
+
+def _stack(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+    return np.concatenate(parts) if parts else empty
 
 
 def ingest_corpus(
@@ -185,11 +211,19 @@ def ingest_corpus(
     digests.sort(key=lambda d: d.id)
     corpus = Corpus()
     uid_of: dict[str, int] = {}
+    sid_of: dict[int, int] = {}
     sig_rows: list[np.ndarray] = []
+    shingle_parts: list[np.ndarray] = []
+    shingle_counts: list[int] = []
+    sentence_rows: list[np.ndarray] = []
+    psent_parts: list[np.ndarray] = []
+    psent_counts: list[np.ndarray] = []
+    psent_per_uid: list[int] = []
     for digest in digests:
         corpus.ids.append(digest.id)
         corpus.chars.append(digest.chars)
         corpus.short_segments.append(digest.short_segments)
+        fp = digest.fingerprints
         new_rows = []
         for k, norm in enumerate(digest.norms):
             uid = uid_of.get(norm)
@@ -198,17 +232,44 @@ def ingest_corpus(
                 corpus.norms.append(norm)
                 corpus.texts.append(digest.texts[k])
                 new_rows.append(k)
+                shingle_parts.append(fp.shingles[fp.shingle_start[k] : fp.shingle_start[k + 1]])
+                shingle_counts.append(int(fp.shingle_start[k + 1] - fp.shingle_start[k]))
+                s_lo, s_hi = int(fp.sentence_start[k]), int(fp.sentence_start[k + 1])
+                bounds = fp.sentence_shingle_start[s_lo : s_hi + 1]
+                psent_parts.append(fp.sentence_shingles[bounds[0] : bounds[-1]])
+                psent_counts.append(np.diff(bounds))
+                psent_per_uid.append(s_hi - s_lo)
+                new_sentences = []
+                for j, key in enumerate(digest.sentence_keys[k]):
+                    sid = sid_of.get(key)
+                    if sid is None:
+                        sid = sid_of[key] = len(corpus.sentence_owners)
+                        corpus.sentence_owners.append([])
+                        new_sentences.append(int(fp.sentence_start[k]) + j)
+                    owners = corpus.sentence_owners[sid]
+                    if not owners or owners[-1] != uid:
+                        owners.append(uid)
+                if new_sentences:
+                    sentence_rows.append(fp.sentence_sigs[new_sentences])
             corpus.occ_uid.append(uid)
             corpus.occ_index.append(digest.indices[k])
             corpus.occ_chars.append(len(digest.texts[k]))
         if new_rows:
-            sig_rows.append(digest.signatures[new_rows])
+            sig_rows.append(fp.paragraph_sigs[new_rows])
         corpus.occ_start.append(len(corpus.occ_uid))
-    corpus.sigs = np.concatenate(sig_rows) if sig_rows else np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
+    empty_sigs = np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
+    corpus.sigs = _stack(sig_rows, empty_sigs)
+    corpus.sentence_sigs = _stack(sentence_rows, empty_sigs)
+    corpus.shingles = _stack(shingle_parts, np.empty(0, dtype=np.uint32))
+    corpus.shingle_start = np.concatenate(([0], np.cumsum(shingle_counts, dtype=np.int64)))
+    corpus.psent_shingles = _stack(psent_parts, np.empty(0, dtype=np.uint32))
+    corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(_stack(psent_counts, np.empty(0, np.int64)))))
+    corpus.psent_start = np.concatenate(([0], np.cumsum(psent_per_uid, dtype=np.int64)))
     stats.articles = len(corpus.ids)
     stats.paragraphs = len(corpus.occ_uid)
     stats.short_segments = sum(corpus.short_segments)
     stats.unique_paragraphs = len(corpus.norms)
+    stats.unique_sentences = len(corpus.sentence_owners)
     return corpus
 
 
@@ -217,42 +278,188 @@ def ingest_corpus(
 
 @dataclass(frozen=True, slots=True)
 class ParagraphEdges:
-    """Verified pairs of distinct paragraph texts (``a < b``) with rapidfuzz score and MinHash estimate."""
+    """Verified pairs of distinct paragraph texts (``a < b``).
+
+    ``full`` pairs passed rapidfuzz (``score >= min_similarity``): they are the same paragraph. The
+    others are *partial*: one paragraph's shingles are largely contained in the other's (a revised or
+    extended paragraph, or one built from sentences of the other); they give partial credit.
+    """
 
     a: np.ndarray
     b: np.ndarray
     score: np.ndarray
+    shared: np.ndarray
+    full: np.ndarray
     jaccard: np.ndarray
+    credit_a: tuple[np.ndarray | None, ...] = ()
+    credit_b: tuple[np.ndarray | None, ...] = ()
+
+
+def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
+    """Paragraph pairs that share an identical sentence or an LSH-similar one.
+
+    A sentence whose *spread* — the distinct paragraphs holding it or a near-identical sentence —
+    exceeds ``lsh.max_sentence_spread`` is a template sentence and nominates nothing: it would pair
+    every paragraph written from the template. Band buckets larger than that are skipped for the
+    same reason.
+    """
+    cap = cfg.lsh.max_sentence_spread
+    owners = corpus.sentence_owners
+    n_owners = np.fromiter((len(o) for o in owners), dtype=np.int64, count=len(owners))
+    similar = candidate_pairs(corpus.sentence_sigs, cfg.lsh, max_bucket=cap)
+    spread = n_owners.copy()
+    if len(similar):
+        np.add.at(spread, similar[:, 0], n_owners[similar[:, 1]])
+        np.add.at(spread, similar[:, 1], n_owners[similar[:, 0]])
+    ok = spread <= cap
+    pairs: list[tuple[int, int]] = []
+    for sid in np.flatnonzero(ok & (n_owners > 1)).tolist():
+        uids = owners[sid]
+        pairs.extend((a, b) for i, a in enumerate(uids) for b in uids[i + 1 :])
+    for s, t in similar[ok[similar[:, 0]] & ok[similar[:, 1]]].tolist():
+        pairs.extend((a, b) if a < b else (b, a) for a in owners[s] for b in owners[t] if a != b)
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Boolean mask: which ``values`` are in the sorted array ``sorted_set``."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(sorted_set, values)
+    pos[pos == len(sorted_set)] = 0
+    return np.asarray(sorted_set[pos] == values)
+
+
+def _in_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """Keep only the True values that belong to a run of at least ``length`` consecutive Trues.
+
+    >>> _in_runs(np.array([1, 0, 1, 1, 0, 1], dtype=bool), 2).tolist()
+    [False, False, True, True, False, False]
+    """
+    if length <= 1 or not mask.any():
+        return mask
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    keep = np.zeros(len(mask), dtype=bool)
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        if hi - lo >= length:
+            keep[lo:hi] = True
+    return keep
+
+
+def sentence_credit(corpus: Corpus, uid: int, other: int, bar: float) -> np.ndarray:
+    """Share of each sentence of ``uid`` found in paragraph ``other`` (0 where it does not count).
+
+    A sentence counts when at least ``bar`` of its shingles are in ``other`` *and* it is part of a
+    run of two or more consecutive such sentences (or is the paragraph's only sentence): copied or
+    revised passages come in runs, while template sentences shared by unrelated articles match one
+    at a time.
+
+    Args:
+        corpus: the corpus.
+        uid: the paragraph whose sentences are credited.
+        other: the paragraph they are looked up in.
+        bar: minimum share of a sentence's shingles for it to count.
+
+    Returns:
+        float array, one value per sentence of ``uid``.
+    """
+    flat, bounds = corpus.sentence_sets(uid)
+    hits = _members(flat, corpus.shingle_set(other)).astype(np.float64)
+    share = np.add.reduceat(hits, bounds[:-1]) / np.diff(bounds) if len(flat) else np.zeros(len(bounds) - 1)
+    counted = _in_runs(share >= bar, min(2, len(share)))
+    return np.where(counted, share, 0.0)
 
 
 def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
-    """LSH candidates over distinct paragraph texts, then rapidfuzz verification."""
+    """Candidate pairs (paragraph LSH, sentence LSH, shared sentences), then verification.
+
+    Each candidate gets its exact shared-shingle count. rapidfuzz scores the pairs that could be the
+    same paragraph (shingle Jaccard at least 0.1); those at ``min_similarity`` are *full* matches.
+    The others are *partial* when some sentence of one paragraph is mostly (``min_containment``)
+    found in the other; they credit those sentences only.
+    """
     t0 = time.perf_counter()
-    cand = candidate_pairs(corpus.sigs, cfg.lsh)
+    n = len(corpus.norms)
+    parts = [candidate_pairs(corpus.sigs, cfg.lsh), _sentence_pairs(corpus, cfg)]
+    codes = np.unique(np.concatenate([p[:, 0] * n + p[:, 1] for p in parts]))
+    cand = np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1) if len(codes) else np.empty((0, 2), np.int64)
+    cand = cand[cand[:, 0] != cand[:, 1]]
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    keep_a, keep_b, keep_s = [], [], []
+    sizes = corpus.shingle_counts
+    bar = cfg.verify.min_containment
     threads = max(1, cfg.workers)
+    out_a: list[int] = []
+    out_b: list[int] = []
+    out_score: list[float] = []
+    out_shared: list[int] = []
+    out_full: list[bool] = []
+    credit_a: list[np.ndarray | None] = []
+    credit_b: list[np.ndarray | None] = []
     for lo in range(0, len(cand), _VERIFY_CHUNK):
         chunk = cand[lo : lo + _VERIFY_CHUNK]
-        left = [corpus.norms[i] for i in chunk[:, 0]]
-        right = [corpus.norms[i] for i in chunk[:, 1]]
-        scores = score_pairs(left, right, workers=threads)
-        ok = scores >= cfg.verify.min_similarity
-        keep_a.append(chunk[ok, 0])
-        keep_b.append(chunk[ok, 1])
-        keep_s.append(scores[ok])
-    a = np.concatenate(keep_a) if keep_a else np.empty(0, dtype=np.int64)
-    b = np.concatenate(keep_b) if keep_b else np.empty(0, dtype=np.int64)
-    s = np.concatenate(keep_s) if keep_s else np.empty(0, dtype=np.float64)
-    jac = signature_jaccard(corpus.sigs[a], corpus.sigs[b]) if len(a) else np.empty(0)
-    stats.verified_paragraph_pairs = len(a)
+        a, b = chunk[:, 0], chunk[:, 1]
+        shared = np.fromiter(
+            (int(_members(corpus.shingle_set(x), corpus.shingle_set(y)).sum()) for x, y in chunk.tolist()),
+            dtype=np.int64,
+            count=len(chunk),
+        )
+        union = sizes[a] + sizes[b] - shared
+        maybe_same = shared >= 0.1 * union
+        scores = np.zeros(len(chunk))
+        idx = np.flatnonzero(maybe_same)
+        scores[idx] = score_pairs([corpus.norms[i] for i in a[idx]], [corpus.norms[i] for i in b[idx]], workers=threads)
+        for i, (x, y) in enumerate(chunk.tolist()):
+            if scores[i] >= cfg.verify.min_similarity:
+                ca = cb = None
+            elif shared[i]:
+                ca, cb = sentence_credit(corpus, x, y, bar), sentence_credit(corpus, y, x, bar)
+                if not (ca.any() or cb.any()):
+                    continue
+            else:
+                continue
+            out_a.append(x)
+            out_b.append(y)
+            out_score.append(float(scores[i]))
+            out_shared.append(int(shared[i]))
+            out_full.append(ca is None)
+            credit_a.append(ca)
+            credit_b.append(cb)
+    full = np.array(out_full, dtype=bool)
+    a_arr, b_arr = np.array(out_a, dtype=np.int64), np.array(out_b, dtype=np.int64)
+    jac = signature_jaccard(corpus.sigs[a_arr], corpus.sigs[b_arr]) if len(a_arr) else np.empty(0)
+    stats.verified_paragraph_pairs = int(full.sum())
+    stats.partial_paragraph_pairs = int(len(full) - full.sum())
     stats.seconds["verify"] = time.perf_counter() - t0
-    return ParagraphEdges(a, b, s, jac)
+    return ParagraphEdges(
+        a_arr,
+        b_arr,
+        np.array(out_score, dtype=np.float64),
+        np.array(out_shared, dtype=np.int64),
+        full,
+        jac,
+        tuple(credit_a),
+        tuple(credit_b),
+    )
 
 
 # --------------------------------------------------------------------------- groups and articles
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """One paragraph match inside an article pair.
+
+    ``credit_a``/``credit_b``: per-sentence credit of each side's paragraph (share of the sentence's
+    shingles found in the other paragraph), ``None`` for a full match (every sentence credited).
+    """
+
+    score: float
+    credit_a: np.ndarray | None
+    credit_b: np.ndarray | None
+    full: bool
 
 
 @dataclass(slots=True)
@@ -273,7 +480,7 @@ class DedupResult:
 def _group_tables(corpus: Corpus, edges: ParagraphEdges, content_of: np.ndarray) -> dict[str, np.ndarray]:
     """Group label of every distinct text, and per-group article / content / occurrence counts."""
     n = len(corpus.norms)
-    label = connected_labels(n, zip(edges.a.tolist(), edges.b.tolist(), strict=True))
+    label = connected_labels(n, zip(edges.a[edges.full].tolist(), edges.b[edges.full].tolist(), strict=True))
     occ_uid = np.asarray(corpus.occ_uid, dtype=np.int64)
     occ_article = np.repeat(np.arange(len(corpus.ids)), np.diff(corpus.occ_start))
     occ_group = label[occ_uid] if len(occ_uid) else occ_uid
@@ -374,25 +581,43 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
             if occ_used[pos]:
                 uid_occ[corpus.occ_uid[pos]].append((c, pos))
 
-    # Paragraph matches per content pair: {(X, Y): {(posX, posY): score}} with X < Y.
-    matches: dict[tuple[int, int], dict[tuple[int, int], float]] = defaultdict(dict)
+    # Paragraph matches per content pair, X < Y: {(X, Y): {(posX, posY): Link}}.
+    matches: dict[tuple[int, int], dict[tuple[int, int], _Link]] = defaultdict(dict)
 
-    def link(occ_a: list[tuple[int, int]], occ_b: list[tuple[int, int]], score: float) -> None:
+    def link(occ_a: list[tuple[int, int]], occ_b: list[tuple[int, int]], found: _Link) -> None:
+        flipped = _Link(found.score, found.credit_b, found.credit_a, found.full)
         for ca, pa in occ_a:
             for cb, pb in occ_b:
                 if ca == cb:
                     continue
-                key, pos = ((ca, cb), (pa, pb)) if ca < cb else ((cb, ca), (pb, pa))
+                key, pos, value = ((ca, cb), (pa, pb), found) if ca < cb else ((cb, ca), (pb, pa), flipped)
                 bucket = matches[key]
-                if bucket.get(pos, -1.0) < score:
-                    bucket[pos] = score
+                old = bucket.get(pos)
+                if old is None or (value.full, value.score) > (old.full, old.score):
+                    bucket[pos] = value
 
+    identical = _Link(1.0, None, None, True)
     for occ in uid_occ.values():
         if len({c for c, _ in occ}) > 1:
-            link(occ, occ, 1.0)
-    for a, b, s in zip(edges.a.tolist(), edges.b.tolist(), edges.score.tolist(), strict=True):
+            link(occ, occ, identical)
+    for i, (a, b) in enumerate(zip(edges.a.tolist(), edges.b.tolist(), strict=True)):
         if a in uid_occ and b in uid_occ:
-            link(uid_occ[a], uid_occ[b], s)
+            found = _Link(float(edges.score[i]), edges.credit_a[i], edges.credit_b[i], bool(edges.full[i]))
+            link(uid_occ[a], uid_occ[b], found)
+
+    weight_cache: dict[int, np.ndarray] = {}
+
+    def sentence_weights(uid: int) -> np.ndarray:
+        """Shingles per sentence of a distinct paragraph (weights of the per-sentence credits)."""
+        if uid not in weight_cache:
+            weight_cache[uid] = np.diff(corpus.sentence_sets(uid)[1]).astype(np.float64)
+        return weight_cache[uid]
+
+    def credit_share(pos: int, credit: np.ndarray | None) -> float:
+        if credit is None:
+            return 1.0
+        w = sentence_weights(corpus.occ_uid[pos])
+        return float(credit @ w / w.sum())
 
     base_chars = np.zeros(n_contents, dtype=np.int64)
     for c, k in enumerate(first_article):
@@ -404,21 +629,36 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
         rows = np.asarray(corpus.occ_uid[occ.start : occ.stop], dtype=np.int64)
         return np.asarray(corpus.sigs[rows].min(axis=0))
 
+    def covered(found: dict[tuple[int, int], _Link], side: int) -> tuple[float, int]:
+        """Characters of one side credited by the matches, and how many of its paragraphs fully match.
+
+        Credits are merged per sentence (the best over all partner paragraphs), so a paragraph whose
+        sentences were copied from several paragraphs of the other article is credited in full.
+        """
+        best: dict[int, np.ndarray | None] = {}
+        for pos, value in found.items():
+            p, credit = (pos[0], value.credit_a) if side == 0 else (pos[1], value.credit_b)
+            if p in best and best[p] is None:
+                continue
+            best[p] = None if credit is None else (credit if p not in best else np.maximum(best[p], credit))
+        chars = sum(occ_chars[p] * credit_share(p, c) for p, c in best.items())
+        return chars, sum(1 for c in best.values() if c is None)
+
     occ_index = corpus.occ_index
     threshold = cfg.cluster.min_article_similarity
     neighbors: dict[int, dict[int, float]] = defaultdict(dict)
-    content_pairs: list[tuple[int, int, float, float, float, dict[tuple[int, int], float]]] = []
+    direct: dict[int, dict[int, float]] = defaultdict(dict)
+    content_pairs: list[tuple[int, int, float, float, float, dict[tuple[int, int], _Link]]] = []
     scored: dict[tuple[str, str], float] = {}
     for (x, y), found in matches.items():
-        covered_x = sum(occ_chars[p] for p in {px for px, _ in found})
-        covered_y = sum(occ_chars[p] for p in {py for _, py in found})
-        cont_x = covered_x / base_chars[x] if base_chars[x] else 0.0
-        cont_y = covered_y / base_chars[y] if base_chars[y] else 0.0
-        sim = round(max(cont_x, cont_y), 4)
+        cont_x = covered(found, 0)[0] / base_chars[x] if base_chars[x] else 0.0
+        cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
+        sim = round(min(1.0, max(cont_x, cont_y)), 4)
         scored[(corpus.ids[first_article[x]], corpus.ids[first_article[y]])] = sim
+        direct[x][y] = direct[y][x] = sim
         if sim >= threshold:
             neighbors[x][y] = neighbors[y][x] = sim
-            content_pairs.append((x, y, sim, round(cont_x, 4), round(cont_y, 4), found))
+            content_pairs.append((x, y, sim, round(min(cont_x, 1.0), 4), round(min(cont_y, 1.0), 4), found))
     stats.paragraph_groups = int(np.count_nonzero(tables["articles"] >= 2))
     stats.boilerplate_groups = int(np.count_nonzero(template_group & (tables["articles"] >= 2)))
 
@@ -433,7 +673,13 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     clusters: list[Cluster] = []
     cluster_of = [""] * n_articles
     groups_of_contents = guarded_clusters(
-        linked, neighbors, cfg.cluster.floor, content_rank, solo_ok=lambda c: len(content_members[c]) > 1
+        linked,
+        neighbors,
+        cfg.cluster.floor,
+        content_rank,
+        solo_ok=lambda c: len(content_members[c]) > 1,
+        direct=direct,
+        guard=cfg.cluster.linkage is Linkage.GUARDED,
     )
     for rep_c, member_contents in groups_of_contents:
         rep_article = min(content_members[rep_c], key=lambda k: article_rank((ids[k], corpus.chars[k])))
@@ -445,9 +691,8 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
             if c == rep_c:
                 sim, shared = 1.0, len(corpus.occurrences(k))
             else:
-                sim = neighbors[rep_c][c]
-                found = matches[(min(c, rep_c), max(c, rep_c))]
-                shared = len({p[0] if c < rep_c else p[1] for p in found})
+                sim = direct[rep_c].get(c, 0.0)
+                shared = covered(matches.get((min(c, rep_c), max(c, rep_c)), {}), 0 if c < rep_c else 1)[1]
             rows.append(
                 ClusterMember(cid, ids[k], len(member_articles), k == rep_article, sim, corpus.chars[k], shared)
             )
@@ -462,8 +707,15 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     # ------------------------------------------------------------------ article pairs
     pairs: list[ArticlePair] = []
     for x, y, sim, cont_x, cont_y, found in content_pairs:
-        evidence = tuple(sorted(ParagraphMatch(occ_index[px], occ_index[py], sc) for (px, py), sc in found.items()))
-        matched = len({px for px, _ in found})
+        evidence = tuple(
+            sorted(
+                ParagraphMatch(
+                    occ_index[px], occ_index[py], v.score if v.full else round(credit_share(px, v.credit_a), 4), v.full
+                )
+                for (px, py), v in found.items()
+            )
+        )
+        matched = covered(found, 0)[1]
         jac = float(signature_jaccard(content_signature(x), content_signature(y)))
         pairs.append(
             ArticlePair(
@@ -473,7 +725,7 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
                 cont_x,
                 cont_y,
                 matched,
-                max(found.values()),
+                max(v.score for v in found.values()),
                 round(jac, 4),
                 evidence,
             )

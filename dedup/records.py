@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from dedup.fingerprint import Fingerprints
 
 
 def paragraph_key(article_id: str, index: int) -> str:
@@ -41,7 +41,10 @@ class Skip:
 
 @dataclass(frozen=True, slots=True)
 class Paragraph:
-    """One segment of an article; ``text`` is the raw form, ``norm`` the normalised one."""
+    """One segment of an article; ``text`` is the raw form, ``norm`` the normalised one.
+
+    ``sentences`` are the normalised sentences; ``" ".join(sentences) == norm``.
+    """
 
     article_id: str
     index: int
@@ -49,6 +52,7 @@ class Paragraph:
     norm: str
     words: int
     is_short: bool
+    sentences: tuple[str, ...] = ()
 
     @property
     def chars(self) -> int:
@@ -68,7 +72,8 @@ class ArticleDigest:
         indices: paragraph index of each indexed (long) paragraph.
         norms: normalised text of each indexed paragraph.
         texts: raw text of each indexed paragraph.
-        signatures: ``(len(norms), num_perm)`` uint32 MinHash signatures.
+        sentence_keys: per indexed paragraph, a 64-bit key for each of its sentences.
+        fingerprints: signatures and shingle sets of the indexed paragraphs.
     """
 
     id: str
@@ -78,21 +83,22 @@ class ArticleDigest:
     indices: tuple[int, ...]
     norms: tuple[str, ...]
     texts: tuple[str, ...]
-    signatures: np.ndarray = field(repr=False)
-
-    @property
-    def paragraph_chars(self) -> tuple[int, ...]:
-        """Raw length of each indexed paragraph."""
-        return tuple(len(t) for t in self.texts)
+    sentence_keys: tuple[tuple[int, ...], ...]
+    fingerprints: Fingerprints = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class ParagraphMatch:
-    """Evidence for one article pair: paragraph ``index_a`` of a matches ``index_b`` of b."""
+    """Evidence for one article pair: paragraph ``index_a`` of a matches ``index_b`` of b.
+
+    ``full`` matches carry the rapidfuzz score; partial ones the share of a's paragraph's shingles
+    found in b's paragraph.
+    """
 
     index_a: int
     index_b: int
     score: float
+    full: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +175,10 @@ class RunStats:
     paragraphs: int = 0
     short_segments: int = 0
     unique_paragraphs: int = 0
+    unique_sentences: int = 0
     candidate_pairs: int = 0
     verified_paragraph_pairs: int = 0
+    partial_paragraph_pairs: int = 0
     paragraph_groups: int = 0
     boilerplate_groups: int = 0
     article_pairs: int = 0
@@ -193,8 +201,10 @@ class RunStats:
             "paragraphs": self.paragraphs,
             "short_segments": self.short_segments,
             "unique_paragraphs": self.unique_paragraphs,
+            "unique_sentences": self.unique_sentences,
             "candidate_pairs": self.candidate_pairs,
             "verified_paragraph_pairs": self.verified_paragraph_pairs,
+            "partial_paragraph_pairs": self.partial_paragraph_pairs,
             "paragraph_groups": self.paragraph_groups,
             "boilerplate_groups": self.boilerplate_groups,
             "article_pairs": self.article_pairs,

@@ -129,7 +129,7 @@ def write_pairs_csv(result: DedupResult, path: Path) -> None:
                 p.matched_paragraphs,
                 _fraction(p.best_score),
                 _fraction(p.minhash_jaccard),
-                ";".join(f"{m.index_a}-{m.index_b}:{m.score:.2f}" for m in p.matches),
+                ";".join(f"{m.index_a}-{m.index_b}{':' if m.full else '~'}{m.score:.2f}" for m in p.matches),
             )
             for p in result.pairs
         ),

@@ -11,22 +11,65 @@ from dedup.records import Paragraph
 _BULLET = re.compile(r"^\s*(?:[-*+•·▪►‣◦]|\d{1,3}[.)]|#{1,6})\s+")
 _SENTENCE_END = re.compile(r"[.!?:;\"')\]]\s*$")
 _PROSE_END = re.compile(r"[.!?…\"'”’)]\s*$")
+# A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) before whitespace.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 
 
-def _looks_hard_wrapped(lines: list[str]) -> bool:
-    """True when the text is wrapped at a fixed width (most lines short, none very long)."""
-    lengths = sorted(len(line) for line in lines if line.strip())
+def split_sentences(text: str, min_words: int = 5) -> list[str]:
+    """Normalised sentences of one paragraph.
+
+    Fragments with fewer than ``min_words`` words (abbreviations such as "e.g." or "i. e.", list
+    numbers) are joined to the following sentence, a short tail to the preceding one, so the
+    sentences always join back into the paragraph's normalised text.
+
+    Args:
+        text: raw paragraph text.
+        min_words: shortest sentence kept on its own.
+
+    Returns:
+        Normalised sentences (possibly one, the whole paragraph; empty if it has no word).
+
+    >>> split_sentences("Dr. Smith arrived at noon today. He left! The end came quickly, as expected.")
+    ['dr smith arrived at noon today', 'he left the end came quickly as expected']
+    """
+    out: list[str] = []
+    carry = ""
+    for piece in _SENTENCE_BREAK.split(text):
+        norm = normalize_text(piece)
+        if not norm:
+            continue
+        carry = f"{carry} {norm}" if carry else norm
+        if carry.count(" ") + 1 >= min_words:
+            out.append(carry)
+            carry = ""
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
+
+
+def _wrap_width(lines: list[str]) -> int:
+    """Width the text is hard-wrapped at (90th percentile line length), or 0 when it is not.
+
+    Text counts as hard-wrapped when it has three or more lines and 90 % of them are at most 100
+    characters long.
+    """
+    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
     if len(lengths) < 3:
-        return False
-    return lengths[int(0.9 * (len(lengths) - 1))] <= 100
+        return 0
+    width = lengths[int(0.9 * (len(lengths) - 1))]
+    return width if width <= 100 else 0
 
 
 def split_segments(text: str) -> list[str]:
     """Split raw text into segments: one per line, re-joining lines of hard-wrapped paragraphs.
 
     Paragraph boundaries are blank lines and line breaks (scraped text usually keeps one paragraph
-    per line). When the whole text is hard-wrapped (90 % of lines at most 100 characters), a line
-    that does not end a sentence and is followed by a line starting in lower case is joined to it.
+    per line). When the whole text is hard-wrapped, a line that does not end a sentence is joined to
+    the next one if that one starts in lower case or the line itself is nearly full width (it was
+    wrapped, not a short heading); list items are never joined to.
 
     Args:
         text: raw article text.
@@ -40,19 +83,21 @@ def split_segments(text: str) -> list[str]:
     ['A wrapped paragraph that goes on and on until the end.', 'Next one.', 'x y z']
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    wrapped = _looks_hard_wrapped(lines)
+    width = _wrap_width(lines)
     segments: list[str] = []
     joinable = False
+    previous_full = False
     for line in lines:
         stripped = line.strip()
         if not stripped:
             joinable = False
             continue
-        if joinable and stripped[:1].islower() and not _BULLET.match(line):
+        if joinable and not _BULLET.match(line) and (stripped[:1].islower() or previous_full):
             segments[-1] = f"{segments[-1]} {stripped}"
         else:
             segments.append(stripped)
-        joinable = wrapped and len(stripped) >= 30 and not _SENTENCE_END.search(stripped)
+        joinable = bool(width) and len(stripped) >= 30 and not _SENTENCE_END.search(stripped)
+        previous_full = bool(width) and len(line.rstrip()) >= 0.75 * width
     return segments
 
 
@@ -62,9 +107,9 @@ def split_paragraphs(article_id: str, text: str, cfg: SegmentConfig) -> list[Par
     Bullet and heading markers (``-``, ``*``, ``1.``, ``#``) are removed before normalising, so a
     bullet item and the heading it repeats normalise to the same text. A segment is *short*
     (``is_short=True``) when it has fewer than ``cfg.min_words`` words, or fewer than twice that and
-    looks like a heading or list item: it starts with a bullet/heading marker or does not end like a
-    sentence. Short segments count in the article's length but are never fingerprinted or matched,
-    so a shared table of contents cannot make two articles alike. Segments with no word are dropped.
+    looks like a heading: it does not end like a sentence. Short segments count in the article's
+    length but are never fingerprinted or matched, so a shared table of contents cannot make two
+    articles alike. Segments with no word are dropped.
 
     Args:
         article_id: the article's path (or ``file.jsonl#id``).
@@ -80,11 +125,12 @@ def split_paragraphs(article_id: str, text: str, cfg: SegmentConfig) -> list[Par
     """
     paragraphs: list[Paragraph] = []
     for raw in split_segments(text):
-        norm = normalize_text(_BULLET.sub("", raw, count=1))
-        if not norm:
+        sentences = split_sentences(_BULLET.sub("", raw, count=1), cfg.min_sentence_words)
+        if not sentences:
             continue
+        norm = " ".join(sentences)
         words = norm.count(" ") + 1
-        heading_like = bool(_BULLET.match(raw)) or not _PROSE_END.search(raw)
+        heading_like = not _PROSE_END.search(raw)
         paragraphs.append(
             Paragraph(
                 article_id=article_id,
@@ -93,9 +139,10 @@ def split_paragraphs(article_id: str, text: str, cfg: SegmentConfig) -> list[Par
                 norm=norm,
                 words=words,
                 is_short=words < cfg.min_words or (heading_like and words < 2 * cfg.min_words),
+                sentences=tuple(sentences),
             )
         )
     return paragraphs
 
 
-__all__ = ["split_paragraphs", "split_segments"]
+__all__ = ["split_paragraphs", "split_segments", "split_sentences"]

@@ -45,3 +45,21 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = blocks[1].strip()
     assert "pytest" in test_command
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_readme_tables_are_generated_from_results() -> None:
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import render
+    finally:
+        sys.path.pop(0)
+    results = ROOT / "benchmarks" / "results"
+    for name, builder in (("quality", render.quality_table),):
+        path = results / f"{name}.json"
+        assert path.exists(), path
+        table = builder(json.loads(path.read_text()))
+        block = README.split(f"<!-- {name}:start -->\n")[1].split(f"<!-- {name}:end -->")[0]
+        assert block == table + "\n"

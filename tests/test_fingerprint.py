@@ -97,3 +97,33 @@ def test_empty_paragraph_is_rejected() -> None:
 
 def test_no_paragraphs() -> None:
     assert signatures([], ShingleConfig(), LshConfig()).shape == (0, 128)
+
+
+def test_fingerprint_sentences_paragraphs_and_shingle_sets() -> None:
+    """Sentence rows, paragraph rows (= union of sentences) and exact shingle sets all agree with datasketch."""
+    from dedup.fingerprint import fingerprint
+
+    shingle, lsh = ShingleConfig(3), LshConfig()
+    paragraphs = [
+        ["kratom a plant native to southeast asia", "it has garnered attention in the realm of pain"],
+        ["one short"],
+        [f"word{i} word{i + 1} word{i + 2} word{i + 3}" for i in range(40)],
+    ]
+    fp = fingerprint(paragraphs, shingle, lsh)
+    assert fp.sentence_sigs.shape == (43, 128)
+    assert fp.paragraph_sigs.shape == (3, 128)
+    assert fp.sentence_start.tolist() == [0, 2, 3, 43]
+    for p, sentences in enumerate(paragraphs):
+        hashes = [h for s in sentences for h in shingle_hashes(s, shingle)]
+        whole = MinHash(num_perm=128, seed=1, hashfunc=lambda x: x)
+        whole.update_batch(hashes)
+        assert np.array_equal(whole.hashvalues, fp.paragraph_sigs[p])
+        got = fp.shingles[fp.shingle_start[p] : fp.shingle_start[p + 1]]
+        assert got.tolist() == sorted(set(hashes))
+        for k, s in enumerate(sentences):
+            one = MinHash(num_perm=128, seed=1, hashfunc=lambda x: x)
+            one.update_batch(shingle_hashes(s, shingle))
+            assert np.array_equal(one.hashvalues, fp.sentence_sigs[fp.sentence_start[p] + k])
+    sub = fp.subset(1, 3)
+    assert sub.sentence_start.tolist() == [0, 1, 41]
+    assert np.array_equal(sub.paragraph_sigs, fp.paragraph_sigs[1:3])

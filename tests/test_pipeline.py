@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
+from scipy import sparse
 
 from dedup.cli import build_config
 from dedup.cluster import stable_id
 from dedup.config import KeepPolicy
 from dedup.evaluate import pairwise_scores
-from dedup.pipeline import ParagraphEdges, analyse, match_corpus, run
+from dedup.pipeline import ParagraphEdges, analyse, match_corpus, run, sentence_credit
 from dedup.report import write_reports
 from tests.conftest import SAMPLE, read_truth_csv
 
@@ -75,13 +76,36 @@ def test_sample_precision_recall() -> None:
 
 
 def _oracle_edges(corpus, cfg) -> ParagraphEdges:
-    """Exhaustive verification: every pair of distinct paragraph texts scored, no LSH."""
+    """Exhaustive verification: every pair of distinct paragraph texts scored, no LSH, no pre-filter."""
     norms = corpus.norms
     ratio = cdist(norms, norms, scorer=fuzz.ratio, dtype=np.float32)
     token = cdist(norms, norms, scorer=fuzz.token_sort_ratio, dtype=np.float32)
     scores = np.round(np.maximum(ratio, token).astype(np.float64) / 100.0, 4)
-    a, b = np.nonzero(np.triu(scores >= cfg.verify.min_similarity, k=1))
-    return ParagraphEdges(a, b, scores[a, b], np.zeros(len(a)))
+    sizes = corpus.shingle_counts
+    rows = np.repeat(np.arange(len(norms)), sizes)
+    _, cols = np.unique(corpus.shingles, return_inverse=True)
+    m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)))
+    shared = (m @ m.T).toarray().astype(np.int64)
+    full = scores >= cfg.verify.min_similarity
+    keep_a, keep_b, credit_a, credit_b = [], [], [], []
+    # Two shared shingles is the least any credited sentence needs (half of a 3-word+ sentence's).
+    for x, y in zip(*np.nonzero(np.triu(full | (shared >= 2), k=1)), strict=True):
+        if full[x, y]:
+            ca = cb = None
+        else:
+            bar = cfg.verify.min_containment
+            ca, cb = sentence_credit(corpus, int(x), int(y), bar), sentence_credit(corpus, int(y), int(x), bar)
+            if not (ca.any() or cb.any()):
+                continue
+        keep_a.append(int(x))
+        keep_b.append(int(y))
+        credit_a.append(ca)
+        credit_b.append(cb)
+    a, b = np.array(keep_a, dtype=np.int64), np.array(keep_b, dtype=np.int64)
+    assert sizes.sum() == len(corpus.shingles)
+    return ParagraphEdges(
+        a, b, scores[a, b], shared[a, b], full[a, b], np.zeros(len(a)), tuple(credit_a), tuple(credit_b)
+    )
 
 
 def test_article_pairs_match_brute_force_oracle(plain_generated: Path) -> None:
@@ -213,3 +237,61 @@ def test_bad_inputs_are_counted_and_run_completes(tmp_path: Path) -> None:
     assert result.stats.files_read == 3
     assert sorted(s.path for s in seen) == ["bad.txt", "bin.txt", "cut.txt.gz", "empty.txt", "f.jsonl:2"]
     assert [sorted(m.path for m in c.members) for c in result.clusters] == [["f.jsonl#1", "good.txt", "good2.txt"]]
+
+
+def _sentences(rng: random.Random, vocab: list[str], n: int) -> list[str]:
+    return [" ".join(rng.choice(vocab) for _ in range(12)).capitalize() + "." for _ in range(n)]
+
+
+def test_extended_paragraphs_give_partial_credit(tmp_path: Path) -> None:
+    """A revision that grew every paragraph (new sentences appended) still contains the original."""
+    rng = random.Random(7)
+    vocab = [f"v{i}" for i in range(5000)]
+    original = [_sentences(rng, vocab, 3) for _ in range(4)]
+    grown = [p + _sentences(rng, vocab, 4) for p in original]
+    (tmp_path / "old.txt").write_text("\n".join(" ".join(p) for p in original) + "\n", encoding="utf-8")
+    (tmp_path / "new.txt").write_text("\n".join(" ".join(p) for p in grown) + "\n", encoding="utf-8")
+    (tmp_path / "other.txt").write_text(
+        "\n".join(" ".join(_sentences(rng, vocab, 5)) for _ in range(4)), encoding="utf-8"
+    )
+    result = run(tmp_path, build_config(workers=1))
+    assert result.stats.partial_paragraph_pairs == 4
+    assert result.stats.verified_paragraph_pairs == 0
+    (pair,) = result.pairs
+    assert (pair.a, pair.b) == ("new.txt", "old.txt")
+    assert pair.containment_b == 1.0  # every old paragraph is inside a new one
+    assert 0.3 < pair.containment_a < 0.5
+    assert [m.full for m in pair.matches] == [False] * 4
+    assert [sorted(m.path for m in c.members) for c in result.clusters] == [["new.txt", "old.txt"]]
+
+
+def test_sentences_copied_from_several_paragraphs(tmp_path: Path) -> None:
+    """An answer built from sentences of different source paragraphs is found through sentence candidates."""
+    rng = random.Random(8)
+    vocab = [f"v{i}" for i in range(5000)]
+    source = [_sentences(rng, vocab, 4) for _ in range(5)]
+    answer = [*source[0][:2], *source[2][1:3], *source[4][2:], *_sentences(rng, vocab, 1)]
+    (tmp_path / "source.txt").write_text("\n".join(" ".join(p) for p in source) + "\n", encoding="utf-8")
+    (tmp_path / "answer.txt").write_text(" ".join(answer) + "\n", encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1))
+    (pair,) = result.pairs
+    assert pair.matched_paragraphs == 0  # no paragraph is fully the same ...
+    assert pair.containment_a >= 0.8  # ... but most of the answer is inside the source
+    assert len(pair.matches) == 3
+
+
+def test_single_linkage_keeps_chains(tmp_path: Path) -> None:
+    rng = random.Random(9)
+    vocab = [f"v{i}" for i in range(5000)]
+    a, b, c = (_sentences(rng, vocab, 3) for _ in range(3))
+    # x = a+b, y = b+c: x~y share b; "first" holds only a, "last" only c.
+    docs = {"1-first.txt": [a], "2-x.txt": [a, b], "3-y.txt": [b, c], "4-last.txt": [c]}
+    for name, paras in docs.items():
+        (tmp_path / name).write_text("\n".join(" ".join(p) for p in paras) + "\n", encoding="utf-8")
+    guarded = run(tmp_path, build_config(workers=1, keep=KeepPolicy.FIRST))
+    single = run(tmp_path, build_config(workers=1, keep=KeepPolicy.FIRST, linkage="single"))
+    assert sorted(sorted(m.path for m in cl.members) for cl in guarded.clusters) == [
+        ["1-first.txt", "2-x.txt"],
+        ["3-y.txt", "4-last.txt"],
+    ]
+    assert [sorted(m.path for m in cl.members) for cl in single.clusters] == [sorted(docs)]

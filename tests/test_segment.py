@@ -54,3 +54,17 @@ def test_punctuation_only_segments_are_dropped() -> None:
     paras = split_paragraphs("a", "***\n---\nReal words here.", SegmentConfig())
     assert [p.text for p in paras] == ["Real words here."]
     assert paras[0].index == 0
+
+
+def test_sentences_join_back_to_the_paragraph() -> None:
+    from dedup.segment import split_sentences
+
+    text = "See e.g. the U.S. report. It is short. A much longer closing sentence follows here!"
+    sentences = split_sentences(text)
+    # "e.g." and "U.S." make short fragments that join the next ones until five words are reached.
+    assert sentences == ["see e g the u s", "report it is short a much longer closing sentence follows here"]
+    (p,) = split_paragraphs("a", text, SegmentConfig(min_words=3))
+    assert p.sentences == tuple(sentences)
+    assert " ".join(p.sentences) == p.norm
+    assert split_sentences("...") == []
+    assert split_sentences("Tiny.") == ["tiny"]

@@ -1,0 +1,103 @@
+"""Regenerate the README's benchmark tables from benchmarks/results/*.json.
+
+    python benchmarks/render.py
+
+Each table sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers in README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _row(cells: list[object]) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def quality_table(q: dict) -> str:
+    w, c, g = q["wiki_versions"], q["clough_stevenson_2011"], q["generated_seo"]
+    lines = [
+        _row(["corpus", "metric", "dedup (defaults)", "dedup --linkage single", "document MinHash baseline"]),
+        _row(["---"] * 5),
+    ]
+    for metric in ("ari", "precision", "recall", "f1"):
+        lines.append(
+            _row(
+                [
+                    f"wiki_versions dev ({w['documents']} docs)",
+                    metric,
+                    f"{w['dedup'][metric]:.3f}",
+                    f"{w['dedup_single_linkage'][metric]:.3f}",
+                    f"{w['baseline'][metric]:.3f}",
+                ]
+            )
+        )
+    for reading in ("near_dup", "near_dup_without_heavy", "derived"):
+        for metric in ("ari", "precision", "recall"):
+            lines.append(
+                _row(
+                    [
+                        f"Clough & Stevenson, {reading.replace('_', ' ')}",
+                        metric,
+                        *(f"{c[reading][k][metric]:.3f}" for k in ("dedup", "dedup_single_linkage", "baseline")),
+                    ]
+                )
+            )
+    cats = c["categories"]
+    for key, label in (
+        ("recall_cut", "recall of cut answers"),
+        ("recall_light", "recall of light revisions"),
+        ("recall_heavy", "recall of heavy revisions"),
+        ("non_unclustered", "share of `non` answers left unclustered"),
+    ):
+        lines.append(
+            _row(
+                [
+                    "Clough & Stevenson",
+                    label,
+                    *(f"{cats[k][key]:.3f}" for k in ("dedup", "dedup_single_linkage", "baseline")),
+                ]
+            )
+        )
+    for metric in ("ari", "precision", "recall"):
+        lines.append(
+            _row(
+                [
+                    f"generated SEO ({g['documents']} articles)",
+                    metric,
+                    f"{g['dedup'][metric]:.3f}",
+                    "",
+                    f"{g['baseline'][metric]:.3f}",
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README has no {name} markers")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
+def main() -> int:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    quality = RESULTS / "quality.json"
+    if quality.exists():
+        text = replace_block(text, "quality", quality_table(json.loads(quality.read_text())))
+    for extra in sys.argv[1:]:
+        print(f"ignored argument {extra}", file=sys.stderr)
+    readme.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
