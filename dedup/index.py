@@ -13,6 +13,18 @@ from dedup.config import LshConfig
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort + neighbour compare: faster than ``np.unique`` on large int arrays).
+
+    >>> sorted_unique(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    out = np.sort(values)
+    if len(out):
+        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
+    return out
+
+
 def band_keys(sigs: np.ndarray, lsh: LshConfig) -> np.ndarray:
     """One 64-bit key per (band, paragraph): the band's rows folded with a multiply-xor hash.
 
@@ -92,8 +104,8 @@ def candidate_pairs(sigs: np.ndarray, lsh: LshConfig, max_bucket: int | None = N
     ]
     if not codes:
         return np.empty((0, 2), dtype=np.int64)
-    unique = np.unique(np.concatenate(codes))
+    unique = sorted_unique(np.concatenate(codes))
     return np.stack((unique // n, unique % n), axis=1)
 
 
-__all__ = ["band_keys", "bucket_pairs", "candidate_pairs"]
+__all__ = ["band_keys", "bucket_pairs", "candidate_pairs", "sorted_unique"]

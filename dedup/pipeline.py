@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import DedupConfig, Linkage
 from dedup.engines import map_ordered
 from dedup.errors import InputError
 from dedup.fingerprint import fingerprint, signature_jaccard
-from dedup.index import candidate_pairs
+from dedup.index import candidate_pairs, sorted_unique
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
     ArticleDigest,
@@ -151,6 +152,7 @@ class Corpus:
     sentence_owners: list[list[int]] = field(default_factory=list)
     # Per distinct paragraph, the shingle set of each of its sentences (for sentence-level credit).
     psent_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    psent_sid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     psent_shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     psent_shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
@@ -219,6 +221,7 @@ def ingest_corpus(
     psent_parts: list[np.ndarray] = []
     psent_counts: list[np.ndarray] = []
     psent_per_uid: list[int] = []
+    psent_sid: list[int] = []
     for digest in digests:
         corpus.ids.append(digest.id)
         corpus.chars.append(digest.chars)
@@ -246,6 +249,7 @@ def ingest_corpus(
                         sid = sid_of[key] = len(corpus.sentence_owners)
                         corpus.sentence_owners.append([])
                         new_sentences.append(int(fp.sentence_start[k]) + j)
+                    psent_sid.append(sid)
                     owners = corpus.sentence_owners[sid]
                     if not owners or owners[-1] != uid:
                         owners.append(uid)
@@ -265,6 +269,7 @@ def ingest_corpus(
     corpus.psent_shingles = _stack(psent_parts, np.empty(0, dtype=np.uint32))
     corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(_stack(psent_counts, np.empty(0, np.int64)))))
     corpus.psent_start = np.concatenate(([0], np.cumsum(psent_per_uid, dtype=np.int64)))
+    corpus.psent_sid = np.array(psent_sid, dtype=np.int64)
     stats.articles = len(corpus.ids)
     stats.paragraphs = len(corpus.occ_uid)
     stats.short_segments = sum(corpus.short_segments)
@@ -295,13 +300,16 @@ class ParagraphEdges:
     credit_b: tuple[np.ndarray | None, ...] = ()
 
 
-def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
-    """Paragraph pairs that share an identical sentence or an LSH-similar one.
+def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Paragraph pairs that share an identical sentence or an LSH-similar one, and the template mask.
 
     A sentence whose *spread* — the distinct paragraphs holding it or a near-identical sentence —
     exceeds ``lsh.max_sentence_spread`` is a template sentence and nominates nothing: it would pair
-    every paragraph written from the template. Band buckets larger than that are skipped for the
-    same reason.
+    every paragraph written from the template, and earns no partial credit. Band buckets larger than
+    that are skipped for the same reason.
+
+    Returns:
+        ``(pairs, template)``: candidate paragraph pairs, and a boolean per distinct sentence.
     """
     cap = cfg.lsh.max_sentence_spread
     owners = corpus.sentence_owners
@@ -318,131 +326,150 @@ def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
         pairs.extend((a, b) for i, a in enumerate(uids) for b in uids[i + 1 :])
     for s, t in similar[ok[similar[:, 0]] & ok[similar[:, 1]]].tolist():
         pairs.extend((a, b) if a < b else (b, a) for a in owners[s] for b in owners[t] if a != b)
-    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2), ~ok
 
 
-def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Boolean mask: which ``values`` are in the sorted array ``sorted_set``."""
-    if not len(sorted_set):
-        return np.zeros(len(values), dtype=bool)
-    pos = np.searchsorted(sorted_set, values)
-    pos[pos == len(sorted_set)] = 0
-    return np.asarray(sorted_set[pos] == values)
+def _unique_pairs(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """Sorted distinct ``(a, b)`` rows with ``a != b`` from several ``(k, 2)`` arrays (a < b in each)."""
+    if n < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    codes = sorted_unique(np.concatenate([p[:, 0] * n + p[:, 1] for p in parts]))
+    pairs = np.stack((codes // n, codes % n), axis=1)
+    return pairs[pairs[:, 0] != pairs[:, 1]]
 
 
-def _in_runs(mask: np.ndarray, length: int) -> np.ndarray:
-    """Keep only the True values that belong to a run of at least ``length`` consecutive Trues.
+def _incidence(flat: np.ndarray, starts: np.ndarray, columns: np.ndarray) -> sparse.csr_matrix:
+    """Binary CSR matrix: row ``i`` has a 1 in the column of each hash in ``flat[starts[i]:starts[i+1]]``."""
+    cols = np.searchsorted(columns, flat)
+    data = np.ones(len(flat), dtype=np.float32)
+    return sparse.csr_matrix((data, cols, starts), shape=(len(starts) - 1, len(columns)))
 
-    >>> _in_runs(np.array([1, 0, 1, 1, 0, 1], dtype=bool), 2).tolist()
-    [False, False, True, True, False, False]
+
+def _row_dots(left: sparse.csr_matrix, rows_l: np.ndarray, right: sparse.csr_matrix, rows_r: np.ndarray) -> np.ndarray:
+    """``left[rows_l[i]] · right[rows_r[i]]`` for every i: shared hashes of each pair of rows."""
+    if not len(rows_l):
+        return np.zeros(0, dtype=np.int64)
+    product = left[rows_l].multiply(right[rows_r])
+    return np.asarray(product.sum(axis=1)).ravel().astype(np.int64)
+
+
+def _in_runs(mask: np.ndarray, group: np.ndarray, singles: np.ndarray) -> np.ndarray:
+    """Keep True values with a True neighbour in the same group, or alone in a one-item group.
+
+    >>> mask, group = np.array([1, 0, 1, 1, 1, 1], bool), np.array([0, 0, 0, 0, 1, 2])
+    >>> _in_runs(mask, group, np.array([0, 0, 0, 0, 1, 1], bool)).tolist()
+    [False, False, True, True, True, True]
     """
-    if length <= 1 or not mask.any():
-        return mask
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    keep = np.zeros(len(mask), dtype=bool)
-    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-        if hi - lo >= length:
-            keep[lo:hi] = True
-    return keep
+    prev = np.zeros(len(mask), dtype=bool)
+    nxt = np.zeros(len(mask), dtype=bool)
+    prev[1:] = mask[:-1] & (group[1:] == group[:-1])
+    nxt[:-1] = mask[1:] & (group[1:] == group[:-1])
+    return mask & (prev | nxt | singles)
 
 
-def sentence_credit(corpus: Corpus, uid: int, other: int, bar: float) -> np.ndarray:
-    """Share of each sentence of ``uid`` found in paragraph ``other`` (0 where it does not count).
+class _ShingleIndex:
+    """Sparse incidence matrices of paragraphs and of their sentences over the corpus' shingles."""
 
-    A sentence counts when at least ``bar`` of its shingles are in ``other`` *and* it is part of a
-    run of two or more consecutive such sentences (or is the paragraph's only sentence): copied or
-    revised passages come in runs, while template sentences shared by unrelated articles match one
-    at a time.
+    def __init__(self, corpus: Corpus, template: np.ndarray | None = None) -> None:
+        columns = sorted_unique(corpus.shingles)
+        # Sentences that are templates (see _sentence_pairs) never earn credit.
+        self.creditable = ~template[corpus.psent_sid] if template is not None else None
+        self.paragraphs = _incidence(corpus.shingles, corpus.shingle_start, columns)
+        self.sentences = _incidence(corpus.psent_shingles, corpus.psent_shingle_start, columns)
+        self.sentence_sizes = np.diff(corpus.psent_shingle_start)
+        self.psent_start = corpus.psent_start
 
-    Args:
-        corpus: the corpus.
-        uid: the paragraph whose sentences are credited.
-        other: the paragraph they are looked up in.
-        bar: minimum share of a sentence's shingles for it to count.
+    def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Exact shared-shingle counts of paragraph pairs."""
+        return _row_dots(self.paragraphs, a, self.paragraphs, b)
 
-    Returns:
-        float array, one value per sentence of ``uid``.
-    """
-    flat, bounds = corpus.sentence_sets(uid)
-    hits = _members(flat, corpus.shingle_set(other)).astype(np.float64)
-    share = np.add.reduceat(hits, bounds[:-1]) / np.diff(bounds) if len(flat) else np.zeros(len(bounds) - 1)
-    counted = _in_runs(share >= bar, min(2, len(share)))
-    return np.where(counted, share, 0.0)
+    def sentence_credit(self, uids: np.ndarray, others: np.ndarray, bar: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sentence credit of each ``uids[i]`` in ``others[i]``, flat, with ``(len(uids) + 1,)`` offsets.
+
+        A sentence counts when at least ``bar`` of its shingles are in the other paragraph *and* it
+        is part of a run of two or more consecutive such sentences (or is its paragraph's only
+        sentence): copied or revised passages come in runs, while template sentences shared by
+        unrelated articles match one at a time.
+        """
+        lo, hi = self.psent_start[uids], self.psent_start[uids + 1]
+        counts = hi - lo
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        pair_of = np.repeat(np.arange(len(uids)), counts)
+        rows = np.arange(offsets[-1]) - offsets[:-1][pair_of] + lo[pair_of]
+        found = _row_dots(self.sentences, rows, self.paragraphs, others[pair_of])
+        share = found / np.maximum(self.sentence_sizes[rows], 1)
+        ok = share >= bar
+        if self.creditable is not None:
+            ok &= self.creditable[rows]
+        counted = _in_runs(ok, pair_of, counts[pair_of] == 1)
+        return np.where(counted, share, 0.0), offsets
+
+
+def template_sentences(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
+    """Boolean per distinct sentence: True for template sentences (see ``_sentence_pairs``)."""
+    return _sentence_pairs(corpus, cfg)[1]
 
 
 def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
     """Candidate pairs (paragraph LSH, sentence LSH, shared sentences), then verification.
 
-    Each candidate gets its exact shared-shingle count. rapidfuzz scores the pairs that could be the
-    same paragraph (shingle Jaccard at least 0.1); those at ``min_similarity`` are *full* matches.
-    The others are *partial* when some sentence of one paragraph is mostly (``min_containment``)
-    found in the other; they credit those sentences only.
+    Each candidate gets its exact shared-shingle count (sparse row products, no Python loop per
+    pair). rapidfuzz scores the pairs that could be the same paragraph (shingle Jaccard at least
+    0.2); those at ``min_similarity`` are *full* matches. The others are *partial* when some
+    sentences of one paragraph are mostly (``min_containment``) found in the other; they credit
+    those sentences only.
     """
     t0 = time.perf_counter()
     n = len(corpus.norms)
-    parts = [candidate_pairs(corpus.sigs, cfg.lsh), _sentence_pairs(corpus, cfg)]
-    codes = np.unique(np.concatenate([p[:, 0] * n + p[:, 1] for p in parts]))
-    cand = np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1) if len(codes) else np.empty((0, 2), np.int64)
-    cand = cand[cand[:, 0] != cand[:, 1]]
+    by_sentence, template = _sentence_pairs(corpus, cfg)
+    by_paragraph = candidate_pairs(corpus.sigs, cfg.lsh)
+    # Paragraph-LSH candidates only matter as possible full matches, which need a shingle Jaccard of
+    # 0.2 (see below): drop those whose MinHash estimate is far below (0.12 is about 2 standard
+    # errors under 0.2 at 128 permutations). Sentence-nominated pairs are all kept.
+    estimate = signature_jaccard(corpus.sigs[by_paragraph[:, 0]], corpus.sigs[by_paragraph[:, 1]])
+    cand = _unique_pairs([by_paragraph[estimate >= 0.12], by_sentence], n)
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    index = _ShingleIndex(corpus, template)
     sizes = corpus.shingle_counts
     bar = cfg.verify.min_containment
     threads = max(1, cfg.workers)
-    out_a: list[int] = []
-    out_b: list[int] = []
-    out_score: list[float] = []
-    out_shared: list[int] = []
-    out_full: list[bool] = []
+    kept: list[tuple[np.ndarray, ...]] = []
     credit_a: list[np.ndarray | None] = []
     credit_b: list[np.ndarray | None] = []
     for lo in range(0, len(cand), _VERIFY_CHUNK):
-        chunk = cand[lo : lo + _VERIFY_CHUNK]
-        a, b = chunk[:, 0], chunk[:, 1]
-        shared = np.fromiter(
-            (int(_members(corpus.shingle_set(x), corpus.shingle_set(y)).sum()) for x, y in chunk.tolist()),
-            dtype=np.int64,
-            count=len(chunk),
-        )
+        a, b = cand[lo : lo + _VERIFY_CHUNK, 0], cand[lo : lo + _VERIFY_CHUNK, 1]
+        shared = index.shared(a, b)
         union = sizes[a] + sizes[b] - shared
-        maybe_same = shared >= 0.1 * union
-        scores = np.zeros(len(chunk))
-        idx = np.flatnonzero(maybe_same)
-        scores[idx] = score_pairs([corpus.norms[i] for i in a[idx]], [corpus.norms[i] for i in b[idx]], workers=threads)
-        for i, (x, y) in enumerate(chunk.tolist()):
-            if scores[i] >= cfg.verify.min_similarity:
-                ca = cb = None
-            elif shared[i]:
-                ca, cb = sentence_credit(corpus, x, y, bar), sentence_credit(corpus, y, x, bar)
-                if not (ca.any() or cb.any()):
-                    continue
-            else:
-                continue
-            out_a.append(x)
-            out_b.append(y)
-            out_score.append(float(scores[i]))
-            out_shared.append(int(shared[i]))
-            out_full.append(ca is None)
-            credit_a.append(ca)
-            credit_b.append(cb)
-    full = np.array(out_full, dtype=bool)
-    a_arr, b_arr = np.array(out_a, dtype=np.int64), np.array(out_b, dtype=np.int64)
+        scores = np.zeros(len(a))
+        # rapidfuzz only where the paragraphs could be the same (shingle Jaccard >= 0.2).
+        maybe = np.flatnonzero(shared >= 0.2 * union)
+        scores[maybe] = score_pairs([corpus.norms[i] for i in a[maybe]], [corpus.norms[i] for i in b[maybe]], threads)
+        full = scores >= cfg.verify.min_similarity
+        part = np.flatnonzero(~full & (shared >= 2))
+        ca, off_a = index.sentence_credit(a[part], b[part], bar)
+        cb, off_b = index.sentence_credit(b[part], a[part], bar)
+        any_a = np.add.reduceat(ca > 0, off_a[:-1]) > 0 if len(ca) else np.zeros(len(part), bool)
+        any_b = np.add.reduceat(cb > 0, off_b[:-1]) > 0 if len(cb) else np.zeros(len(part), bool)
+        partial = np.zeros(len(a), dtype=bool)
+        partial[part[any_a | any_b]] = True
+        keep = np.flatnonzero(full | partial)
+        kept.append((a[keep], b[keep], scores[keep], shared[keep], full[keep]))
+        slices_a = dict(zip(part.tolist(), np.split(ca, off_a[1:-1]), strict=True))
+        slices_b = dict(zip(part.tolist(), np.split(cb, off_b[1:-1]), strict=True))
+        for i in keep.tolist():
+            credit_a.append(None if full[i] else slices_a[i])
+            credit_b.append(None if full[i] else slices_b[i])
+    cols = [np.concatenate(c) for c in zip(*kept, strict=True)] if kept else []
+    if not cols:
+        cols = [np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0, bool)]
+    a_arr, b_arr, score_arr, shared_arr, full_arr = cols
     jac = signature_jaccard(corpus.sigs[a_arr], corpus.sigs[b_arr]) if len(a_arr) else np.empty(0)
-    stats.verified_paragraph_pairs = int(full.sum())
-    stats.partial_paragraph_pairs = int(len(full) - full.sum())
+    stats.verified_paragraph_pairs = int(full_arr.sum())
+    stats.partial_paragraph_pairs = int(len(full_arr) - full_arr.sum())
     stats.seconds["verify"] = time.perf_counter() - t0
-    return ParagraphEdges(
-        a_arr,
-        b_arr,
-        np.array(out_score, dtype=np.float64),
-        np.array(out_shared, dtype=np.int64),
-        full,
-        jac,
-        tuple(credit_a),
-        tuple(credit_b),
-    )
+    return ParagraphEdges(a_arr, b_arr, score_arr, shared_arr, full_arr, jac, tuple(credit_a), tuple(credit_b))
 
 
 # --------------------------------------------------------------------------- groups and articles
@@ -486,7 +513,7 @@ def _group_tables(corpus: Corpus, edges: ParagraphEdges, content_of: np.ndarray)
     occ_group = label[occ_uid] if len(occ_uid) else occ_uid
 
     def distinct_per_group(values: np.ndarray) -> np.ndarray:
-        codes = np.unique(occ_group * (values.max(initial=0) + 1) + values)
+        codes = sorted_unique(occ_group * (values.max(initial=0) + 1) + values)
         groups = codes // (values.max(initial=0) + 1)
         return np.bincount(groups, minlength=n)
 
@@ -710,7 +737,11 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
         evidence = tuple(
             sorted(
                 ParagraphMatch(
-                    occ_index[px], occ_index[py], v.score if v.full else round(credit_share(px, v.credit_a), 4), v.full
+                    occ_index[px],
+                    occ_index[py],
+                    v.score if v.full else round(credit_share(px, v.credit_a), 4),
+                    v.full,
+                    1.0 if v.full else round(credit_share(py, v.credit_b), 4),
                 )
                 for (px, py), v in found.items()
             )
@@ -808,4 +839,5 @@ __all__ = [
     "ingest_corpus",
     "match_corpus",
     "run",
+    "template_sentences",
 ]

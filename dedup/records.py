@@ -91,14 +91,15 @@ class ArticleDigest:
 class ParagraphMatch:
     """Evidence for one article pair: paragraph ``index_a`` of a matches ``index_b`` of b.
 
-    ``full`` matches carry the rapidfuzz score; partial ones the share of a's paragraph's shingles
-    found in b's paragraph.
+    ``full`` matches carry the rapidfuzz score; partial ones the share of a's paragraph credited in
+    b's paragraph (``score``) and of b's in a's (``score_b``).
     """
 
     index_a: int
     index_b: int
     score: float
     full: bool = True
+    score_b: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

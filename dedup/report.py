@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dedup.pipeline import DedupResult
+from dedup.records import ParagraphMatch
 
 CLUSTERS_COLUMNS = (
     "cluster_id",
@@ -68,6 +69,13 @@ def _fraction(x: float) -> str:
 
 def _flag(x: bool) -> str:
     return "true" if x else "false"
+
+
+def _evidence(m: ParagraphMatch) -> str:
+    """``i-j:0.97`` for a full match, ``i-j~0.40/0.25`` (share of i found in j / of j in i) for a partial one."""
+    if m.full:
+        return f"{m.index_a}-{m.index_b}:{m.score:.2f}"
+    return f"{m.index_a}-{m.index_b}~{m.score:.2f}/{m.score_b:.2f}"
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -129,7 +137,7 @@ def write_pairs_csv(result: DedupResult, path: Path) -> None:
                 p.matched_paragraphs,
                 _fraction(p.best_score),
                 _fraction(p.minhash_jaccard),
-                ";".join(f"{m.index_a}-{m.index_b}{':' if m.full else '~'}{m.score:.2f}" for m in p.matches),
+                ";".join(_evidence(m) for m in p.matches),
             )
             for p in result.pairs
         ),

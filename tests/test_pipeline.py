@@ -18,7 +18,7 @@ from dedup.cli import build_config
 from dedup.cluster import stable_id
 from dedup.config import KeepPolicy
 from dedup.evaluate import pairwise_scores
-from dedup.pipeline import ParagraphEdges, analyse, match_corpus, run, sentence_credit
+from dedup.pipeline import ParagraphEdges, _ShingleIndex, analyse, match_corpus, run, template_sentences
 from dedup.report import write_reports
 from tests.conftest import SAMPLE, read_truth_csv
 
@@ -87,25 +87,18 @@ def _oracle_edges(corpus, cfg) -> ParagraphEdges:
     m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)))
     shared = (m @ m.T).toarray().astype(np.int64)
     full = scores >= cfg.verify.min_similarity
-    keep_a, keep_b, credit_a, credit_b = [], [], [], []
     # Two shared shingles is the least any credited sentence needs (half of a 3-word+ sentence's).
-    for x, y in zip(*np.nonzero(np.triu(full | (shared >= 2), k=1)), strict=True):
-        if full[x, y]:
-            ca = cb = None
-        else:
-            bar = cfg.verify.min_containment
-            ca, cb = sentence_credit(corpus, int(x), int(y), bar), sentence_credit(corpus, int(y), int(x), bar)
-            if not (ca.any() or cb.any()):
-                continue
-        keep_a.append(int(x))
-        keep_b.append(int(y))
-        credit_a.append(ca)
-        credit_b.append(cb)
-    a, b = np.array(keep_a, dtype=np.int64), np.array(keep_b, dtype=np.int64)
-    assert sizes.sum() == len(corpus.shingles)
-    return ParagraphEdges(
-        a, b, scores[a, b], shared[a, b], full[a, b], np.zeros(len(a)), tuple(credit_a), tuple(credit_b)
-    )
+    x, y = np.nonzero(np.triu(full | (shared >= 2), k=1))
+    index = _ShingleIndex(corpus, template_sentences(corpus, cfg))
+    bar = cfg.verify.min_containment
+    ca, off_a = index.sentence_credit(x, y, bar)
+    cb, off_b = index.sentence_credit(y, x, bar)
+    split_a, split_b = np.split(ca, off_a[1:-1]), np.split(cb, off_b[1:-1])
+    keep = [i for i in range(len(x)) if full[x[i], y[i]] or split_a[i].any() or split_b[i].any()]
+    a, b = x[keep], y[keep]
+    credit_a = tuple(None if full[a[k], b[k]] else split_a[i] for k, i in enumerate(keep))
+    credit_b = tuple(None if full[a[k], b[k]] else split_b[i] for k, i in enumerate(keep))
+    return ParagraphEdges(a, b, scores[a, b], shared[a, b], full[a, b], np.zeros(len(a)), credit_a, credit_b)
 
 
 def test_article_pairs_match_brute_force_oracle(plain_generated: Path) -> None:
