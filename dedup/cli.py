@@ -12,8 +12,11 @@ import inspect
 import json
 import os
 import sys
+import tomllib
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,7 +36,8 @@ from dedup.config import (
 from dedup.errors import ConfigError, DedupError
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import Skip
-from dedup.report import write_csv, write_reports
+from dedup.report import write_csv, write_new_reports, write_reports
+from dedup.store import LockTimeoutError
 
 app = typer.Typer(
     help="Find duplicate and near-duplicate articles, and their boilerplate, in folders of scraped text.",
@@ -47,6 +51,9 @@ app = typer.Typer(
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NEW_DUPLICATES = 3
+EXIT_DUPLICATE_RATE = 4
+EXIT_LOCKED = 5
 
 _D = DedupConfig()
 _FRACTION: dict[str, Any] = {"min": 0.0, "max": 1.0}
@@ -118,8 +125,53 @@ _RUN_DEFAULTS: dict[str, Any] = {
 }
 
 
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML file of option values (keys as option names, - or _); flags given on the command line win.",
+        exists=True,
+        dir_okay=False,
+        envvar="DEDUP_CONFIG",
+    ),
+]
+
+
+def _coerce(value: Any, annotation: Any) -> Any:
+    """Turn a TOML value into what the option's type expects (paths, enums)."""
+    base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is Annotated else annotation
+    kinds = typing.get_args(base) or (base,)
+    for kind in kinds:
+        if kind is Path:
+            return Path(value)
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            return kind(value)
+    return value
+
+
+def _apply_config_file(ctx: typer.Context, path: Path | None, kwargs: dict[str, Any], params: dict[str, Any]) -> None:
+    """Fill options left at their defaults from the ``--config`` TOML file (command-line flags win)."""
+    if path is None:
+        return
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise _fail(f"cannot read --config {path}: {exc}", EXIT_USAGE) from None
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in params or name in ("config", "ctx"):
+            raise _fail(f"--config {path}: unknown option {key!r}", EXIT_USAGE)
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
+            try:
+                kwargs[name] = _coerce(value, params[name])
+            except ValueError as exc:
+                raise _fail(f"--config {path}: bad value for {key!r}: {exc}", EXIT_USAGE) from None
+
+
 def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
-    """Add the shared pipeline options to a command; they arrive as one ``opts`` dict."""
+    """Add the shared pipeline options and ``--config`` to a command; options arrive as one ``opts`` dict."""
     own = [p for p in inspect.signature(func, eval_str=True).parameters.values() if p.name != "opts"]
     extra = [
         inspect.Parameter(
@@ -127,9 +179,14 @@ def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
         )
         for name, kind, info in _RUN_OPTIONS
     ]
+    extra.append(inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOpt))
+    extra.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
+    annotations = {p.name: p.annotation for p in [*own, *extra]}
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> None:
+        ctx = kwargs.pop("ctx")
+        _apply_config_file(ctx, kwargs.pop("config"), kwargs, annotations)
         opts = {name: kwargs.pop(name) for name, _, _ in _RUN_OPTIONS}
         func(opts=opts, **kwargs)
 
@@ -207,6 +264,8 @@ def _guard() -> Iterator[None]:
         raise
     except ConfigError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    except LockTimeoutError as exc:
+        raise _fail(str(exc), EXIT_LOCKED) from None
     except DedupError as exc:
         raise _fail(str(exc), EXIT_ERROR) from None
     except Exception as exc:
@@ -401,6 +460,109 @@ def eval_(
         typer.echo("\t".join(SWEEP_COLUMNS))
         for r in rows:
             typer.echo("\t".join(str(v) for v in r))
+
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="The index file [default: FOLDER/.dedup/index.sqlite]", dir_okay=False),
+]
+
+
+@app.command("index")
+@with_run_options
+def index_(
+    folder: FolderArg,
+    store: StoreOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the full reports and new_*.csv here.")] = None,
+    keep_missing: Annotated[bool, typer.Option(help="Keep files that disappeared from FOLDER in the store.")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Drop the store's content and index everything again.")] = False,
+    fail_on_new_duplicates: Annotated[
+        bool, typer.Option(help=f"Exit {EXIT_NEW_DUPLICATES} when this run found new near-duplicate pairs.")
+    ] = False,
+    max_duplicate_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help=f"Exit {EXIT_DUPLICATE_RATE} when more than this share of articles are duplicates."
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        float, typer.Option(min=0.0, help=f"Seconds to wait for another run's lock before exiting {EXIT_LOCKED}.")
+    ] = 600.0,
+    json_summary: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Index new or changed files of FOLDER into the store and report what is new since the last run."""
+    from dedup.incremental import index_folder, restrict_result
+    from dedup.report import summary_dict
+    from dedup.store import Store, store_lock
+
+    store_path = store or folder / ".dedup" / "index.sqlite"
+    with _guard():
+        cfg = config_from_options(opts)
+        if out is not None:
+            _check_out(out)
+        with store_lock(store_path, lock_timeout), Store(store_path, cfg, rebuild=rebuild) as db:
+
+            def on_skip(skip: Skip) -> None:
+                if not opts["quiet"]:
+                    detail = f": {skip.detail}" if skip.detail else ""
+                    typer.echo(f"skipped {skip.path} ({skip.reason}{detail})", err=True)
+
+            with _progress(not opts["quiet"] and sys.stderr.isatty()) as hook:
+                result, changes = index_folder(folder, db, cfg, keep_missing, on_skip=on_skip, on_progress=hook)
+        extra = {"store": str(store_path), "changes": changes.to_dict()}
+        if out is not None:
+            write_reports(result, out, extra)
+            write_new_reports(restrict_result(result, changes.new_pairs, changes.new_clusters), out)
+    counts = changes.to_dict()
+    if json_summary:
+        typer.echo(json.dumps(summary_dict(result, extra), indent=2))
+    if not opts["quiet"]:
+        _print_table(
+            "dedup index",
+            [
+                (
+                    "files new / changed / unchanged / removed",
+                    f"{counts['files_new']} / {counts['files_changed']} / {counts['files_unchanged']} / {counts['files_removed']}",
+                ),
+                *_summary_rows(result)[1:],
+                ("new pairs / new clusters", f"{counts['new_pairs']} / {counts['new_clusters']}"),
+                ("duplicate rate", f"{counts['duplicate_rate']:.4f}"),
+            ],
+        )
+    if fail_on_new_duplicates and counts["new_pairs"]:
+        typer.echo(f"Gate: {counts['new_pairs']} new near-duplicate pairs (--fail-on-new-duplicates)", err=True)
+        raise typer.Exit(EXIT_NEW_DUPLICATES)
+    if max_duplicate_rate is not None and counts["duplicate_rate"] > max_duplicate_rate:
+        typer.echo(
+            f"Gate: duplicate rate {counts['duplicate_rate']:.4f} > {max_duplicate_rate:g} (--max-duplicate-rate)",
+            err=True,
+        )
+        raise typer.Exit(EXIT_DUPLICATE_RATE)
+
+
+@app.command("report")
+@with_run_options
+def report_(
+    store: Annotated[Path, typer.Option("--store", help="The index file written by dedup index.", dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the reports are written to.")] = Path("dedup-report"),
+    lock_timeout: Annotated[float, typer.Option(min=0.0, help="Seconds to wait for a running index.")] = 600.0,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Write the full reports from the store alone, without reading the corpus."""
+    from dedup.incremental import report_from_store
+    from dedup.store import Store, store_lock
+
+    with _guard():
+        cfg = config_from_options(opts)
+        _check_out(out)
+        with store_lock(store, lock_timeout), Store(store, cfg, create=False) as db:
+            result = report_from_store(db, cfg)
+        write_reports(result, out, {"store": str(store)})
+    if not opts["quiet"]:
+        _print_table("dedup report", [*_summary_rows(result), ("reports", str(out))])
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -201,6 +201,20 @@ def ingest_corpus(
         raise InputError(f"input folder not found: {root}")
     paths = list(discover_files(root))
     stats.files_seen = len(paths)
+    digests = digest_paths(root, paths, cfg, stats, on_skip, on_progress)
+    return build_corpus(digests, cfg, stats)
+
+
+def digest_paths(
+    root: Path,
+    paths: Sequence[str],
+    cfg: DedupConfig,
+    stats: RunStats,
+    on_skip: SkipHook = _noop_skip,
+    on_progress: ProgressHook = _noop_progress,
+    skips_out: list[Skip] | None = None,
+) -> list[ArticleDigest]:
+    """Read and fingerprint the given files with the run's workers; results in path order."""
     on_progress("read", 0, len(paths))
     digests: list[ArticleDigest] = []
     for result in map_ordered(digest_files, _iter_batches(root, paths, cfg), cfg.workers):
@@ -208,9 +222,16 @@ def ingest_corpus(
         for skip in result.skips:
             stats.add_skip(skip.reason)
             on_skip(skip)
+            if skips_out is not None:
+                skips_out.append(skip)
         digests.extend(result.digests)
         on_progress("read", result.files, None)
-    digests.sort(key=lambda d: d.id)
+    return digests
+
+
+def build_corpus(digests: Sequence[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> Corpus:
+    """Assemble the in-memory corpus from article digests (sorted by id; distinct texts shared)."""
+    digests = sorted(digests, key=lambda d: d.id)
     corpus = Corpus()
     uid_of: dict[str, int] = {}
     sid_of: dict[int, int] = {}
@@ -795,6 +816,7 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
                 is_template=bool(template_group[g]),
                 sample=sample,
                 example_paths=tuple(paths[:_EXAMPLE_PATHS]),
+                all_paths=tuple(paths),
             )
         )
     groups_out.sort(key=lambda g: (-g.articles, g.id))
@@ -835,7 +857,9 @@ __all__ = [
     "DedupResult",
     "ParagraphEdges",
     "analyse",
+    "build_corpus",
     "digest_files",
+    "digest_paths",
     "ingest_corpus",
     "match_corpus",
     "run",

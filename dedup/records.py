@@ -141,7 +141,10 @@ class Cluster:
 
 @dataclass(frozen=True, slots=True)
 class BoilerplateGroup:
-    """A paragraph group reused across articles (one row of ``boilerplate.csv``)."""
+    """A paragraph group reused across articles (one row of ``boilerplate.csv``).
+
+    ``first_seen``/``first_article`` are known only for reports made from a store.
+    """
 
     id: str
     articles: int
@@ -149,6 +152,9 @@ class BoilerplateGroup:
     is_template: bool
     sample: str
     example_paths: tuple[str, ...]
+    all_paths: tuple[str, ...] = field(default=(), repr=False)
+    first_seen: str = ""
+    first_article: str = ""
 
 
 @dataclass(frozen=True, slots=True)

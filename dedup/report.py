@@ -41,6 +41,8 @@ BOILERPLATE_COLUMNS = (
     "is_boilerplate",
     "sample_text",
     "example_paths",
+    "first_seen",
+    "first_article",
 )
 ARTICLES_COLUMNS = (
     "path",
@@ -150,7 +152,16 @@ def write_boilerplate_csv(result: DedupResult, path: Path) -> None:
         path,
         BOILERPLATE_COLUMNS,
         (
-            (g.id, g.articles, g.occurrences, _flag(g.is_template), g.sample, ";".join(g.example_paths))
+            (
+                g.id,
+                g.articles,
+                g.occurrences,
+                _flag(g.is_template),
+                g.sample,
+                ";".join(g.example_paths),
+                g.first_seen,
+                g.first_article,
+            )
             for g in result.groups
         ),
     )
@@ -175,6 +186,15 @@ def write_articles_csv(result: DedupResult, path: Path) -> None:
             for a in result.articles
         ),
     )
+
+
+def write_new_reports(new_pairs: DedupResult, out: Path) -> list[Path]:
+    """``new_pairs.csv`` and ``new_clusters.csv`` (same columns as pairs.csv and clusters.csv)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "new_pairs.csv", out / "new_clusters.csv"]
+    write_pairs_csv(new_pairs, paths[0])
+    write_clusters_csv(new_pairs, paths[1])
+    return paths
 
 
 def summary_dict(result: DedupResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -224,6 +244,7 @@ __all__ = [
     "write_articles_csv",
     "write_boilerplate_csv",
     "write_clusters_csv",
+    "write_new_reports",
     "write_csv",
     "write_pairs_csv",
     "write_reports",

@@ -50,7 +50,7 @@ def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:
     assert heads == {
         "clusters.csv": "cluster_id,path,cluster_size,is_representative,similarity_to_representative,chars,shared_paragraphs",
         "pairs.csv": "path_a,path_b,similarity,containment_a,containment_b,matched_paragraphs,best_score,minhash_jaccard,matches",
-        "boilerplate.csv": "group_id,articles,occurrences,is_boilerplate,sample_text,example_paths",
+        "boilerplate.csv": "group_id,articles,occurrences,is_boilerplate,sample_text,example_paths,first_seen,first_article",
         "articles.csv": "path,paragraphs,short_segments,chars,template_pct,shared_pct,unique_pct,cluster_id",
     }
     assert (tmp_path / "out" / "articles.csv").read_text().splitlines()[1] == "a.txt,1,0,78,0.0,0.0,100.0,"
@@ -180,3 +180,30 @@ def test_eval_bad_truth_file(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(tmp_path / "in"), "--truth", str(truth)])
     assert result.exit_code == 1
     assert result.output == f"Error: truth file {truth} needs a header with 'path' and 'cluster' columns\n"
+
+
+def test_config_file_fills_defaults_and_flags_win(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")
+    cfg = tmp_path / "dedup.toml"
+    cfg.write_text('article-similarity = 0.9\nkeep = "first"\nworkers = 1\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "-q", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    params = json.loads((out / "summary.json").read_text())["parameters"]
+    assert (params["cluster"]["min_article_similarity"], params["cluster"]["keep"], params["workers"]) == (
+        0.9,
+        "first",
+        1,
+    )
+    flags = ["scan", str(tmp_path / "in"), "-o", str(out), "-q", "--config", str(cfg), "--article-similarity", "0.3"]
+    assert runner.invoke(app, flags).exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["parameters"]["cluster"]["min_article_similarity"] == 0.3
+    cfg.write_text("bogus = 1\n", encoding="utf-8")
+    bad = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "--config", str(cfg)])
+    assert bad.exit_code == 2
+    assert bad.output == f"Error: --config {cfg}: unknown option 'bogus'\n"
+    cfg.write_text('keep = "random"\n', encoding="utf-8")
+    bad = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "--config", str(cfg)])
+    assert bad.exit_code == 2
+    assert bad.output.startswith(f"Error: --config {cfg}: bad value for 'keep'")

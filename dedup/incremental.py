@@ -1,0 +1,252 @@
+"""Scheduled runs over a persistent store: ``dedup index`` and ``dedup report``.
+
+``index_folder`` reads only new or changed files, keeps their digests in the store, matches the
+whole stored corpus (so its reports equal a ``dedup scan`` of the folder), keeps cluster ids stable
+from run to run, and tells what is new since the previous run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dedup.cluster import stable_id
+from dedup.config import DedupConfig
+from dedup.errors import InputError
+from dedup.ingest import discover_files
+from dedup.pipeline import (
+    DedupResult,
+    ProgressHook,
+    SkipHook,
+    _noop_progress,
+    _noop_skip,
+    analyse,
+    build_corpus,
+    digest_paths,
+    verify_candidates,
+)
+from dedup.records import ArticleDigest, ArticlePair, Cluster, RunStats, Skip
+from dedup.store import FileState, Store, file_sha1, now_iso, stat_of
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one ``dedup index`` run changed in the store and found new."""
+
+    files_new: int = 0
+    files_changed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    articles_added: int = 0
+    articles_removed: int = 0
+    new_pairs: list[ArticlePair] = field(default_factory=list)
+    new_clusters: list[Cluster] = field(default_factory=list)
+    duplicate_rate: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Counts for ``summary.json``."""
+        return {
+            "files_new": self.files_new,
+            "files_changed": self.files_changed,
+            "files_unchanged": self.files_unchanged,
+            "files_removed": self.files_removed,
+            "articles_added": self.articles_added,
+            "articles_removed": self.articles_removed,
+            "new_pairs": len(self.new_pairs),
+            "new_clusters": len(self.new_clusters),
+            "new_clustered_articles": sum(len(c.members) for c in self.new_clusters),
+            "duplicate_rate": round(self.duplicate_rate, 4),
+        }
+
+
+def duplicate_rate(result: DedupResult) -> float:
+    """Share of articles that are non-representative members of a cluster (what clean would drop)."""
+    dropped = sum(len(c.members) - 1 for c in result.clusters)
+    return dropped / result.stats.articles if result.stats.articles else 0.0
+
+
+def _match_all(digests: list[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> DedupResult:
+    corpus = build_corpus(digests, cfg, stats)
+    edges = verify_candidates(corpus, cfg, stats)
+    return analyse(corpus, edges, cfg, stats)
+
+
+def _stable_ids(result: DedupResult, previous: dict[str, str]) -> DedupResult:
+    """Give each cluster the id most of its members had last run (new clusters get a fresh id)."""
+    taken: set[str] = set()
+    renamed: dict[str, str] = {}
+    # Bigger clusters choose first, so a cluster that split keeps its id on the larger part.
+    for cluster in sorted(result.clusters, key=lambda c: (-len(c.members), c.id)):
+        votes = Counter(previous[m.path] for m in cluster.members if m.path in previous)
+        choice = next(
+            (cid for cid, _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])) if cid not in taken), None
+        )
+        if choice is None:
+            choice = cluster.id
+            suffix = 1
+            while choice in taken or (choice in previous.values() and choice not in votes):
+                choice = stable_id("c", f"{cluster.id}/{suffix}")
+                suffix += 1
+        taken.add(choice)
+        renamed[cluster.id] = choice
+    clusters = sorted(
+        (
+            Cluster(
+                renamed[c.id],
+                c.representative,
+                tuple(dataclasses.replace(m, cluster_id=renamed[c.id]) for m in c.members),
+            )
+            for c in result.clusters
+        ),
+        key=lambda c: c.id,
+    )
+    articles = [
+        dataclasses.replace(a, cluster_id=renamed.get(a.cluster_id, a.cluster_id)) if a.cluster_id else a
+        for a in result.articles
+    ]
+    return dataclasses.replace(result, clusters=clusters, articles=articles)
+
+
+def _with_first_seen(result: DedupResult, groups_seen: dict[str, tuple[str, str]]) -> DedupResult:
+    groups = [
+        dataclasses.replace(g, first_seen=groups_seen[g.id][0], first_article=groups_seen[g.id][1])
+        if g.id in groups_seen
+        else g
+        for g in result.groups
+    ]
+    return dataclasses.replace(result, groups=groups)
+
+
+def _group_first_seen(
+    result: DedupResult, previous: dict[str, tuple[str, str]], article_seen: dict[str, str], when: str
+) -> dict[str, tuple[str, str]]:
+    """First-seen time and first carrier of every reused paragraph group (kept from earlier runs)."""
+    out: dict[str, tuple[str, str]] = {}
+    for g in result.groups:
+        if g.id in previous:
+            out[g.id] = previous[g.id]
+        else:
+            carriers = sorted(g.all_paths, key=lambda p: (article_seen.get(p, when), p))
+            out[g.id] = (article_seen.get(carriers[0], when) if carriers else when, carriers[0] if carriers else "")
+    return out
+
+
+def index_folder(
+    root: Path,
+    store: Store,
+    cfg: DedupConfig,
+    keep_missing: bool = False,
+    on_skip: SkipHook = _noop_skip,
+    on_progress: ProgressHook = _noop_progress,
+) -> tuple[DedupResult, Changes]:
+    """Bring the store up to date with ``root`` and return the full result and what changed.
+
+    Raises:
+        InputError: ``root`` is not a directory.
+    """
+    if not root.is_dir():
+        raise InputError(f"input folder not found: {root}")
+    when = now_iso()
+    stats = RunStats()
+    changes = Changes()
+    t0 = time.perf_counter()
+    known = store.files()
+    on_disk = list(discover_files(root))
+    stats.files_seen = len(on_disk)
+    to_read: list[str] = []
+    new_states: list[FileState] = []
+    same_content: list[FileState] = []
+    unchanged: list[str] = []
+    for rel in on_disk:
+        st = stat_of(root / rel)
+        old = known.get(rel)
+        if old is not None and st is not None and (old.size, old.mtime_ns) == st:
+            unchanged.append(rel)
+            continue
+        sha = file_sha1(root / rel) if st is not None else ""
+        if old is not None and st is not None and old.sha1 == sha:
+            same_content.append(dataclasses.replace(old, size=st[0], mtime_ns=st[1]))
+            unchanged.append(rel)
+            continue
+        to_read.append(rel)
+        first = old.first_seen if old is not None else when
+        new_states.append(FileState(rel, st[0] if st else -1, st[1] if st else -1, sha, "read", first))
+        if old is None:
+            changes.files_new += 1
+        else:
+            changes.files_changed += 1
+    changes.files_unchanged = len(unchanged)
+    removed = [] if keep_missing else sorted(set(known) - set(on_disk))
+    changes.files_removed = len(removed)
+    new_skips: list[Skip] = []
+    fresh = digest_paths(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
+    stats.seconds["read_fingerprint"] = time.perf_counter() - t0
+
+    gone = set(to_read) | set(removed)
+    everything = store.digests()
+    stored = [d for d in everything if d.id.split("#")[0] not in gone]
+    old_ids = {d.id for d in everything}
+    new_ids = {d.id for d in fresh}
+    changes.articles_added = len(new_ids - old_ids)
+    kept_ids = {d.id for d in stored}
+    changes.articles_removed = len(old_ids - kept_ids - new_ids)
+    for skip in store.skips():  # skipped files that were not read again still count in the summary
+        if skip.path.split("#")[0].split(":")[0] not in gone:
+            stats.add_skip(skip.reason)
+
+    result = _match_all([*stored, *fresh], cfg, stats)
+    result = _stable_ids(result, store.get_state("clusters", {}))
+    article_seen = {**store.first_seen(), **{i: when for i in new_ids - old_ids}}
+    groups_seen = _group_first_seen(result, store.get_state("groups", {}), article_seen, when)
+    result = _with_first_seen(result, groups_seen)
+
+    previous_pairs: set[tuple[str, str]] = store.get_state("pairs", set())
+    previous_clusters: dict[str, str] = store.get_state("clusters", {})
+    changes.new_pairs = [p for p in result.pairs if (p.a, p.b) not in previous_pairs]
+    changes.new_clusters = [c for c in result.clusters if any(previous_clusters.get(m.path) != c.id for m in c.members)]
+    changes.duplicate_rate = duplicate_rate(result)
+
+    with store.transaction():
+        store.set_meta("input_folder", str(root.resolve()))
+        store.replace_files(new_states, fresh, new_skips, to_read, removed, when)
+        store.update_mtimes(same_content)
+        store.touch_files(unchanged, when)
+        store.set_state("pairs", {(p.a, p.b) for p in result.pairs})
+        store.set_state("clusters", {m.path: c.id for c in result.clusters for m in c.members})
+        store.set_state("groups", groups_seen)
+        store.set_state("last_run", when)
+    return result, changes
+
+
+def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
+    """The full reports from the stored digests alone (the corpus folder is not read)."""
+    stats = RunStats()
+    t0 = time.perf_counter()
+    digests = store.digests()
+    files = store.files()
+    stats.files_seen = len(files)
+    stats.files_read = sum(1 for f in files.values() if f.status == "read")
+    for skip in store.skips():
+        stats.add_skip(skip.reason)
+    stats.seconds["read_fingerprint"] = time.perf_counter() - t0
+    result = _match_all(digests, cfg, stats)
+    result = _stable_ids(result, store.get_state("clusters", {}))
+    return _with_first_seen(result, store.get_state("groups", {}))
+
+
+def restrict_result(result: DedupResult, pairs: list[ArticlePair], clusters: list[Cluster]) -> DedupResult:
+    """A result holding only the given pairs and clusters (for new_pairs.csv / new_clusters.csv)."""
+    return dataclasses.replace(result, pairs=pairs, clusters=clusters)
+
+
+__all__ = [
+    "Changes",
+    "duplicate_rate",
+    "index_folder",
+    "report_from_store",
+    "restrict_result",
+]

@@ -1,0 +1,339 @@
+"""The persistent index: a SQLite file (standard library, WAL journal) that remembers every file read.
+
+A nightly ``dedup index`` reads only new or changed files (size and mtime as a fast pre-check, then
+the content hash), fingerprints them, and keeps each article's *digest* (paragraph texts, sentence
+keys, MinHash signatures and shingle sets) so later runs never read unchanged files again.
+``dedup report`` rebuilds every report from the store alone.
+
+Guarantees:
+
+* One header (``meta``) records the store format, tool and datasketch versions and every parameter
+  that changes fingerprints; opening the store with other values raises
+  :class:`~dedup.errors.StoreMismatchError` (``--rebuild`` starts over) — signatures are never mixed.
+* Each run's changes (files, articles, previous report state) are written in one transaction: a
+  run killed at any point leaves the store exactly as the previous run left it.
+* A lock file (``<store>.lock``, ``flock``) keeps two runs on one store from interleaving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pickle
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dedup.config import DedupConfig
+from dedup.errors import DedupError, StoreMismatchError
+from dedup.records import ArticleDigest, Skip
+
+STORE_FORMAT = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha1 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS skips (path TEXT NOT NULL, file TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT);
+CREATE INDEX IF NOT EXISTS skips_file ON skips (file);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    digest BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_file ON articles (file);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+
+
+class LockTimeoutError(DedupError):
+    """Another run holds the store's lock for longer than ``--lock-timeout``."""
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 to the second (the store's timestamps)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def store_header(cfg: DedupConfig) -> dict[str, str]:
+    """Everything that must match for stored fingerprints to be comparable with new ones."""
+    from dedup.report import package_version
+
+    fingerprint_params = {
+        "num_perm": cfg.lsh.num_perm,
+        "seed": cfg.lsh.seed,
+        "scheme": "affine32",
+        "shingle_size": cfg.shingle.size,
+        "min_words": cfg.segment.min_words,
+        "min_sentence_words": cfg.segment.min_sentence_words,
+        "text_field": cfg.ingest.text_field,
+        "id_field": cfg.ingest.id_field,
+    }
+    return {
+        "store_format": str(STORE_FORMAT),
+        "datasketch_version": package_version("datasketch"),
+        "fingerprint_params": json.dumps(fingerprint_params, sort_keys=True),
+    }
+
+
+@contextmanager
+def store_lock(store_path: Path, timeout: float) -> Iterator[None]:
+    """Hold ``<store>.lock`` exclusively; wait up to ``timeout`` seconds for another run to finish.
+
+    Raises:
+        LockTimeoutError: the lock was not free in time.
+    """
+    lock_path = store_path.with_name(store_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeoutError(
+                        f"store {store_path} is locked by another run (waited {timeout:g} s; see --lock-timeout)"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """What the store remembers about one file."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha1: str
+    status: str
+    first_seen: str
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 3)
+
+
+def _unpack(blob: bytes) -> Any:
+    return pickle.loads(zlib.decompress(blob))  # noqa: S301 - the store is written by this tool only
+
+
+class Store:
+    """An open store (use as a context manager, or call :meth:`close`).
+
+    Args:
+        path: the SQLite file (created with its folder if missing).
+        cfg: the run's parameters, checked against the stored header.
+        rebuild: drop everything stored and start a fresh store with ``cfg``.
+        create: create the store if it does not exist (``dedup report`` passes ``False``).
+
+    Raises:
+        StoreMismatchError: the store was built with other parameters or another datasketch version.
+        DedupError: the file is missing (with ``create=False``) or not a dedup store.
+    """
+
+    def __init__(self, path: Path, cfg: DedupConfig, rebuild: bool = False, create: bool = True) -> None:
+        if not create and not path.exists():
+            raise DedupError(f"no store at {path} (run dedup index first)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            if rebuild:
+                self.db.executescript(
+                    "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS skips;"
+                    "DROP TABLE IF EXISTS articles; DROP TABLE IF EXISTS state;"
+                )
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise DedupError(f"{path} is not a dedup store: {exc}") from None
+        self._check_header(cfg)
+
+    def _check_header(self, cfg: DedupConfig) -> None:
+        want = store_header(cfg)
+        have = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if not have:
+            with self.transaction():
+                self.db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(want.items()))
+                self.db.execute("INSERT INTO meta VALUES ('created', ?)", (now_iso(),))
+            return
+        for key, value in want.items():
+            if have.get(key) == value:
+                continue
+            if key == "fingerprint_params" and key in have:
+                old, new = json.loads(have[key]), json.loads(value)
+                diff = ", ".join(
+                    f"{k}={old.get(k)} (store) vs {new.get(k)} (this run)"
+                    for k in sorted(new)
+                    if old.get(k) != new.get(k)
+                )
+            else:
+                diff = f"{key}={have.get(key)} (store) vs {value} (this run)"
+            raise StoreMismatchError(
+                f"store {self.path} was built with other settings: {diff}; "
+                "run dedup index again with --rebuild to re-index everything with the new settings"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back if the block raises."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ files and articles
+
+    def files(self) -> dict[str, FileState]:
+        """Every remembered file by relative path."""
+        rows = self.db.execute("SELECT path, size, mtime_ns, sha1, status, first_seen FROM files")
+        return {r[0]: FileState(*r) for r in rows}
+
+    def digests(self) -> list[ArticleDigest]:
+        """Every stored article digest, in article-id order."""
+        return [_unpack(blob) for (blob,) in self.db.execute("SELECT digest FROM articles ORDER BY id")]
+
+    def first_seen(self) -> dict[str, str]:
+        """First-seen time of every stored article."""
+        return dict(self.db.execute("SELECT id, first_seen FROM articles").fetchall())
+
+    def skips(self) -> list[Skip]:
+        """The skips remembered for the files currently stored."""
+        rows = self.db.execute("SELECT path, reason, detail FROM skips ORDER BY file, path")
+        return [Skip(p, r, d or "") for p, r, d in rows]
+
+    def replace_files(
+        self,
+        states: Iterable[FileState],
+        digests: Iterable[ArticleDigest],
+        skips: Iterable[Skip],
+        touched: Iterable[str],
+        removed: Iterable[str],
+        when: str,
+    ) -> None:
+        """Within the current transaction: forget ``touched`` and ``removed`` files, store the new state.
+
+        Articles keep their first-seen time when they come back with the same id.
+        """
+        seen_before = self.first_seen()
+        for path in [*touched, *removed]:
+            self.db.execute("DELETE FROM articles WHERE file = ?", (path,))
+            self.db.execute("DELETE FROM skips WHERE file = ?", (path,))
+            self.db.execute("DELETE FROM files WHERE path = ?", (path,))
+        self.db.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(s.path, s.size, s.mtime_ns, s.sha1, s.status, s.first_seen, when) for s in states],
+        )
+        self.db.executemany(
+            "INSERT INTO articles VALUES (?, ?, ?, ?)",
+            [(d.id, d.id.split("#")[0], seen_before.get(d.id, when), _pack(d)) for d in digests],
+        )
+        self.db.executemany(
+            "INSERT INTO skips VALUES (?, ?, ?, ?)",
+            [(s.path, _file_of(s.path), s.reason, s.detail) for s in skips],
+        )
+
+    def touch_files(self, paths: Iterable[str], when: str) -> None:
+        """Within the current transaction: mark unchanged files as seen now."""
+        self.db.executemany("UPDATE files SET last_seen = ? WHERE path = ?", [(when, p) for p in paths])
+
+    def update_mtimes(self, states: Iterable[FileState]) -> None:
+        """Within the current transaction: remember new size/mtime of files whose content did not change."""
+        self.db.executemany(
+            "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", [(s.size, s.mtime_ns, s.path) for s in states]
+        )
+
+    # ------------------------------------------------------------------ report state
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        """A value remembered from the previous run (cluster ids, pairs, group first-seen times)."""
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return _unpack(row[0]) if row else default
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Within the current transaction: remember a value for the next run."""
+        self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, _pack(value)))
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Within the current transaction: record a header value (e.g. the input folder)."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def meta(self) -> dict[str, str]:
+        """The store header."""
+        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+
+
+def _file_of(path: str) -> str:
+    """The file a skip belongs to (``feed.jsonl:3`` and ``feed.jsonl#x`` belong to ``feed.jsonl``)."""
+    for sep in ("#", ":"):
+        head, found, tail = path.rpartition(sep)
+        if found and head and (sep == "#" or tail.isdigit()):
+            return head
+    return path
+
+
+def file_sha1(path: Path) -> str:
+    """SHA-1 of a file's bytes (streamed)."""
+    h = hashlib.sha1()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stat_of(path: Path) -> tuple[int, int] | None:
+    """``(size, mtime_ns)`` of a file, ``None`` if it cannot be stat-ed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+__all__ = [
+    "STORE_FORMAT",
+    "FileState",
+    "LockTimeoutError",
+    "Store",
+    "file_sha1",
+    "now_iso",
+    "stat_of",
+    "store_header",
+    "store_lock",
+]

@@ -1,0 +1,229 @@
+"""The persistent index: incremental runs, crash safety, locking, gates and parameter checks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import EXIT_DUPLICATE_RATE, EXIT_LOCKED, EXIT_NEW_DUPLICATES, app, build_config
+from dedup.store import Store, store_lock
+from tests.conftest import SAMPLE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _copy(names: list[str], dst: Path) -> None:
+    for name in names:
+        src = SAMPLE / "articles" / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(src, dst / name)
+
+
+BATCHES = [
+    ["ashwagandha", "cbd-oil", "elderberry"],
+    ["ginseng", "green-tea", "feeds"],
+    ["kratom", "lions-mane", "maca"],
+]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _memberships(out: Path) -> list[list[str]]:
+    groups: dict[str, list[str]] = {}
+    for row in _rows(out / "clusters.csv"):
+        groups.setdefault(row["cluster_id"], []).append(row["path"])
+    return sorted(sorted(g) for g in groups.values())
+
+
+def _invoke(*args: str) -> object:
+    return CliRunner().invoke(app, [*args, "--workers", "1", "--quiet"])
+
+
+def test_three_batches_then_report_equals_one_scan(tmp_path: Path) -> None:
+    folder, store = tmp_path / "articles", tmp_path / "index.sqlite"
+    folder.mkdir()
+    for batch in BATCHES:
+        _copy(batch, folder)
+        result = _invoke("index", str(folder), "--store", str(store))
+        assert result.exit_code == 0, result.output
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "report")).exit_code == 0
+    assert _invoke("scan", str(folder), "--out", str(tmp_path / "scan")).exit_code == 0
+    report, scan = tmp_path / "report", tmp_path / "scan"
+    assert (report / "pairs.csv").read_bytes() == (scan / "pairs.csv").read_bytes()
+    assert _memberships(report) == _memberships(scan)
+    assert len(_memberships(scan)) > 10
+    for name in ("articles.csv", "boilerplate.csv"):
+        strip = {"articles.csv": ["cluster_id"], "boilerplate.csv": ["first_seen", "first_article"]}[name]
+        a = [{k: v for k, v in r.items() if k not in strip} for r in _rows(report / name)]
+        b = [{k: v for k, v in r.items() if k not in strip} for r in _rows(scan / name)]
+        assert a == b, name
+    # The store-made boilerplate report names when and where each reused passage was first seen.
+    assert all(r["first_seen"] and r["first_article"] for r in _rows(report / "boilerplate.csv"))
+
+
+def test_second_run_reads_only_new_and_changed_files(tmp_path: Path) -> None:
+    folder, store, out = tmp_path / "a", tmp_path / "s.sqlite", tmp_path / "out"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    first_file = sorted(p for p in folder.rglob("*.txt"))[0]
+    os.utime(first_file, ns=(1, 1))  # touched, same content: not re-read
+    changed = sorted(p for p in folder.rglob("*.txt"))[1]
+    changed.write_text("A completely new text for this article, long enough to be indexed by dedup now.\n")
+    removed = sorted(p for p in folder.rglob("*.txt"))[2]
+    removed.unlink()
+    _copy(["maca"], folder)
+    result = _invoke("index", str(folder), "--store", str(store), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    changes = json.loads((out / "summary.json").read_text())["changes"]
+    n_maca = len(list((folder / "maca").iterdir()))
+    assert changes["files_new"] == n_maca
+    assert changes["files_changed"] == 1
+    assert changes["files_removed"] == 1
+    assert changes["files_unchanged"] == len([p for p in folder.rglob("*") if p.is_file()]) - n_maca - 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["files_read"] == n_maca + 1
+    ids = {r["path"] for r in _rows(out / "articles.csv")}
+    assert str(removed.relative_to(folder)) not in ids
+    assert str(changed.relative_to(folder)) in ids
+
+
+def test_keep_missing(tmp_path: Path) -> None:
+    folder, store, out = tmp_path / "a", tmp_path / "s.sqlite", tmp_path / "out"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    shutil.rmtree(folder / "maca")
+    assert _invoke("index", str(folder), "--store", str(store), "--keep-missing", "--out", str(out)).exit_code == 0
+    assert len(_rows(out / "articles.csv")) == len(list((SAMPLE / "articles" / "maca").iterdir()))
+
+
+def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["ashwagandha"], folder)
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r1")).exit_code == 0
+    before = {r["path"]: r["cluster_id"] for r in _rows(tmp_path / "r1" / "clusters.csv")}
+    assert before
+    # A copy of a clustered article with a path that sorts first joins its cluster: the id must not change.
+    member = sorted(before)[0]
+    shutil.copyfile(folder / member, folder / "0000-first-copy.txt")
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r2")).exit_code == 0
+    after = {r["path"]: r["cluster_id"] for r in _rows(tmp_path / "r2" / "clusters.csv")}
+    assert after["0000-first-copy.txt"] == before[member]
+    assert all(after[p] == c for p, c in before.items())
+    new_rows = _rows(tmp_path / "r2" / "new_clusters.csv")
+    assert {r["cluster_id"] for r in new_rows} == {before[member]}
+    shutil.rmtree(folder)
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "r3")).exit_code == 0
+    assert (tmp_path / "r3" / "clusters.csv").read_bytes() == (tmp_path / "r2" / "clusters.csv").read_bytes()
+
+
+def test_gates_and_exit_codes(tmp_path: Path) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["ginseng"], folder)
+    first = _invoke("index", str(folder), "--store", str(store), "--fail-on-new-duplicates")
+    assert first.exit_code == EXIT_NEW_DUPLICATES
+    assert "Gate: " in first.output and "new near-duplicate pairs" in first.output
+    again = _invoke("index", str(folder), "--store", str(store), "--fail-on-new-duplicates")
+    assert again.exit_code == 0  # nothing new since the last run
+    rate = _invoke("index", str(folder), "--store", str(store), "--max-duplicate-rate", "0.01")
+    assert rate.exit_code == EXIT_DUPLICATE_RATE
+    assert "(--max-duplicate-rate)" in rate.output
+    assert _invoke("index", str(folder), "--store", str(store), "--max-duplicate-rate", "0.99").exit_code == 0
+
+
+def test_parameter_mismatch_and_rebuild(tmp_path: Path) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    bad = _invoke("index", str(folder), "--store", str(store), "--num-perm", "64")
+    assert bad.exit_code == 1
+    assert bad.output == (
+        f"Error: store {store} was built with other settings: num_perm=128 (store) vs 64 (this run); "
+        "run dedup index again with --rebuild to re-index everything with the new settings\n"
+    )
+    assert _invoke("index", str(folder), "--store", str(store), "--num-perm", "64", "--rebuild").exit_code == 0
+    with Store(store, build_config(num_perm=64)) as db:
+        assert db.meta()["datasketch_version"].startswith("2.")
+        assert json.loads(db.meta()["fingerprint_params"])["num_perm"] == 64
+
+
+def test_report_without_store_is_an_error(tmp_path: Path) -> None:
+    result = _invoke("report", "--store", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: no store at {tmp_path / 'none.sqlite'} (run dedup index first)\n"
+
+
+def test_lock_timeout(tmp_path: Path) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    with store_lock(store, 1.0):
+        t0 = time.monotonic()
+        result = _invoke("index", str(folder), "--store", str(store), "--lock-timeout", "0.3")
+        waited = time.monotonic() - t0
+    assert result.exit_code == EXIT_LOCKED
+    assert result.output == (f"Error: store {store} is locked by another run (waited 0.3 s; see --lock-timeout)\n")
+    assert waited >= 0.3
+
+
+def _index_cmd(folder: Path, store: Path, out: Path | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", "dedup", "index", str(folder), "--store", str(store), "--workers", "1", "-q"]
+    return [*cmd, "--out", str(out)] if out else cmd
+
+
+def test_two_runs_on_one_store_do_not_interleave(tmp_path: Path) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    runs = [subprocess.Popen(_index_cmd(folder, store, tmp_path / f"o{i}"), cwd=ROOT) for i in range(2)]
+    assert [p.wait(timeout=120) for p in runs] == [0, 0]
+    a, b = (json.loads((tmp_path / f"o{i}" / "summary.json").read_text())["changes"] for i in range(2))
+    # One run indexed everything, the other then found nothing new: never both, never half each.
+    assert sorted([a["files_new"], b["files_new"]]) == [0, len([p for p in folder.rglob("*") if p.is_file()])]
+    assert (tmp_path / "o0" / "pairs.csv").read_bytes() == (tmp_path / "o1" / "pairs.csv").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_sigkill_at_random_points_loses_nothing(tmp_path: Path, seed: int) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    assert subprocess.run(_index_cmd(folder, store, tmp_path / "before"), cwd=ROOT).returncode == 0
+    for batch in BATCHES[1:]:
+        _copy(batch, folder)
+    proc = subprocess.Popen(_index_cmd(folder, store), cwd=ROOT)
+    time.sleep(random.Random(seed).uniform(0.05, 2.5))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # The store still opens and still holds at least everything the first run stored.
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "after_kill")).exit_code == 0
+    kept = {r["path"] for r in _rows(tmp_path / "after_kill" / "articles.csv")}
+    assert {r["path"] for r in _rows(tmp_path / "before" / "articles.csv")} <= kept
+    # The next run completes and equals an uninterrupted index of the final folder.
+    assert subprocess.run(_index_cmd(folder, store, tmp_path / "resumed"), cwd=ROOT).returncode == 0
+    clean_store = tmp_path / "clean.sqlite"
+    assert subprocess.run(_index_cmd(folder, clean_store, tmp_path / "clean"), cwd=ROOT).returncode == 0
+    resumed, clean = tmp_path / "resumed", tmp_path / "clean"
+    assert (resumed / "pairs.csv").read_bytes() == (clean / "pairs.csv").read_bytes()
+    assert _memberships(resumed) == _memberships(clean)
