@@ -31,8 +31,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from corpus.generate import write_corpus  # noqa: E402
-from reference import reference_run  # noqa: E402
-
 from dedup.cli import build_config  # noqa: E402
 from dedup.pipeline import match_corpus  # noqa: E402
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def _row(cells: list[object]) -> str:
+def _row(cells: list[object] | tuple[object, ...]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
@@ -80,6 +80,54 @@ def quality_table(q: dict) -> str:
     return "\n".join(lines)
 
 
+PERF_COLUMNS = (
+    "corpus",
+    "articles",
+    "paragraphs",
+    "median s",
+    "MB/s",
+    "paragraphs/s",
+    "s per MB",
+    "peak RSS MB",
+    "GB per M paragraphs",
+)
+
+
+def perf_table(p: dict) -> str:
+    lines = [
+        _row(PERF_COLUMNS),
+        _row(["---"] * 9),
+    ]
+    for e in p["sizes"]:
+        lines.append(
+            _row(
+                [
+                    f"{e['mb']:.1f} MB",
+                    e["articles"],
+                    e["paragraphs"],
+                    f"{e['median_seconds']:.2f}",
+                    f"{e['mb_per_s']:.2f}",
+                    e["paragraphs_per_s"],
+                    f"{e['seconds_per_mb']:.3f}",
+                    f"{e['peak_rss_mb']:.0f}",
+                    f"{e['peak_rss_gb_per_million_paragraphs']:.1f}",
+                ]
+            )
+        )
+    r = p["reference"]
+    lines.append("")
+    lines.append(_row(["on the largest corpus", "dedup scan", "plain datasketch reference"]))
+    lines.append(_row(["---"] * 3))
+    largest = p["sizes"][-1]
+    lines.append(_row(["median seconds", f"{largest['median_seconds']:.2f}", f"{r['median_seconds']:.2f}"]))
+    lines.append(_row(["MB/s", f"{largest['mb_per_s']:.2f}", f"{r['mb_per_s']:.2f}"]))
+    lines.append(_row(["peak RSS MB", f"{largest['peak_rss_mb']:.0f}", f"{r['peak_rss_mb']:.0f}"]))
+    lines.append(_row(["speed-up", f"{p['speedup']:.2f}x", ""]))
+    lines.append(_row(["reference's verified pairs also found", f"{p['agreement']:.4f}", str(r["verified_pairs"])]))
+    lines.append(_row(["cost per MB, largest / smallest", f"{p['cost_growth']:.3f}", ""]))
+    return "\n".join(lines)
+
+
 def replace_block(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
@@ -93,6 +141,9 @@ def main() -> int:
     quality = RESULTS / "quality.json"
     if quality.exists():
         text = replace_block(text, "quality", quality_table(json.loads(quality.read_text())))
+    perf = RESULTS / "perf.json"
+    if perf.exists():
+        text = replace_block(text, "perf", perf_table(json.loads(perf.read_text())))
     for extra in sys.argv[1:]:
         print(f"ignored argument {extra}", file=sys.stderr)
     readme.write_text(text, encoding="utf-8")

@@ -524,7 +524,9 @@ def index_(
             [
                 (
                     "files new / changed / unchanged / removed",
-                    f"{counts['files_new']} / {counts['files_changed']} / {counts['files_unchanged']} / {counts['files_removed']}",
+                    " / ".join(
+                        str(counts[k]) for k in ("files_new", "files_changed", "files_unchanged", "files_removed")
+                    ),
                 ),
                 *_summary_rows(result)[1:],
                 ("new pairs / new clusters", f"{counts['new_pairs']} / {counts['new_clusters']}"),
