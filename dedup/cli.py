@@ -567,6 +567,49 @@ def report_(
         _print_table("dedup report", [*_summary_rows(result), ("reports", str(out))])
 
 
+@app.command("clean")
+@with_run_options
+def clean_(
+    store: Annotated[Path, typer.Option("--store", help="The index file written by dedup index.", dir_okay=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the cleaned corpus is written to.")],
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="The corpus folder [default: the folder the store was indexed from]"),
+    ] = None,
+    strip_boilerplate: Annotated[bool, typer.Option(help="Also remove boilerplate paragraphs.")] = False,
+    lock_timeout: Annotated[float, typer.Option(min=0.0, help="Seconds to wait for a running index.")] = 600.0,
+    *,
+    opts: dict[str, Any],
+) -> None:
+    """Write a cleaned copy of the corpus: one article per cluster (the --keep representative), plus manifest.csv."""
+    from dedup.clean import clean_corpus
+    from dedup.incremental import report_from_store
+    from dedup.store import Store, store_lock
+
+    with _guard():
+        cfg = config_from_options(opts)
+        with store_lock(store, lock_timeout), Store(store, cfg, create=False) as db:
+            folder = source or Path(db.meta().get("input_folder", ""))
+            result = report_from_store(db, cfg)
+        if not folder.is_dir():
+            raise _fail(f"corpus folder not found: {folder} (give it with --from)", EXIT_USAGE)
+        resolved_out, resolved_in = out.resolve(), folder.resolve()
+        if resolved_out == resolved_in or resolved_in in resolved_out.parents:
+            raise _fail(f"--out {out} is inside the corpus folder {folder}; clean never writes there", EXIT_USAGE)
+        _check_out(out)
+        stats = clean_corpus(result, folder, out, cfg, strip_boilerplate)
+    if not opts["quiet"]:
+        _print_table(
+            "dedup clean",
+            [
+                ("articles kept / dropped", f"{stats.articles_kept} / {stats.articles_dropped}"),
+                ("boilerplate paragraphs removed", stats.paragraphs_removed),
+                ("files written", stats.files_written),
+                ("manifest", str(out / "manifest.csv")),
+            ],
+        )
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     """Entry point for ``python -m dedup``."""
     app()

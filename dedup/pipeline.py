@@ -523,6 +523,8 @@ class DedupResult:
     scored: dict[tuple[str, str], float] = field(default_factory=dict)
     """Similarity of every article pair with at least one matched paragraph, below the threshold too
     (first path of each exact-copy set only); used by ``dedup eval`` to explain misses."""
+    boilerplate_texts: frozenset[str] = frozenset()
+    """Normalised texts of every paragraph in a boilerplate group (``dedup clean --strip-boilerplate``)."""
 
 
 def _group_tables(corpus: Corpus, edges: ParagraphEdges, content_of: np.ndarray) -> dict[str, np.ndarray]:
@@ -849,7 +851,9 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
             )
         )
     stats.seconds["cluster"] = time.perf_counter() - t_start
-    return DedupResult(cfg, stats, clusters, pairs, groups_out, reports, scored)
+    label = tables["label"]
+    boilerplate_texts = frozenset(corpus.norms[u] for u in np.flatnonzero(template_group[label]).tolist())
+    return DedupResult(cfg, stats, clusters, pairs, groups_out, reports, scored, boilerplate_texts)
 
 
 __all__ = [

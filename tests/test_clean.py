@@ -1,0 +1,96 @@
+"""dedup clean: one article per cluster, boilerplate stripped on request, a manifest, input untouched."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dedup.cli import EXIT_USAGE, app
+
+BOILER = "Disclaimer: this article is for information only and is not medical advice, ask a doctor first."
+
+
+def _para(rng: random.Random) -> str:
+    return " ".join(rng.choice([f"w{i}" for i in range(4000)]) for _ in range(25)).capitalize() + "."
+
+
+def _tree_hash(root: Path) -> str:
+    h = hashlib.sha1()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and ".dedup" not in p.parts:
+            h.update(str(p.relative_to(root)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def _corpus(root: Path) -> None:
+    rng = random.Random(1)
+    for i in range(12):
+        body = [_para(rng) for _ in range(3)]
+        (root / f"a{i:02d}.txt").write_text("\n".join([*body, BOILER]) + "\n", encoding="utf-8")
+    original = (root / "a00.txt").read_text(encoding="utf-8")
+    (root / "z-copy.txt").write_text(original, encoding="utf-8")
+    records = [
+        {"id": "r1", "text": (root / "a01.txt").read_text(encoding="utf-8")},
+        {"id": "r2", "text": "\n".join(_para(rng) for _ in range(3))},
+    ]
+    (root / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+
+
+def _run(*args: str) -> object:
+    return CliRunner().invoke(app, [*args, "--workers", "1", "--quiet"])
+
+
+def test_clean_keeps_one_per_cluster_and_strips(tmp_path: Path) -> None:
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    before = _tree_hash(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    result = _run("clean", "--store", str(store), "--out", str(out), "--strip-boilerplate", "--keep", "first")
+    assert result.exit_code == 0, result.output
+    assert _tree_hash(src) == before  # the input folder is never modified
+    with (out / "manifest.csv").open(newline="") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    assert rows["z-copy.txt"]["action"] == "dropped"
+    assert rows["z-copy.txt"]["representative"] == "a00.txt"
+    assert rows["feed.jsonl#r1"]["action"] == "dropped"  # "a01.txt" sorts first and represents it
+    assert rows["feed.jsonl#r1"]["representative"] == "a01.txt"
+    assert rows["a01.txt"]["action"] == "stripped"
+    assert rows["a00.txt"]["action"] == "stripped"
+    assert rows["a00.txt"]["removed_paragraphs"] == "1"
+    assert not (out / "z-copy.txt").exists()
+    kept = (out / "a00.txt").read_text(encoding="utf-8")
+    assert BOILER not in kept
+    assert kept == "\n".join((src / "a00.txt").read_text(encoding="utf-8").splitlines()[:3]) + "\n"
+    records = [json.loads(line) for line in (out / "feed.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["r2"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["manifest.csv", "feed.jsonl"] + [f"a{i:02d}.txt" for i in range(12)]
+    )
+
+
+def test_clean_without_strip_copies_bytes(tmp_path: Path) -> None:
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    assert _run("clean", "--store", str(store), "--out", str(out)).exit_code == 0
+    assert (out / "a05.txt").read_bytes() == (src / "a05.txt").read_bytes()
+
+
+def test_clean_refuses_to_write_into_the_corpus(tmp_path: Path) -> None:
+    src, store = tmp_path / "src", tmp_path / "s.sqlite"
+    src.mkdir()
+    _corpus(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    result = _run("clean", "--store", str(store), "--out", str(src / "cleaned"))
+    assert result.exit_code == EXIT_USAGE
+    assert (
+        result.output
+        == f"Error: --out {src / 'cleaned'} is inside the corpus folder {src.resolve()}; clean never writes there\n"
+    )
