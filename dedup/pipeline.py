@@ -468,20 +468,25 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
         maybe = np.flatnonzero(shared >= 0.2 * union)
         scores[maybe] = score_pairs([corpus.norms[i] for i in a[maybe]], [corpus.norms[i] for i in b[maybe]], threads)
         full = scores >= cfg.verify.min_similarity
-        part = np.flatnonzero(~full & (shared >= 2))
+        # Partial credit needs a run of two sentences (two shared shingles each at least), or a
+        # one-sentence paragraph (two shared shingles at least).
+        single = (np.diff(corpus.psent_start)[a] == 1) | (np.diff(corpus.psent_start)[b] == 1)
+        part = np.flatnonzero(~full & ((shared >= 4) | (single & (shared >= 2))))
         ca, off_a = index.sentence_credit(a[part], b[part], bar)
         cb, off_b = index.sentence_credit(b[part], a[part], bar)
         any_a = np.add.reduceat(ca > 0, off_a[:-1]) > 0 if len(ca) else np.zeros(len(part), bool)
         any_b = np.add.reduceat(cb > 0, off_b[:-1]) > 0 if len(cb) else np.zeros(len(part), bool)
+        credited = np.flatnonzero(any_a | any_b)
         partial = np.zeros(len(a), dtype=bool)
-        partial[part[any_a | any_b]] = True
+        partial[part[credited]] = True
         keep = np.flatnonzero(full | partial)
         kept.append((a[keep], b[keep], scores[keep], shared[keep], full[keep]))
-        slices_a = dict(zip(part.tolist(), np.split(ca, off_a[1:-1]), strict=True))
-        slices_b = dict(zip(part.tolist(), np.split(cb, off_b[1:-1]), strict=True))
+        # Per-sentence credit arrays only for the kept partial pairs.
+        slot = dict(zip(part[credited].tolist(), credited.tolist(), strict=True))
         for i in keep.tolist():
-            credit_a.append(None if full[i] else slices_a[i])
-            credit_b.append(None if full[i] else slices_b[i])
+            j = slot.get(i)
+            credit_a.append(None if j is None else ca[off_a[j] : off_a[j + 1]])
+            credit_b.append(None if j is None else cb[off_b[j] : off_b[j + 1]])
     cols = [np.concatenate(c) for c in zip(*kept, strict=True)] if kept else []
     if not cols:
         cols = [np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0, bool)]

@@ -1,0 +1,94 @@
+"""Cost of a nightly ``dedup index`` run that adds 1 % new articles, against a full ``dedup scan``.
+
+    python benchmarks/incremental.py --articles 100000
+    python benchmarks/incremental.py --articles 10000 --runs 3
+
+Generates (seeded, ``corpus/``) a plain-text corpus of ``--articles`` articles plus 1 % more, indexes
+the base into a fresh store, then times (median of ``--runs``, each on a copy of that store) the
+run that adds the extra 1 %, and a full ``dedup scan`` of the final folder. Writes
+``benchmarks/results/incremental.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from corpus.generate import write_corpus  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode not in (0, 3):
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=RESULTS / "incremental.json")
+    args = parser.parse_args(argv)
+    extra = max(1, args.articles // 100)
+    source = DATA / f"incremental-{args.articles}-seed{args.seed}"
+    if not (source / "truth.csv").exists():
+        write_corpus(source, n_articles=args.articles + extra, seed=args.seed, formats=False)
+    files = sorted(p for p in (source / "articles").rglob("*") if p.is_file())
+    added = set(files[-extra:])  # the generator numbers articles: the last 1 % arrive "tonight"
+    dedup = [sys.executable, "-m", "dedup"]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "corpus"
+        for f in files:
+            if f not in added:
+                target = base / f.relative_to(source / "articles")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, target)
+        store = Path(tmp) / "base.sqlite"
+        base_seconds = _timed([*dedup, "index", str(base), "--store", str(store), "-q"])
+        for f in added:
+            target = base / f.relative_to(source / "articles")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+        increments, scans = [], []
+        for i in range(args.runs):
+            copy = Path(tmp) / f"run{i}.sqlite"
+            shutil.copyfile(store, copy)
+            increments.append(_timed([*dedup, "index", str(base), "--store", str(copy), "-q"]))
+            scans.append(_timed([*dedup, "scan", str(base), "--out", str(Path(tmp) / f"scan{i}"), "-q"]))
+        mb = sum(f.stat().st_size for f in files) / 1e6
+    report = {
+        "articles_base": args.articles,
+        "articles_added": extra,
+        "corpus_mb": round(mb, 2),
+        "initial_index_seconds": round(base_seconds, 2),
+        "increment_seconds": [round(t, 2) for t in increments],
+        "scan_seconds": [round(t, 2) for t in scans],
+        "median_increment_seconds": round(statistics.median(increments), 2),
+        "median_scan_seconds": round(statistics.median(scans), 2),
+    }
+    report["increment_share_of_scan"] = round(report["median_increment_seconds"] / report["median_scan_seconds"], 3)
+    print(json.dumps(report))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
