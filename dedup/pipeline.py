@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +43,7 @@ ProgressHook = Callable[[str, int, int | None], None]
 SkipHook = Callable[[Skip], None]
 
 _FILES_PER_TASK = 32
-_VERIFY_CHUNK = 50_000
+_VERIFY_CHUNK = 20_000
 _SAMPLE_CHARS = 160
 _EXAMPLE_PATHS = 3
 
@@ -176,6 +176,24 @@ class Corpus:
         return self.psent_shingles[bounds[0] : bounds[-1]], bounds - bounds[0]
 
 
+def _sort_articles(corpus: Corpus) -> None:
+    """Reorder the corpus' articles (and their paragraph occurrences) by id."""
+    order = sorted(range(len(corpus.ids)), key=corpus.ids.__getitem__)
+    if order == list(range(len(order))):
+        return
+    occ_uid, occ_index, occ_chars, occ_start = [], [], [], [0]
+    for k in order:
+        lo, hi = corpus.occ_start[k], corpus.occ_start[k + 1]
+        occ_uid.extend(corpus.occ_uid[lo:hi])
+        occ_index.extend(corpus.occ_index[lo:hi])
+        occ_chars.extend(corpus.occ_chars[lo:hi])
+        occ_start.append(len(occ_uid))
+    corpus.ids = [corpus.ids[k] for k in order]
+    corpus.chars = [corpus.chars[k] for k in order]
+    corpus.short_segments = [corpus.short_segments[k] for k in order]
+    corpus.occ_uid, corpus.occ_index, corpus.occ_chars, corpus.occ_start = occ_uid, occ_index, occ_chars, occ_start
+
+
 def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch]:
     for i in range(0, len(paths), _FILES_PER_TASK):
         yield _Batch(str(root), tuple(paths[i : i + _FILES_PER_TASK]), cfg)
@@ -201,8 +219,30 @@ def ingest_corpus(
         raise InputError(f"input folder not found: {root}")
     paths = list(discover_files(root))
     stats.files_seen = len(paths)
-    digests = digest_paths(root, paths, cfg, stats, on_skip, on_progress)
-    return build_corpus(digests, cfg, stats)
+    # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
+    return build_corpus(iter_digests(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+
+
+def iter_digests(
+    root: Path,
+    paths: Sequence[str],
+    cfg: DedupConfig,
+    stats: RunStats,
+    on_skip: SkipHook = _noop_skip,
+    on_progress: ProgressHook = _noop_progress,
+    skips_out: list[Skip] | None = None,
+) -> Iterator[ArticleDigest]:
+    """Read and fingerprint the given files with the run's workers; digests stream out in path order."""
+    on_progress("read", 0, len(paths))
+    for result in map_ordered(digest_files, _iter_batches(root, paths, cfg), cfg.workers):
+        stats.files_read += result.files_read
+        for skip in result.skips:
+            stats.add_skip(skip.reason)
+            on_skip(skip)
+            if skips_out is not None:
+                skips_out.append(skip)
+        yield from result.digests
+        on_progress("read", result.files, None)
 
 
 def digest_paths(
@@ -214,24 +254,16 @@ def digest_paths(
     on_progress: ProgressHook = _noop_progress,
     skips_out: list[Skip] | None = None,
 ) -> list[ArticleDigest]:
-    """Read and fingerprint the given files with the run's workers; results in path order."""
-    on_progress("read", 0, len(paths))
-    digests: list[ArticleDigest] = []
-    for result in map_ordered(digest_files, _iter_batches(root, paths, cfg), cfg.workers):
-        stats.files_read += result.files_read
-        for skip in result.skips:
-            stats.add_skip(skip.reason)
-            on_skip(skip)
-            if skips_out is not None:
-                skips_out.append(skip)
-        digests.extend(result.digests)
-        on_progress("read", result.files, None)
-    return digests
+    """:func:`iter_digests` as a list."""
+    return list(iter_digests(root, paths, cfg, stats, on_skip, on_progress, skips_out))
 
 
-def build_corpus(digests: Sequence[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> Corpus:
-    """Assemble the in-memory corpus from article digests (sorted by id; distinct texts shared)."""
-    digests = sorted(digests, key=lambda d: d.id)
+def build_corpus(digests: Iterable[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> Corpus:
+    """Assemble the in-memory corpus from article digests (distinct texts shared).
+
+    Distinct paragraphs and sentences are numbered in arrival order (deterministic: files come in
+    sorted path order); articles are then put in id order.
+    """
     corpus = Corpus()
     uid_of: dict[str, int] = {}
     sid_of: dict[int, int] = {}
@@ -290,6 +322,7 @@ def build_corpus(digests: Sequence[ArticleDigest], cfg: DedupConfig, stats: RunS
     corpus.psent_shingles = _stack(psent_parts, np.empty(0, dtype=np.uint32))
     corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(_stack(psent_counts, np.empty(0, np.int64)))))
     corpus.psent_start = np.concatenate(([0], np.cumsum(psent_per_uid, dtype=np.int64)))
+    _sort_articles(corpus)
     corpus.psent_sid = np.array(psent_sid, dtype=np.int64)
     stats.articles = len(corpus.ids)
     stats.paragraphs = len(corpus.occ_uid)
@@ -431,6 +464,15 @@ def template_sentences(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     return _sentence_pairs(corpus, cfg)[1]
 
 
+def _pair_jaccard(sigs: np.ndarray, pairs: np.ndarray, chunk: int = 20_000) -> np.ndarray:
+    """MinHash Jaccard estimates of many row pairs, in chunks (gathering all rows at once costs GBs)."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo : lo + chunk]
+        out[lo : lo + chunk] = signature_jaccard(sigs[part[:, 0]], sigs[part[:, 1]])
+    return out
+
+
 def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
     """Candidate pairs (paragraph LSH, sentence LSH, shared sentences), then verification.
 
@@ -447,7 +489,7 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
     # Paragraph-LSH candidates only matter as possible full matches, which need a shingle Jaccard of
     # 0.2 (see below): drop those whose MinHash estimate is far below (0.12 is about 2 standard
     # errors under 0.2 at 128 permutations). Sentence-nominated pairs are all kept.
-    estimate = signature_jaccard(corpus.sigs[by_paragraph[:, 0]], corpus.sigs[by_paragraph[:, 1]])
+    estimate = _pair_jaccard(corpus.sigs, by_paragraph)
     cand = _unique_pairs([by_paragraph[estimate >= 0.12], by_sentence], n)
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
@@ -491,7 +533,7 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
     if not cols:
         cols = [np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0, bool)]
     a_arr, b_arr, score_arr, shared_arr, full_arr = cols
-    jac = signature_jaccard(corpus.sigs[a_arr], corpus.sigs[b_arr]) if len(a_arr) else np.empty(0)
+    jac = _pair_jaccard(corpus.sigs, np.stack((a_arr, b_arr), axis=1))
     stats.verified_paragraph_pairs = int(full_arr.sum())
     stats.partial_paragraph_pairs = int(len(full_arr) - full_arr.sum())
     stats.seconds["verify"] = time.perf_counter() - t0
