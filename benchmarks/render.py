@@ -128,6 +128,25 @@ def perf_table(p: dict) -> str:
     return "\n".join(lines)
 
 
+def incremental_table(r: dict) -> str:
+    header = ["base articles", "added", "corpus MB", "dedup index (+1 %) median s", "dedup scan median s", "share"]
+    lines = [_row(header)]
+    lines.append(_row(["---"] * 6))
+    lines.append(
+        _row(
+            [
+                r["articles_base"],
+                r["articles_added"],
+                f"{r['corpus_mb']:.1f}",
+                f"{r['median_increment_seconds']:.2f}",
+                f"{r['median_scan_seconds']:.2f}",
+                f"{r['increment_share_of_scan']:.3f}",
+            ]
+        )
+    )
+    return "\n".join(lines)
+
+
 def replace_block(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
@@ -144,6 +163,9 @@ def main() -> int:
     perf = RESULTS / "perf.json"
     if perf.exists():
         text = replace_block(text, "perf", perf_table(json.loads(perf.read_text())))
+    incremental = RESULTS / "incremental.json"
+    if incremental.exists():
+        text = replace_block(text, "incremental", incremental_table(json.loads(incremental.read_text())))
     for extra in sys.argv[1:]:
         print(f"ignored argument {extra}", file=sys.stderr)
     readme.write_text(text, encoding="utf-8")

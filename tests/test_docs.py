@@ -57,7 +57,11 @@ def test_readme_tables_are_generated_from_results() -> None:
     finally:
         sys.path.pop(0)
     results = ROOT / "benchmarks" / "results"
-    for name, builder in (("quality", render.quality_table), ("perf", render.perf_table)):
+    for name, builder in (
+        ("quality", render.quality_table),
+        ("perf", render.perf_table),
+        ("incremental", render.incremental_table),
+    ):
         path = results / f"{name}.json"
         assert path.exists(), path
         table = builder(json.loads(path.read_text()))
