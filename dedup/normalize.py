@@ -46,8 +46,13 @@ def normalize_text(text: str) -> str:
     >>> normalize_text(normalize_text("Ｆｕｌｌ-width, ﬁne."))
     'full width fine'
     """
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
-    folded = _INNER_APOSTROPHE.sub("", folded)
+    if text.isascii():
+        # ASCII is already NFKC and casefold() equals lower() on it; only the backtick is a quote.
+        folded = text.lower().replace("`", "'")
+    else:
+        folded = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
+    if "'" in folded:
+        folded = _INNER_APOSTROPHE.sub("", folded)
     return " ".join(_NON_WORD.sub(" ", folded).split())
 
 

@@ -40,3 +40,14 @@ def test_normalize_has_no_stray_whitespace(text: str) -> None:
     out = normalize_text(text)
     assert out == out.strip()
     assert "  " not in out
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_matches_unicode_path(text: str) -> None:
+    import unicodedata
+
+    from dedup import normalize
+
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(normalize._QUOTES)
+    folded = normalize._INNER_APOSTROPHE.sub("", folded)
+    assert normalize_text(text) == " ".join(normalize._NON_WORD.sub(" ", folded).split())
