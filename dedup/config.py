@@ -36,6 +36,18 @@ def _check_fraction(name: str, value: float, *, open_low: bool = False) -> None:
         raise ConfigError(f"{name} must be in {bracket}0, 1], got {value!r}")
 
 
+def _coerce_enum(obj: object, name: str, kind: type[Enum]) -> None:
+    """Turn a string field of a frozen dataclass into its enum member (ConfigError when unknown)."""
+    value = getattr(obj, name)
+    if isinstance(value, kind):
+        return
+    try:
+        object.__setattr__(obj, name, kind(value))
+    except ValueError:
+        choices = ", ".join(str(k.value) for k in kind)
+        raise ConfigError(f"{name} must be one of {choices}, got {value!r}") from None
+
+
 def _check_positive(name: str, value: int, minimum: int = 1) -> None:
     if not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -248,18 +260,8 @@ class ClusterConfig:
             object.__setattr__(self, "cluster_floor", self.min_article_similarity)
         _check_fraction("cluster_floor", float(self.cluster_floor or 0.0))
         _check_positive("boilerplate_min_articles", self.boilerplate_min_articles, 2)
-        if not isinstance(self.keep, KeepPolicy):
-            try:
-                object.__setattr__(self, "keep", KeepPolicy(self.keep))
-            except ValueError:
-                choices = ", ".join(k.value for k in KeepPolicy)
-                raise ConfigError(f"keep must be one of {choices}, got {self.keep!r}") from None
-        if not isinstance(self.linkage, Linkage):
-            try:
-                object.__setattr__(self, "linkage", Linkage(self.linkage))
-            except ValueError:
-                choices = ", ".join(k.value for k in Linkage)
-                raise ConfigError(f"linkage must be one of {choices}, got {self.linkage!r}") from None
+        _coerce_enum(self, "keep", KeepPolicy)
+        _coerce_enum(self, "linkage", Linkage)
 
     @property
     def floor(self) -> float:

@@ -26,7 +26,7 @@ from dedup.pipeline import (
     _noop_skip,
     analyse,
     build_corpus,
-    digest_paths,
+    iter_digests,
     verify_candidates,
 )
 from dedup.records import ArticleDigest, ArticlePair, Cluster, RunStats, Skip
@@ -183,7 +183,7 @@ def index_folder(
     removed = [] if keep_missing else sorted(set(known) - set(on_disk))
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []
-    fresh = digest_paths(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
+    fresh = list(iter_digests(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips))
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
 
     gone = set(to_read) | set(removed)

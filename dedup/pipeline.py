@@ -245,19 +245,6 @@ def iter_digests(
         on_progress("read", result.files, None)
 
 
-def digest_paths(
-    root: Path,
-    paths: Sequence[str],
-    cfg: DedupConfig,
-    stats: RunStats,
-    on_skip: SkipHook = _noop_skip,
-    on_progress: ProgressHook = _noop_progress,
-    skips_out: list[Skip] | None = None,
-) -> list[ArticleDigest]:
-    """:func:`iter_digests` as a list."""
-    return list(iter_digests(root, paths, cfg, stats, on_skip, on_progress, skips_out))
-
-
 def build_corpus(digests: Iterable[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> Corpus:
     """Assemble the in-memory corpus from article digests (distinct texts shared).
 
@@ -910,8 +897,8 @@ __all__ = [
     "analyse",
     "build_corpus",
     "digest_files",
-    "digest_paths",
     "ingest_corpus",
+    "iter_digests",
     "match_corpus",
     "run",
     "template_sentences",
