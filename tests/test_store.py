@@ -227,3 +227,24 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path: Path, seed: int) -> No
     resumed, clean = tmp_path / "resumed", tmp_path / "clean"
     assert (resumed / "pairs.csv").read_bytes() == (clean / "pairs.csv").read_bytes()
     assert _memberships(resumed) == _memberships(clean)
+
+
+def test_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("not a database")
+    result = _invoke("report", "--store", str(bad), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {bad} is not a dedup store: file is not a database\n"
+
+
+def test_json_summary_for_monitoring(tmp_path: Path) -> None:
+    folder = tmp_path / "a"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    result = CliRunner().invoke(app, ["index", str(folder), "--store", str(tmp_path / "s.sqlite"), "--json", "-q"])
+    assert result.exit_code == 0
+    summary = json.loads(result.output)
+    n = len(list((folder / "maca").iterdir()))
+    assert summary["changes"]["files_new"] == n
+    assert summary["articles"] == n
+    assert summary["store"] == str(tmp_path / "s.sqlite")
