@@ -160,10 +160,6 @@ class Corpus:
         """Occurrence positions of one article."""
         return range(self.occ_start[article], self.occ_start[article + 1])
 
-    def shingle_set(self, uid: int) -> np.ndarray:
-        """Sorted distinct shingle hashes of a distinct paragraph."""
-        return self.shingles[self.shingle_start[uid] : self.shingle_start[uid + 1]]
-
     @property
     def shingle_counts(self) -> np.ndarray:
         """Number of distinct shingles of every distinct paragraph."""
@@ -336,7 +332,6 @@ class ParagraphEdges:
     score: np.ndarray
     shared: np.ndarray
     full: np.ndarray
-    jaccard: np.ndarray
     credit_a: tuple[np.ndarray | None, ...] = ()
     credit_b: tuple[np.ndarray | None, ...] = ()
 
@@ -520,11 +515,10 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
     if not cols:
         cols = [np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0, bool)]
     a_arr, b_arr, score_arr, shared_arr, full_arr = cols
-    jac = _pair_jaccard(corpus.sigs, np.stack((a_arr, b_arr), axis=1))
     stats.verified_paragraph_pairs = int(full_arr.sum())
     stats.partial_paragraph_pairs = int(len(full_arr) - full_arr.sum())
     stats.seconds["verify"] = time.perf_counter() - t0
-    return ParagraphEdges(a_arr, b_arr, score_arr, shared_arr, full_arr, jac, tuple(credit_a), tuple(credit_b))
+    return ParagraphEdges(a_arr, b_arr, score_arr, shared_arr, full_arr, tuple(credit_a), tuple(credit_b))
 
 
 # --------------------------------------------------------------------------- groups and articles

@@ -98,7 +98,7 @@ def _oracle_edges(corpus, cfg) -> ParagraphEdges:
     a, b = x[keep], y[keep]
     credit_a = tuple(None if full[a[k], b[k]] else split_a[i] for k, i in enumerate(keep))
     credit_b = tuple(None if full[a[k], b[k]] else split_b[i] for k, i in enumerate(keep))
-    return ParagraphEdges(a, b, scores[a, b], shared[a, b], full[a, b], np.zeros(len(a)), credit_a, credit_b)
+    return ParagraphEdges(a, b, scores[a, b], shared[a, b], full[a, b], credit_a, credit_b)
 
 
 def test_article_pairs_match_brute_force_oracle(plain_generated: Path) -> None:
