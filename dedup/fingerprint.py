@@ -11,6 +11,7 @@ which ``tests/test_fingerprint.py`` checks.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -226,6 +227,10 @@ class Fingerprints:
     shingle_start: np.ndarray
     sentence_shingles: np.ndarray
     sentence_shingle_start: np.ndarray
+
+    def without_sentence_sigs(self) -> Fingerprints:
+        """The same fingerprints with zero-width sentence signatures (once their band keys are taken)."""
+        return dataclasses.replace(self, sentence_sigs=self.sentence_sigs[:, :0])
 
     def subset(self, lo: int, hi: int) -> Fingerprints:
         """The fingerprints of paragraphs ``lo:hi`` with offsets rebased to 0."""

@@ -93,10 +93,14 @@ def candidate_pairs(sigs: np.ndarray, lsh: LshConfig, max_bucket: int | None = N
     Returns:
         ``(k, 2)`` int64 array of unique pairs ``a < b``, sorted.
     """
-    n = len(sigs)
+    return candidate_pairs_from_keys(band_keys(sigs, lsh), lsh, max_bucket)
+
+
+def candidate_pairs_from_keys(keys: np.ndarray, lsh: LshConfig, max_bucket: int | None = None) -> np.ndarray:
+    """:func:`candidate_pairs` from precomputed :func:`band_keys` (``(bands, n)`` uint64)."""
+    n = keys.shape[1]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    keys = band_keys(sigs, lsh)
     codes = [
         p[:, 0] * n + p[:, 1]
         for p in (bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket) for band in range(lsh.band_count))
@@ -108,4 +112,4 @@ def candidate_pairs(sigs: np.ndarray, lsh: LshConfig, max_bucket: int | None = N
     return np.stack((unique // n, unique % n), axis=1)
 
 
-__all__ = ["band_keys", "bucket_pairs", "candidate_pairs", "sorted_unique"]
+__all__ = ["band_keys", "bucket_pairs", "candidate_pairs", "candidate_pairs_from_keys", "sorted_unique"]

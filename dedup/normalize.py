@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 # Order matters: NFKC first (it turns full-width letters, ligatures and non-breaking spaces into their
 # plain forms), then casefold (which NFKC output may still need, e.g. "ß" -> "ss"), then quote folding
@@ -29,7 +30,62 @@ _QUOTES = str.maketrans(
     }
 )
 _INNER_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
-_NON_WORD = re.compile(r"[\W_]+")
+_NON_WORD_KEEP_NEWLINE = re.compile(r"(?:[^\w\n]|_)+")
+
+
+def _ascii_table() -> bytes:
+    """Byte map of the ASCII fast path: letters lower-cased, digits, apostrophes and newlines kept,
+    the backtick made an apostrophe, every other byte a space."""
+    table = bytearray(b" " * 256)
+    for i in range(128):
+        c = chr(i)
+        if c.isalnum():
+            table[i] = ord(c.lower())
+    table[ord("'")] = table[ord("`")] = ord("'")
+    table[ord("\n")] = ord("\n")
+    return bytes(table)
+
+
+_ASCII = _ascii_table()
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _fold(text: str) -> str:
+    """Unicode form, case and quote folding (the result may still hold punctuation)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
+
+
+def _drop_inner_apostrophes(data: bytes) -> bytes:
+    """Apostrophes between two letters or digits are removed, the others become spaces."""
+    parts = data.split(b"'")
+    out = [parts[0]]
+    for part in parts[1:]:
+        left, right = out[-1], part
+        joined = left and right and left[-1] in _WORD_BYTES and right[0] in _WORD_BYTES
+        out.append(part) if joined else out.append(b" " + part)
+    return b"".join(out)
+
+
+def _ascii_lines(folded: str) -> list[str]:
+    """Normalise ASCII text line by line with byte operations (the common case, no regex)."""
+    data = folded.encode("ascii").translate(_ASCII)
+    if b"'" in data:
+        data = _drop_inner_apostrophes(data)
+    return [b" ".join(line.split()).decode("ascii") for line in data.split(b"\n")]
+
+
+def _regex_lines(folded: str) -> list[str]:
+    """Normalise folded Unicode text line by line (letters outside ASCII)."""
+    if "'" in folded:
+        folded = _INNER_APOSTROPHE.sub("", folded)
+    return [" ".join(line.split()) for line in _NON_WORD_KEEP_NEWLINE.sub(" ", folded).split("\n")]
+
+
+def _lines(text: str) -> list[str]:
+    folded = _fold(text)
+    return _ascii_lines(folded) if folded.isascii() else _regex_lines(folded)
 
 
 def normalize_text(text: str) -> str:
@@ -46,14 +102,29 @@ def normalize_text(text: str) -> str:
     >>> normalize_text(normalize_text("Ｆｕｌｌ-width, ﬁne."))
     'full width fine'
     """
-    if text.isascii():
-        # ASCII is already NFKC and casefold() equals lower() on it; only the backtick is a quote.
-        folded = text.lower().replace("`", "'")
-    else:
-        folded = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
-    if "'" in folded:
-        folded = _INNER_APOSTROPHE.sub("", folded)
-    return " ".join(_NON_WORD.sub(" ", folded).split())
+    if "\n" in text:
+        return " ".join(" ".join(_lines(text)).split())
+    return _lines(text)[0]
 
 
-__all__ = ["normalize_text"]
+def normalize_many(texts: Sequence[str]) -> list[str]:
+    """``[normalize_text(t) for t in texts]`` in one pass over the joined texts (far fewer calls).
+
+    The texts are joined with newlines, which folding keeps and the punctuation pass leaves alone,
+    so every text comes back on its own line. Texts that hold a newline themselves take the
+    one-by-one path.
+
+    >>> normalize_many(["Kratom’s  “Role”", "—in PAIN!", ""])
+    ['kratoms role', 'in pain', '']
+    """
+    if not texts:
+        return []
+    joined = "\n".join(texts)
+    if joined.count("\n") == len(texts) - 1:
+        lines = _lines(joined)
+        if len(lines) == len(texts):  # NFKC never makes a newline, but be sure
+            return lines
+    return [normalize_text(t) for t in texts]
+
+
+__all__ = ["normalize_many", "normalize_text"]

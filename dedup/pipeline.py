@@ -7,10 +7,12 @@ one compact record per article, so the corpus text is never held twice.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +21,10 @@ from scipy import sparse
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import DedupConfig, Linkage
-from dedup.engines import map_ordered
+from dedup.engines import map_forked, map_ordered
 from dedup.errors import InputError
 from dedup.fingerprint import fingerprint, signature_jaccard
-from dedup.index import candidate_pairs, sorted_unique
+from dedup.index import band_keys, candidate_pairs, candidate_pairs_from_keys, sorted_unique
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
     ArticleDigest,
@@ -37,7 +39,7 @@ from dedup.records import (
     Skip,
 )
 from dedup.segment import split_paragraphs
-from dedup.verify import score_pairs
+from dedup.verify import score_pairs, sorted_tokens
 
 ProgressHook = Callable[[str, int, int | None], None]
 SkipHook = Callable[[Skip], None]
@@ -74,6 +76,19 @@ class _BatchResult:
     digests: tuple[ArticleDigest, ...]
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the hot loops make millions of acyclic objects, and the
+    collector would scan the whole heap again and again (up to half of the time on large batches)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def digest_files(batch: _Batch) -> _BatchResult:
     """Worker task: read, segment, normalise and fingerprint a batch of files.
 
@@ -83,6 +98,11 @@ def digest_files(batch: _Batch) -> _BatchResult:
     Returns:
         One digest per article, the skips, and how many files were read.
     """
+    with _no_gc():
+        return _digest_files(batch)
+
+
+def _digest_files(batch: _Batch) -> _BatchResult:
     cfg = batch.cfg
     root = Path(batch.root)
     skips: list[Skip] = []
@@ -100,6 +120,9 @@ def digest_files(batch: _Batch) -> _BatchResult:
             pending.append((article.id, paragraphs))
     indexed = [p for _, paragraphs in pending for p in paragraphs if not p.is_short]
     fp = fingerprint([p.sentences for p in indexed], cfg.shingle, cfg.lsh)
+    bands = np.ascontiguousarray(band_keys(fp.sentence_sigs, cfg.lsh).T)
+    fp = fp.without_sentence_sigs()
+    keys = np.fromiter((sentence_key(s) for p in indexed for s in p.sentences), dtype=np.uint64, count=len(bands))
     digests = []
     offset = 0
     for aid, paragraphs in pending:
@@ -113,7 +136,8 @@ def digest_files(batch: _Batch) -> _BatchResult:
                 indices=tuple(p.index for p in long_),
                 norms=tuple(p.norm for p in long_),
                 texts=tuple(p.text for p in long_),
-                sentence_keys=tuple(tuple(sentence_key(x) for x in p.sentences) for p in long_),
+                sentence_keys=keys[fp.sentence_start[offset] : fp.sentence_start[offset + len(long_)]],
+                sentence_bands=bands[fp.sentence_start[offset] : fp.sentence_start[offset + len(long_)]],
                 fingerprints=fp.subset(offset, offset + len(long_)),
             )
         )
@@ -133,7 +157,8 @@ class Corpus:
     Paragraph occurrences are stored flat: article ``k`` owns occurrences
     ``occ_start[k]:occ_start[k + 1]``. Distinct paragraph ``u`` has signature ``sigs[u]`` and
     shingle set ``shingles[shingle_start[u]:shingle_start[u + 1]]``; distinct sentence ``s`` has
-    signature ``sentence_sigs[s]`` and occurs in the distinct paragraphs ``sentence_owners[s]``.
+    LSH band keys ``sentence_bands[:, s]`` and occurs in the distinct paragraphs
+    ``owner_uid[owner_start[s]:owner_start[s + 1]]`` (ascending).
     """
 
     ids: list[str] = field(default_factory=list)
@@ -148,8 +173,9 @@ class Corpus:
     sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
     shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
-    sentence_sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
-    sentence_owners: list[list[int]] = field(default_factory=list)
+    sentence_bands: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint64))
+    owner_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    owner_uid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     # Per distinct paragraph, the shingle set of each of its sentences (for sentence-level credit).
     psent_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     psent_sid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -159,6 +185,10 @@ class Corpus:
     def occurrences(self, article: int) -> range:
         """Occurrence positions of one article."""
         return range(self.occ_start[article], self.occ_start[article + 1])
+
+    def sentence_owners(self, sid: int) -> list[int]:
+        """The distinct paragraphs holding a distinct sentence, ascending."""
+        return self.owner_uid[self.owner_start[sid] : self.owner_start[sid + 1]].tolist()
 
     @property
     def shingle_counts(self) -> np.ndarray:
@@ -241,78 +271,92 @@ def iter_digests(
         on_progress("read", result.files, None)
 
 
+def _ranges(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(starts[r], starts[r + 1])`` for each row (one vectorised gather).
+
+    >>> _ranges(np.array([0, 2, 5, 6]), np.array([2, 0])).tolist()
+    [5, 0, 1]
+    """
+    lo, hi = starts[rows], starts[rows + 1]
+    counts = hi - lo
+    offsets = np.cumsum(counts) - counts
+    return np.repeat(lo - offsets, counts) + np.arange(int(counts.sum()))
+
+
 def build_corpus(digests: Iterable[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> Corpus:
     """Assemble the in-memory corpus from article digests (distinct texts shared).
 
     Distinct paragraphs and sentences are numbered in arrival order (deterministic: files come in
-    sorted path order); articles are then put in id order.
+    sorted path order); articles are then put in id order. The per-paragraph work is one dict
+    lookup; everything else is gathered with one numpy call per article.
     """
     corpus = Corpus()
     uid_of: dict[str, int] = {}
-    sid_of: dict[int, int] = {}
-    sig_rows: list[np.ndarray] = []
-    shingle_parts: list[np.ndarray] = []
-    shingle_counts: list[int] = []
-    sentence_rows: list[np.ndarray] = []
-    psent_parts: list[np.ndarray] = []
-    psent_counts: list[np.ndarray] = []
-    psent_per_uid: list[int] = []
-    psent_sid: list[int] = []
-    for digest in digests:
-        corpus.ids.append(digest.id)
-        corpus.chars.append(digest.chars)
-        corpus.short_segments.append(digest.short_segments)
-        fp = digest.fingerprints
-        new_rows = []
-        for k, norm in enumerate(digest.norms):
-            uid = uid_of.get(norm)
-            if uid is None:
-                uid = uid_of[norm] = len(corpus.norms)
-                corpus.norms.append(norm)
-                corpus.texts.append(digest.texts[k])
-                new_rows.append(k)
-                shingle_parts.append(fp.shingles[fp.shingle_start[k] : fp.shingle_start[k + 1]])
-                shingle_counts.append(int(fp.shingle_start[k + 1] - fp.shingle_start[k]))
-                s_lo, s_hi = int(fp.sentence_start[k]), int(fp.sentence_start[k + 1])
-                bounds = fp.sentence_shingle_start[s_lo : s_hi + 1]
-                psent_parts.append(fp.sentence_shingles[bounds[0] : bounds[-1]])
-                psent_counts.append(np.diff(bounds))
-                psent_per_uid.append(s_hi - s_lo)
-                new_sentences = []
-                for j, key in enumerate(digest.sentence_keys[k]):
-                    sid = sid_of.get(key)
-                    if sid is None:
-                        sid = sid_of[key] = len(corpus.sentence_owners)
-                        corpus.sentence_owners.append([])
-                        new_sentences.append(int(fp.sentence_start[k]) + j)
-                    psent_sid.append(sid)
-                    owners = corpus.sentence_owners[sid]
-                    if not owners or owners[-1] != uid:
-                        owners.append(uid)
-                if new_sentences:
-                    sentence_rows.append(fp.sentence_sigs[new_sentences])
-            corpus.occ_uid.append(uid)
-            corpus.occ_index.append(digest.indices[k])
-            corpus.occ_chars.append(len(digest.texts[k]))
-        if new_rows:
-            sig_rows.append(fp.paragraph_sigs[new_rows])
-        corpus.occ_start.append(len(corpus.occ_uid))
+    parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    with _no_gc():
+        for digest in digests:
+            corpus.ids.append(digest.id)
+            corpus.chars.append(digest.chars)
+            corpus.short_segments.append(digest.short_segments)
+            new_rows = []
+            for k, norm in enumerate(digest.norms):
+                uid = uid_of.get(norm)
+                if uid is None:
+                    uid = uid_of[norm] = len(corpus.norms)
+                    corpus.norms.append(norm)
+                    corpus.texts.append(digest.texts[k])
+                    new_rows.append(k)
+                corpus.occ_uid.append(uid)
+            corpus.occ_index.extend(digest.indices)
+            corpus.occ_chars.extend(map(len, digest.texts))
+            corpus.occ_start.append(len(corpus.occ_uid))
+            if new_rows:
+                _add_paragraphs(parts, digest, np.array(new_rows, dtype=np.int64))
     empty_sigs = np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
-    corpus.sigs = _stack(sig_rows, empty_sigs)
-    corpus.sentence_sigs = _stack(sentence_rows, empty_sigs)
-    corpus.shingles = _stack(shingle_parts, np.empty(0, dtype=np.uint32))
-    corpus.shingle_start = np.concatenate(([0], np.cumsum(shingle_counts, dtype=np.int64)))
-    corpus.psent_shingles = _stack(psent_parts, np.empty(0, dtype=np.uint32))
-    corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(_stack(psent_counts, np.empty(0, np.int64)))))
-    corpus.psent_start = np.concatenate(([0], np.cumsum(psent_per_uid, dtype=np.int64)))
+    no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
+    corpus.sigs = _stack(parts["sigs"], empty_sigs)
+    corpus.shingles = _stack(parts["shingles"], no_hashes)
+    corpus.shingle_start = np.concatenate(([0], np.cumsum(_stack(parts["shingle_counts"], no_counts))))
+    corpus.psent_shingles = _stack(parts["sentence_shingles"], no_hashes)
+    corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(_stack(parts["sentence_shingle_counts"], no_counts))))
+    per_uid = _stack(parts["sentences"], no_counts)
+    corpus.psent_start = np.concatenate(([0], np.cumsum(per_uid)))
+    # Distinct sentences by key, numbered by first occurrence.
+    keys = _stack(parts["sentence_keys"], np.empty(0, dtype=np.uint64))
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    by_arrival = np.argsort(first, kind="stable")
+    rank = np.empty_like(by_arrival)
+    rank[by_arrival] = np.arange(len(by_arrival))
+    corpus.psent_sid = rank[inverse.reshape(-1)].astype(np.int64)
+    no_bands = np.empty((0, cfg.lsh.band_count), dtype=np.uint64)
+    corpus.sentence_bands = np.ascontiguousarray(_stack(parts["sentence_bands"], no_bands)[first[by_arrival]].T)
+    # Owners of each distinct sentence: the distinct paragraphs holding it, ascending.
+    slot_uid = np.repeat(np.arange(len(per_uid), dtype=np.int64), per_uid)
+    codes = sorted_unique(corpus.psent_sid * max(len(per_uid), 1) + slot_uid)
+    owner_sid = codes // max(len(per_uid), 1)
+    corpus.owner_uid = codes % max(len(per_uid), 1)
+    corpus.owner_start = np.searchsorted(owner_sid, np.arange(len(first) + 1)).astype(np.int64)
     _sort_articles(corpus)
-    corpus.psent_sid = np.array(psent_sid, dtype=np.int64)
     stats.articles = len(corpus.ids)
     stats.paragraphs = len(corpus.occ_uid)
     stats.short_segments = sum(corpus.short_segments)
     stats.unique_paragraphs = len(corpus.norms)
-    stats.unique_sentences = len(corpus.sentence_owners)
+    stats.unique_sentences = len(first)
     return corpus
+
+
+def _add_paragraphs(parts: dict[str, list[np.ndarray]], digest: ArticleDigest, rows: np.ndarray) -> None:
+    """Collect the fingerprint rows of an article's paragraphs that are new to the corpus."""
+    fp = digest.fingerprints
+    sentences = _ranges(fp.sentence_start, rows)
+    parts["sigs"].append(fp.paragraph_sigs[rows])
+    parts["shingles"].append(fp.shingles[_ranges(fp.shingle_start, rows)])
+    parts["shingle_counts"].append(np.diff(fp.shingle_start)[rows])
+    parts["sentences"].append(np.diff(fp.sentence_start)[rows])
+    parts["sentence_shingles"].append(fp.sentence_shingles[_ranges(fp.sentence_shingle_start, sentences)])
+    parts["sentence_shingle_counts"].append(np.diff(fp.sentence_shingle_start)[sentences])
+    parts["sentence_bands"].append(digest.sentence_bands[sentences])
+    parts["sentence_keys"].append(digest.sentence_keys[sentences])
 
 
 # --------------------------------------------------------------------------- paragraph pairs
@@ -349,8 +393,8 @@ def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> tuple[np.ndarray, np.nd
     """
     cap = cfg.lsh.max_sentence_spread
     owners = corpus.sentence_owners
-    n_owners = np.fromiter((len(o) for o in owners), dtype=np.int64, count=len(owners))
-    similar = candidate_pairs(corpus.sentence_sigs, cfg.lsh, max_bucket=cap)
+    n_owners = np.diff(corpus.owner_start)
+    similar = candidate_pairs_from_keys(corpus.sentence_bands, cfg.lsh, max_bucket=cap)
     spread = n_owners.copy()
     if len(similar):
         np.add.at(spread, similar[:, 0], n_owners[similar[:, 1]])
@@ -358,10 +402,10 @@ def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> tuple[np.ndarray, np.nd
     ok = spread <= cap
     pairs: list[tuple[int, int]] = []
     for sid in np.flatnonzero(ok & (n_owners > 1)).tolist():
-        uids = owners[sid]
+        uids = owners(sid)
         pairs.extend((a, b) for i, a in enumerate(uids) for b in uids[i + 1 :])
     for s, t in similar[ok[similar[:, 0]] & ok[similar[:, 1]]].tolist():
-        pairs.extend((a, b) if a < b else (b, a) for a in owners[s] for b in owners[t] if a != b)
+        pairs.extend((a, b) if a < b else (b, a) for a in owners(s) for b in owners(t) if a != b)
     return np.array(pairs, dtype=np.int64).reshape(-1, 2), ~ok
 
 
@@ -476,49 +520,125 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    index = _ShingleIndex(corpus, template)
-    sizes = corpus.shingle_counts
-    bar = cfg.verify.min_containment
-    threads = max(1, cfg.workers)
-    kept: list[tuple[np.ndarray, ...]] = []
+    # Chunks are verified in forked workers that share the corpus copy-on-write; results come
+    # back in chunk order, so the edges are the same whatever the worker count.
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template), cand, cfg)
+    chunks = [(lo, min(lo + _VERIFY_CHUNK, len(cand))) for lo in range(0, len(cand), _VERIFY_CHUNK)]
+    try:
+        results = list(map_forked(_verify_chunk, chunks, cfg.workers))
+    finally:
+        _VERIFY_STATE.clear()
     credit_a: list[np.ndarray | None] = []
     credit_b: list[np.ndarray | None] = []
-    for lo in range(0, len(cand), _VERIFY_CHUNK):
-        a, b = cand[lo : lo + _VERIFY_CHUNK, 0], cand[lo : lo + _VERIFY_CHUNK, 1]
-        shared = index.shared(a, b)
-        union = sizes[a] + sizes[b] - shared
-        scores = np.zeros(len(a))
-        # rapidfuzz only where the paragraphs could be the same (shingle Jaccard >= 0.2).
-        maybe = np.flatnonzero(shared >= 0.2 * union)
-        scores[maybe] = score_pairs([corpus.norms[i] for i in a[maybe]], [corpus.norms[i] for i in b[maybe]], threads)
-        full = scores >= cfg.verify.min_similarity
-        # Partial credit needs a run of two sentences (two shared shingles each at least), or a
-        # one-sentence paragraph (two shared shingles at least).
-        single = (np.diff(corpus.psent_start)[a] == 1) | (np.diff(corpus.psent_start)[b] == 1)
-        part = np.flatnonzero(~full & ((shared >= 4) | (single & (shared >= 2))))
-        ca, off_a = index.sentence_credit(a[part], b[part], bar)
-        cb, off_b = index.sentence_credit(b[part], a[part], bar)
-        any_a = np.add.reduceat(ca > 0, off_a[:-1]) > 0 if len(ca) else np.zeros(len(part), bool)
-        any_b = np.add.reduceat(cb > 0, off_b[:-1]) > 0 if len(cb) else np.zeros(len(part), bool)
-        credited = np.flatnonzero(any_a | any_b)
-        partial = np.zeros(len(a), dtype=bool)
-        partial[part[credited]] = True
-        keep = np.flatnonzero(full | partial)
-        kept.append((a[keep], b[keep], scores[keep], shared[keep], full[keep]))
-        # Per-sentence credit arrays only for the kept partial pairs.
-        slot = dict(zip(part[credited].tolist(), credited.tolist(), strict=True))
-        for i in keep.tolist():
+    for r in results:
+        slot = dict(zip(r.partial.tolist(), range(len(r.partial)), strict=True))
+        for i in range(len(r.a)):
             j = slot.get(i)
-            credit_a.append(None if j is None else ca[off_a[j] : off_a[j + 1]])
-            credit_b.append(None if j is None else cb[off_b[j] : off_b[j + 1]])
-    cols = [np.concatenate(c) for c in zip(*kept, strict=True)] if kept else []
-    if not cols:
-        cols = [np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), np.empty(0, bool)]
-    a_arr, b_arr, score_arr, shared_arr, full_arr = cols
+            credit_a.append(None if j is None else r.ca[r.off_a[j] : r.off_a[j + 1]])
+            credit_b.append(None if j is None else r.cb[r.off_b[j] : r.off_b[j + 1]])
+    if results:
+        a_arr, b_arr, score_arr, shared_arr, full_arr = (
+            np.concatenate([getattr(r, name) for r in results]) for name in ("a", "b", "score", "shared", "full")
+        )
+    else:
+        a_arr, b_arr, shared_arr = (np.empty(0, np.int64) for _ in range(3))
+        score_arr, full_arr = np.empty(0), np.empty(0, bool)
     stats.verified_paragraph_pairs = int(full_arr.sum())
     stats.partial_paragraph_pairs = int(len(full_arr) - full_arr.sum())
     stats.seconds["verify"] = time.perf_counter() - t0
     return ParagraphEdges(a_arr, b_arr, score_arr, shared_arr, full_arr, tuple(credit_a), tuple(credit_b))
+
+
+@dataclass(frozen=True, slots=True)
+class _VerifyJob:
+    corpus: Corpus
+    index: _ShingleIndex
+    cand: np.ndarray
+    cfg: DedupConfig
+    sorted_cache: dict[int, str] = field(default_factory=dict)
+
+    def sorted_tokens(self, uid: int) -> str:
+        """A distinct paragraph's words in sorted order (token_sort_ratio), computed once per worker."""
+        found = self.sorted_cache.get(uid)
+        if found is None:
+            found = self.sorted_cache[uid] = sorted_tokens(self.corpus.norms[uid])
+        return found
+
+
+_VERIFY_STATE: dict[str, _VerifyJob] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _VerifiedChunk:
+    """The kept pairs of one candidate chunk; ``partial[j]`` is the position of the j-th partial pair,
+    whose per-sentence credits are ``ca[off_a[j]:off_a[j + 1]]`` and ``cb[off_b[j]:off_b[j + 1]]``."""
+
+    a: np.ndarray
+    b: np.ndarray
+    score: np.ndarray
+    shared: np.ndarray
+    full: np.ndarray
+    partial: np.ndarray
+    ca: np.ndarray
+    off_a: np.ndarray
+    cb: np.ndarray
+    off_b: np.ndarray
+
+
+def _verify_chunk(bounds: tuple[int, int]) -> _VerifiedChunk:
+    """Verify candidates ``cand[lo:hi]`` of the current job (see :func:`verify_candidates`)."""
+    job = _VERIFY_STATE["job"]
+    corpus, index, cfg = job.corpus, job.index, job.cfg
+    a, b = job.cand[bounds[0] : bounds[1], 0], job.cand[bounds[0] : bounds[1], 1]
+    sizes = corpus.shingle_counts
+    shared = index.shared(a, b)
+    union = sizes[a] + sizes[b] - shared
+    scores = np.zeros(len(a))
+    # rapidfuzz only where the paragraphs could be the same (shingle Jaccard >= 0.2).
+    maybe = np.flatnonzero(shared >= 0.2 * union)
+    left, right = a[maybe].tolist(), b[maybe].tolist()
+    scores[maybe] = score_pairs(
+        [corpus.norms[i] for i in left],
+        [corpus.norms[i] for i in right],
+        left_sorted=[job.sorted_tokens(i) for i in left],
+        right_sorted=[job.sorted_tokens(i) for i in right],
+    )
+    full = scores >= cfg.verify.min_similarity
+    # Partial credit needs a run of two sentences (two shared shingles each at least), or a
+    # one-sentence paragraph (two shared shingles at least).
+    n_sentences = np.diff(corpus.psent_start)
+    single = (n_sentences[a] == 1) | (n_sentences[b] == 1)
+    part = np.flatnonzero(~full & ((shared >= 4) | (single & (shared >= 2))))
+    bar = cfg.verify.min_containment
+    ca, off_a = index.sentence_credit(a[part], b[part], bar)
+    cb, off_b = index.sentence_credit(b[part], a[part], bar)
+    any_a = np.add.reduceat(ca > 0, off_a[:-1]) > 0 if len(ca) else np.zeros(len(part), bool)
+    any_b = np.add.reduceat(cb > 0, off_b[:-1]) > 0 if len(cb) else np.zeros(len(part), bool)
+    credited = np.flatnonzero(any_a | any_b)
+    partial = np.zeros(len(a), dtype=bool)
+    partial[part[credited]] = True
+    keep = np.flatnonzero(full | partial)
+    position = np.cumsum(full | partial) - 1  # position of each kept pair among the kept ones
+
+    def gather(flat: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = offsets[credited], offsets[credited + 1]
+        take = np.concatenate([np.arange(x, y) for x, y in zip(lo.tolist(), hi.tolist(), strict=True)] or [[]])
+        return flat[take.astype(np.int64)], np.concatenate(([0], np.cumsum(hi - lo)))
+
+    ca_kept, off_a_kept = gather(ca, off_a)
+    cb_kept, off_b_kept = gather(cb, off_b)
+    return _VerifiedChunk(
+        a[keep],
+        b[keep],
+        scores[keep],
+        shared[keep],
+        full[keep],
+        position[part[credited]],
+        ca_kept,
+        off_a_kept,
+        cb_kept,
+        off_b_kept,
+    )
 
 
 # --------------------------------------------------------------------------- groups and articles

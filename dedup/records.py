@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dedup.fingerprint import Fingerprints
 
 
@@ -72,8 +74,12 @@ class ArticleDigest:
         indices: paragraph index of each indexed (long) paragraph.
         norms: normalised text of each indexed paragraph.
         texts: raw text of each indexed paragraph.
-        sentence_keys: per indexed paragraph, a 64-bit key for each of its sentences.
-        fingerprints: signatures and shingle sets of the indexed paragraphs.
+        sentence_keys: uint64 key of every sentence of the indexed paragraphs, in order (exact
+            repeats share a key); paragraph ``p``'s sentences are
+            ``fingerprints.sentence_start[p]:fingerprints.sentence_start[p + 1]``.
+        sentence_bands: ``(sentences, bands)`` uint64 LSH band keys of the same sentences (their
+            signatures are not kept: the band keys are all that candidate search needs).
+        fingerprints: paragraph signatures and shingle sets of the indexed paragraphs.
     """
 
     id: str
@@ -83,7 +89,8 @@ class ArticleDigest:
     indices: tuple[int, ...]
     norms: tuple[str, ...]
     texts: tuple[str, ...]
-    sentence_keys: tuple[tuple[int, ...], ...]
+    sentence_keys: np.ndarray = field(repr=False)
+    sentence_bands: np.ndarray = field(repr=False)
     fingerprints: Fingerprints = field(repr=False)
 
 

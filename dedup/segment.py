@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dedup.config import SegmentConfig
-from dedup.normalize import normalize_text
+from dedup.normalize import normalize_many
 from dedup.records import Paragraph
 
 _BULLET = re.compile(r"^\s*(?:[-*+•·▪►‣◦]|\d{1,3}[.)]|#{1,6})\s+")
@@ -32,10 +32,14 @@ def split_sentences(text: str, min_words: int = 5) -> list[str]:
     >>> split_sentences("Dr. Smith arrived at noon today. He left! The end came quickly, as expected.")
     ['dr smith arrived at noon today', 'he left the end came quickly as expected']
     """
+    return _join_short(normalize_many(_SENTENCE_BREAK.split(text)), min_words)
+
+
+def _join_short(pieces: list[str], min_words: int) -> list[str]:
+    """Join normalised fragments shorter than ``min_words`` words to the next one (a short tail to the last)."""
     out: list[str] = []
     carry = ""
-    for piece in _SENTENCE_BREAK.split(text):
-        norm = normalize_text(piece)
+    for norm in pieces:
         if not norm:
             continue
         carry = f"{carry} {norm}" if carry else norm
@@ -124,8 +128,14 @@ def split_paragraphs(article_id: str, text: str, cfg: SegmentConfig) -> list[Par
     [(0, True), (1, False)]
     """
     paragraphs: list[Paragraph] = []
-    for raw in split_segments(text):
-        sentences = split_sentences(_BULLET.sub("", raw, count=1), cfg.min_sentence_words)
+    segments = split_segments(text)
+    # Every sentence piece of the article is normalised in one call.
+    pieces = [_SENTENCE_BREAK.split(_BULLET.sub("", raw, count=1)) for raw in segments]
+    norms = normalize_many([piece for group in pieces for piece in group])
+    offset = 0
+    for raw, group in zip(segments, pieces, strict=True):
+        sentences = _join_short(norms[offset : offset + len(group)], cfg.min_sentence_words)
+        offset += len(group)
         if not sentences:
             continue
         norm = " ".join(sentences)

@@ -36,7 +36,7 @@ from dedup.config import DedupConfig
 from dedup.errors import DedupError, StoreMismatchError
 from dedup.records import ArticleDigest, Skip
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.verify import score_pair, score_pairs
+from dedup.verify import score_pair, score_pairs, sorted_tokens
 
 words = st.text(alphabet="abcde ", max_size=40)
 
@@ -43,3 +43,15 @@ def test_score_symmetric_and_bounded(a: str, b: str) -> None:
 @given(words)
 def test_identity_scores_one(a: str) -> None:
     assert score_pair(a, a) == 1.0
+
+
+normalised = st.lists(st.text(alphabet="abcdéz", min_size=1, max_size=4), max_size=12).map(" ".join)
+
+
+@given(st.lists(st.tuples(normalised, normalised), max_size=5))
+def test_presorted_tokens_give_the_same_scores(pairs: list[tuple[str, str]]) -> None:
+    left, right = [a for a, _ in pairs], [b for _, b in pairs]
+    presorted = score_pairs(
+        left, right, left_sorted=[sorted_tokens(a) for a in left], right_sorted=[sorted_tokens(b) for b in right]
+    )
+    assert np.array_equal(presorted, score_pairs(left, right))

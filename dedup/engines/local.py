@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -10,13 +11,15 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int, fork: bool = False) -> Iterator[R]:
     """``map`` with results in input order, whatever the worker count.
 
     Args:
         func: a picklable top-level function.
         items: work items (picklable).
         workers: 1 runs in this process; more uses a process pool of that size.
+        fork: start the workers by forking this process, so they see its current memory (large
+            read-only state set up before the call) without pickling it.
 
     Yields:
         ``func(item)`` for each item, in the order of ``items``.
@@ -24,7 +27,8 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int) -> Ite
     if workers <= 1:
         yield from map(func, items)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    context = multiprocessing.get_context("fork") if fork else None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # Bounded look-ahead keeps memory flat: at most 4 batches per worker are in flight.
         pending = []
         iterator = iter(items)
@@ -34,3 +38,8 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int) -> Ite
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
+
+
+def map_forked(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """:func:`map_ordered` in workers forked from this process (they share its memory copy-on-write)."""
+    return map_ordered(func, items, workers, fork=True)
