@@ -51,35 +51,44 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """Summed VmRSS of a process and all its descendants (Linux /proc)."""
-    total, stack = 0, [pid]
+def _tree_memory_kib(pid: int) -> tuple[int, int]:
+    """Summed VmRSS and summed PSS of a process and all its descendants (Linux /proc).
+
+    RSS counts a page shared by forked workers once per process (an upper bound); PSS splits each
+    shared page between its sharers, so the PSS sum is the tree's real footprint.
+    """
+    rss, pss, stack = 0, 0, [pid]
     while stack:
         p = stack.pop()
         try:
             with open(f"/proc/{p}/status") as fh:
                 for line in fh:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        rss += int(line.split()[1])
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return rss, pss
 
 
-def timed_process(cmd: list[str]) -> tuple[float, int, int]:
-    """Run a command; return (seconds, peak tree RSS in bytes, exit code)."""
-    peak = 0
+def timed_process(cmd: list[str]) -> tuple[float, tuple[int, int], int]:
+    """Run a command; return (seconds, (peak tree RSS, peak tree PSS) in bytes, exit code)."""
+    peak = peak_pss = 0
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss_kib(proc.pid))
+            rss, pss = _tree_memory_kib(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -90,10 +99,10 @@ def timed_process(cmd: list[str]) -> tuple[float, int, int]:
     sampler.join()
     if proc.returncode != 0:
         sys.stderr.write(err.decode(errors="replace"))
-    return seconds, peak * 1024, proc.returncode
+    return seconds, (peak * 1024, peak_pss * 1024), proc.returncode
 
 
-def run_dedup(folder: Path, out: Path, workers: int | None) -> tuple[float, int, dict]:
+def run_dedup(folder: Path, out: Path, workers: int | None) -> tuple[float, tuple[int, int], dict]:
     cmd = [sys.executable, "-m", "dedup", "scan", str(folder), "--out", str(out), "--quiet"]
     if workers:
         cmd += ["--workers", str(workers)]
@@ -104,7 +113,7 @@ def run_dedup(folder: Path, out: Path, workers: int | None) -> tuple[float, int,
     return seconds, rss, summary
 
 
-def run_reference(folder: Path) -> tuple[float, int, dict]:
+def run_reference(folder: Path) -> tuple[float, tuple[int, int], dict]:
     code = (
         "import json,sys,hashlib;sys.path[:0]=[{root!r},{bench!r}];from reference import reference_run;"
         "from pathlib import Path;r=reference_run(Path({folder!r}));"
@@ -172,8 +181,14 @@ def main(argv: list[str] | None = None) -> int:
             "mb_per_s": round(mb / median, 2),
             "paragraphs_per_s": round(summary["paragraphs"] / median),
             "seconds_per_mb": round(median / mb, 3),
-            "peak_rss_mb": round(max(rss_all) / 1e6, 1),
-            "peak_rss_gb_per_million_paragraphs": round(max(rss_all) / 1e9 / (summary["paragraphs"] / 1e6), 2),
+            "peak_rss_mb": round(max(r for r, _ in rss_all) / 1e6, 1),
+            "peak_rss_gb_per_million_paragraphs": round(
+                max(r for r, _ in rss_all) / 1e9 / (summary["paragraphs"] / 1e6), 2
+            ),
+            "peak_pss_mb": round(max(p for _, p in rss_all) / 1e6, 1),
+            "peak_pss_gb_per_million_paragraphs": round(
+                max(p for _, p in rss_all) / 1e9 / (summary["paragraphs"] / 1e6), 2
+            ),
             "stages": summary["seconds"],
         }
         report["sizes"].append(entry)
@@ -193,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": [round(t, 2) for t in ref_times],
         "median_seconds": round(ref_median, 2),
         "mb_per_s": round(largest["mb"] / ref_median, 3),
-        "peak_rss_mb": round(max(ref_rss) / 1e6, 1),
+        "peak_rss_mb": round(max(r for r, _ in ref_rss) / 1e6, 1),
+        "peak_pss_mb": round(max(p for _, p in ref_rss) / 1e6, 1),
         "stages": {k: round(v, 2) for k, v in ref["seconds"].items()},
         "verified_pairs": len(verified),
     }

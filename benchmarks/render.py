@@ -88,15 +88,17 @@ PERF_COLUMNS = (
     "MB/s",
     "paragraphs/s",
     "s per MB",
-    "peak RSS MB",
-    "GB per M paragraphs",
+    "peak RSS MB (sum)",
+    "RSS GB per M paragraphs",
+    "peak PSS MB",
+    "PSS GB per M paragraphs",
 )
 
 
 def perf_table(p: dict) -> str:
     lines = [
         _row(PERF_COLUMNS),
-        _row(["---"] * 9),
+        _row(["---"] * len(PERF_COLUMNS)),
     ]
     for e in p["sizes"]:
         lines.append(
@@ -111,6 +113,8 @@ def perf_table(p: dict) -> str:
                     f"{e['seconds_per_mb']:.3f}",
                     f"{e['peak_rss_mb']:.0f}",
                     f"{e['peak_rss_gb_per_million_paragraphs']:.1f}",
+                    f"{e['peak_pss_mb']:.0f}" if "peak_pss_mb" in e else "",
+                    f"{e['peak_pss_gb_per_million_paragraphs']:.1f}" if "peak_pss_mb" in e else "",
                 ]
             )
         )
@@ -121,7 +125,9 @@ def perf_table(p: dict) -> str:
     largest = p["sizes"][-1]
     lines.append(_row(["median seconds", f"{largest['median_seconds']:.2f}", f"{r['median_seconds']:.2f}"]))
     lines.append(_row(["MB/s", f"{largest['mb_per_s']:.2f}", f"{r['mb_per_s']:.2f}"]))
-    lines.append(_row(["peak RSS MB", f"{largest['peak_rss_mb']:.0f}", f"{r['peak_rss_mb']:.0f}"]))
+    lines.append(_row(["peak RSS MB (sum over processes)", f"{largest['peak_rss_mb']:.0f}", f"{r['peak_rss_mb']:.0f}"]))
+    if "peak_pss_mb" in r:
+        lines.append(_row(["peak PSS MB", f"{largest['peak_pss_mb']:.0f}", f"{r['peak_pss_mb']:.0f}"]))
     lines.append(_row(["speed-up", f"{p['speedup']:.2f}x", ""]))
     lines.append(_row(["reference's verified pairs also found", f"{p['agreement']:.4f}", str(r["verified_pairs"])]))
     lines.append(_row(["cost per MB, largest / smallest", f"{p['cost_growth']:.3f}", ""]))

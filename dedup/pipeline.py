@@ -45,7 +45,7 @@ ProgressHook = Callable[[str, int, int | None], None]
 SkipHook = Callable[[Skip], None]
 
 _FILES_PER_TASK = 32
-_VERIFY_CHUNK = 20_000
+_VERIFY_CHUNK = 5_000
 _SAMPLE_CHARS = 160
 _EXAMPLE_PATHS = 3
 
@@ -587,9 +587,14 @@ class _VerifiedChunk:
 
 def _verify_chunk(bounds: tuple[int, int]) -> _VerifiedChunk:
     """Verify candidates ``cand[lo:hi]`` of the current job (see :func:`verify_candidates`)."""
-    job = _VERIFY_STATE["job"]
+    with _no_gc():
+        return _verify_pairs(_VERIFY_STATE["job"], *bounds)
+
+
+def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
+
     corpus, index, cfg = job.corpus, job.index, job.cfg
-    a, b = job.cand[bounds[0] : bounds[1], 0], job.cand[bounds[0] : bounds[1], 1]
+    a, b = job.cand[lo:hi, 0], job.cand[lo:hi, 1]
     sizes = corpus.shingle_counts
     shared = index.shared(a, b)
     union = sizes[a] + sizes[b] - shared

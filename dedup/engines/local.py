@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+import multiprocessing.context
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -28,6 +30,20 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int, fork: 
         yield from map(func, items)
         return
     context = multiprocessing.get_context("fork") if fork else None
+    if fork:
+        # Objects that exist now move to the collector's permanent generation: a collection in a
+        # forked worker would otherwise write to every one of them and copy the whole heap.
+        gc.freeze()
+    try:
+        yield from _pooled(func, items, workers, context)
+    finally:
+        if fork:
+            gc.unfreeze()
+
+
+def _pooled(
+    func: Callable[[T], R], items: Iterable[T], workers: int, context: multiprocessing.context.BaseContext | None
+) -> Iterator[R]:
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # Bounded look-ahead keeps memory flat: at most 4 batches per worker are in flight.
         pending = []
