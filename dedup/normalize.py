@@ -62,9 +62,8 @@ def _drop_inner_apostrophes(data: bytes) -> bytes:
     parts = data.split(b"'")
     out = [parts[0]]
     for part in parts[1:]:
-        left, right = out[-1], part
-        joined = left and right and left[-1] in _WORD_BYTES and right[0] in _WORD_BYTES
-        out.append(part) if joined else out.append(b" " + part)
+        inner = bool(out[-1]) and bool(part) and out[-1][-1] in _WORD_BYTES and part[0] in _WORD_BYTES
+        out.append(part if inner else b" " + part)
     return b"".join(out)
 
 
