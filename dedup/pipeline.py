@@ -626,9 +626,8 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     position = np.cumsum(full | partial) - 1  # position of each kept pair among the kept ones
 
     def gather(flat: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = offsets[credited], offsets[credited + 1]
-        take = np.concatenate([np.arange(x, y) for x, y in zip(lo.tolist(), hi.tolist(), strict=True)] or [[]])
-        return flat[take.astype(np.int64)], np.concatenate(([0], np.cumsum(hi - lo)))
+        counts = offsets[credited + 1] - offsets[credited]
+        return flat[_ranges(offsets, credited)], np.concatenate(([0], np.cumsum(counts)))
 
     ca_kept, off_a_kept = gather(ca, off_a)
     cb_kept, off_b_kept = gather(cb, off_b)
