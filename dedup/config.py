@@ -162,6 +162,8 @@ class LshConfig:
             following members (in paragraph order); keeps template-heavy buckets linear, not quadratic.
         max_sentence_spread: a sentence found (identical or near-identical) in more distinct
             paragraphs than this is a template sentence and proposes no candidate pairs.
+        min_estimate: a pair proposed by the paragraph bands alone is verified only when its
+            signature Jaccard estimate reaches this (pairs sharing a sentence are always verified).
     """
 
     num_perm: int = 128
@@ -171,12 +173,14 @@ class LshConfig:
     rows: int | None = None
     max_bucket_neighbors: int = 64
     max_sentence_spread: int = 20
+    min_estimate: float = 0.4
 
     def __post_init__(self) -> None:
         _check_positive("num_perm", self.num_perm, 2)
         _check_fraction("jaccard_threshold", self.jaccard_threshold, open_low=True)
         _check_positive("max_bucket_neighbors", self.max_bucket_neighbors)
         _check_positive("max_sentence_spread", self.max_sentence_spread, 2)
+        _check_fraction("min_estimate", self.min_estimate)
         if (self.bands is None) != (self.rows is None):
             raise ConfigError("bands and rows must be given together (or neither, to derive them)")
         if self.bands is None:

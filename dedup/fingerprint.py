@@ -307,7 +307,7 @@ def signature_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> float(signature_jaccard(np.array([[1, 2]]), np.array([[1, 3]]))[0])
     0.5
     """
-    return np.asarray((a == b).mean(axis=-1), dtype=np.float64)
+    return np.count_nonzero(a == b, axis=-1) / np.float64(a.shape[-1])
 
 
 __all__ = [

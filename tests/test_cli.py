@@ -36,6 +36,7 @@ def test_scan_sample_matches_golden_files(runner: CliRunner, tmp_path: Path) -> 
         "rows": 4,
         "max_bucket_neighbors": 64,
         "max_sentence_spread": 20,
+        "min_estimate": 0.4,
     }
     assert summary["parameters"]["shingle"] == {"size": 3}
     assert set(summary["seconds"]) == {"read_fingerprint", "index", "verify", "cluster"}

@@ -27,6 +27,12 @@ def test_explicit_bands_rows() -> None:
         LshConfig(bands=20, rows=8)
 
 
+def test_min_estimate_is_a_fraction() -> None:
+    assert LshConfig(min_estimate=0.0).min_estimate == 0.0
+    with pytest.raises(ConfigError, match="min_estimate must be in"):
+        LshConfig(min_estimate=1.5)
+
+
 def test_bucket_pairs_windows_large_buckets() -> None:
     keys = np.zeros(6, dtype=np.uint64)
     pairs = {tuple(p) for p in bucket_pairs(keys, 2).tolist()}

@@ -288,3 +288,21 @@ def test_single_linkage_keeps_chains(tmp_path: Path) -> None:
         ["3-y.txt", "4-last.txt"],
     ]
     assert [sorted(m.path for m in cl.members) for cl in single.clusters] == [sorted(docs)]
+
+
+def test_min_estimate_drops_weak_band_only_candidates(plain_generated: Path) -> None:
+    """Pairs proposed by the paragraph bands alone need a signature estimate of ``lsh.min_estimate``;
+    raising it only removes candidates, never adds a match."""
+
+    def edges_at(min_estimate: float):
+        cfg = build_config(workers=1)
+        cfg = dataclasses.replace(cfg, lsh=dataclasses.replace(cfg.lsh, min_estimate=min_estimate))
+        corpus, edges, stats = match_corpus(plain_generated / "articles", cfg)
+        pairs = {(corpus.norms[a], corpus.norms[b]) for a, b in zip(edges.a.tolist(), edges.b.tolist(), strict=True)}
+        return stats.candidate_pairs, pairs
+
+    loose_count, loose = edges_at(0.0)
+    default_count, default = edges_at(0.4)
+    strict_count, strict = edges_at(1.0)
+    assert loose_count > default_count > strict_count > 0  # sentence-nominated pairs always stay
+    assert strict <= default <= loose
