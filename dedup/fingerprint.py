@@ -232,6 +232,34 @@ class Fingerprints:
         """The same fingerprints with zero-width sentence signatures (once their band keys are taken)."""
         return dataclasses.replace(self, sentence_sigs=self.sentence_sigs[:, :0])
 
+    @staticmethod
+    def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
+        """The fingerprints of several batches, one after the other (offsets rebased).
+
+        Raises:
+            ValueError: ``parts`` is empty (the signature width would be unknown).
+        """
+        if not parts:
+            raise ValueError("nothing to concatenate")
+
+        def offsets(name: str) -> np.ndarray:
+            starts = [getattr(p, name) for p in parts]
+            shifts = np.cumsum([0] + [int(x[-1]) for x in starts[:-1]])
+            return np.concatenate([[0], *(x[1:] + shift for x, shift in zip(starts, shifts, strict=True))])
+
+        def flat(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        return Fingerprints(
+            sentence_sigs=flat("sentence_sigs"),
+            paragraph_sigs=flat("paragraph_sigs"),
+            sentence_start=offsets("sentence_start").astype(np.int64),
+            shingles=flat("shingles"),
+            shingle_start=offsets("shingle_start").astype(np.int64),
+            sentence_shingles=flat("sentence_shingles"),
+            sentence_shingle_start=offsets("sentence_shingle_start").astype(np.int64),
+        )
+
     def subset(self, lo: int, hi: int) -> Fingerprints:
         """The fingerprints of paragraphs ``lo:hi`` with offsets rebased to 0."""
         s_lo, s_hi = int(self.sentence_start[lo]), int(self.sentence_start[hi])

@@ -26,7 +26,8 @@ from dedup.pipeline import (
     _noop_skip,
     analyse,
     build_corpus,
-    iter_digests,
+    digest_batches,
+    iter_batches,
     verify_candidates,
 )
 from dedup.records import ArticleDigest, ArticlePair, Cluster, RunStats, Skip
@@ -70,7 +71,7 @@ def duplicate_rate(result: DedupResult) -> float:
 
 
 def _match_all(digests: list[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> DedupResult:
-    corpus = build_corpus(digests, cfg, stats)
+    corpus = build_corpus(digest_batches(digests, cfg), cfg, stats)
     edges = verify_candidates(corpus, cfg, stats)
     return analyse(corpus, edges, cfg, stats)
 
@@ -183,7 +184,8 @@ def index_folder(
     removed = [] if keep_missing else sorted(set(known) - set(on_disk))
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []
-    fresh = list(iter_digests(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips))
+    batches = iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
+    fresh = [d for batch in batches for d in batch.digests()]
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
 
     gone = set(to_read) | set(removed)

@@ -33,6 +33,7 @@ from dedup.records import (
     BoilerplateGroup,
     Cluster,
     ClusterMember,
+    DigestBatch,
     Paragraph,
     ParagraphMatch,
     RunStats,
@@ -73,7 +74,7 @@ class _BatchResult:
     files: int
     files_read: int
     skips: tuple[Skip, ...]
-    digests: tuple[ArticleDigest, ...]
+    digests: DigestBatch
 
 
 @contextmanager
@@ -118,31 +119,25 @@ def _digest_files(batch: _Batch) -> _BatchResult:
                 skips.append(Skip(article.id, "empty", "no words"))
                 continue
             pending.append((article.id, paragraphs))
-    indexed = [p for _, paragraphs in pending for p in paragraphs if not p.is_short]
+    long_ = [[p for p in paragraphs if not p.is_short] for _, paragraphs in pending]
+    indexed = [p for ps in long_ for p in ps]
     fp = fingerprint([p.sentences for p in indexed], cfg.shingle, cfg.lsh)
     bands = np.ascontiguousarray(band_keys(fp.sentence_sigs, cfg.lsh).T)
-    fp = fp.without_sentence_sigs()
     keys = np.fromiter((sentence_key(s) for p in indexed for s in p.sentences), dtype=np.uint64, count=len(bands))
-    digests = []
-    offset = 0
-    for aid, paragraphs in pending:
-        long_ = [p for p in paragraphs if not p.is_short]
-        digests.append(
-            ArticleDigest(
-                id=aid,
-                chars=sum(p.chars for p in paragraphs),
-                short_segments=len(paragraphs) - len(long_),
-                short_chars=sum(p.chars for p in paragraphs if p.is_short),
-                indices=tuple(p.index for p in long_),
-                norms=tuple(p.norm for p in long_),
-                texts=tuple(p.text for p in long_),
-                sentence_keys=keys[fp.sentence_start[offset] : fp.sentence_start[offset + len(long_)]],
-                sentence_bands=bands[fp.sentence_start[offset] : fp.sentence_start[offset + len(long_)]],
-                fingerprints=fp.subset(offset, offset + len(long_)),
-            )
-        )
-        offset += len(long_)
-    return _BatchResult(len(batch.paths), files_read, tuple(skips), tuple(digests))
+    digests = DigestBatch(
+        ids=tuple(aid for aid, _ in pending),
+        chars=tuple(sum(p.chars for p in paragraphs) for _, paragraphs in pending),
+        short_segments=tuple(len(paragraphs) - len(ps) for (_, paragraphs), ps in zip(pending, long_, strict=True)),
+        short_chars=tuple(sum(p.chars for p in paragraphs if p.is_short) for _, paragraphs in pending),
+        para_start=np.concatenate(([0], np.cumsum([len(ps) for ps in long_], dtype=np.int64))),
+        indices=tuple(p.index for p in indexed),
+        norms=tuple(p.norm for p in indexed),
+        texts=tuple(p.text for p in indexed),
+        sentence_keys=keys,
+        sentence_bands=bands,
+        fingerprints=fp.without_sentence_sigs(),
+    )
+    return _BatchResult(len(batch.paths), files_read, tuple(skips), digests)
 
 
 def sentence_key(norm: str) -> int:
@@ -246,10 +241,10 @@ def ingest_corpus(
     paths = list(discover_files(root))
     stats.files_seen = len(paths)
     # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
-    return build_corpus(iter_digests(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+    return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
 
 
-def iter_digests(
+def iter_batches(
     root: Path,
     paths: Sequence[str],
     cfg: DedupConfig,
@@ -257,8 +252,8 @@ def iter_digests(
     on_skip: SkipHook = _noop_skip,
     on_progress: ProgressHook = _noop_progress,
     skips_out: list[Skip] | None = None,
-) -> Iterator[ArticleDigest]:
-    """Read and fingerprint the given files with the run's workers; digests stream out in path order."""
+) -> Iterator[DigestBatch]:
+    """Read and fingerprint the given files with the run's workers; digest batches stream out in path order."""
     on_progress("read", 0, len(paths))
     for result in map_ordered(digest_files, _iter_batches(root, paths, cfg), cfg.workers):
         stats.files_read += result.files_read
@@ -267,8 +262,14 @@ def iter_digests(
             on_skip(skip)
             if skips_out is not None:
                 skips_out.append(skip)
-        yield from result.digests
+        yield result.digests
         on_progress("read", result.files, None)
+
+
+def digest_batches(digests: Sequence[ArticleDigest], cfg: DedupConfig, size: int = 256) -> Iterator[DigestBatch]:
+    """Stored article digests regrouped into batches for :func:`build_corpus`."""
+    for lo in range(0, len(digests), size):
+        yield DigestBatch.of(digests[lo : lo + size], cfg.lsh.band_count)
 
 
 def _ranges(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -283,35 +284,36 @@ def _ranges(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.repeat(lo - offsets, counts) + np.arange(int(counts.sum()))
 
 
-def build_corpus(digests: Iterable[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> Corpus:
-    """Assemble the in-memory corpus from article digests (distinct texts shared).
+def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> Corpus:
+    """Assemble the in-memory corpus from digest batches (distinct texts shared).
 
     Distinct paragraphs and sentences are numbered in arrival order (deterministic: files come in
     sorted path order); articles are then put in id order. The per-paragraph work is one dict
-    lookup; everything else is gathered with one numpy call per article.
+    lookup; everything else is gathered with one numpy call per batch.
     """
     corpus = Corpus()
     uid_of: dict[str, int] = {}
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
     with _no_gc():
-        for digest in digests:
-            corpus.ids.append(digest.id)
-            corpus.chars.append(digest.chars)
-            corpus.short_segments.append(digest.short_segments)
+        for batch in batches:
+            corpus.ids.extend(batch.ids)
+            corpus.chars.extend(batch.chars)
+            corpus.short_segments.extend(batch.short_segments)
+            offset = len(corpus.occ_uid)
             new_rows = []
-            for k, norm in enumerate(digest.norms):
+            for k, norm in enumerate(batch.norms):
                 uid = uid_of.get(norm)
                 if uid is None:
                     uid = uid_of[norm] = len(corpus.norms)
                     corpus.norms.append(norm)
-                    corpus.texts.append(digest.texts[k])
+                    corpus.texts.append(batch.texts[k])
                     new_rows.append(k)
                 corpus.occ_uid.append(uid)
-            corpus.occ_index.extend(digest.indices)
-            corpus.occ_chars.extend(map(len, digest.texts))
-            corpus.occ_start.append(len(corpus.occ_uid))
+            corpus.occ_index.extend(batch.indices)
+            corpus.occ_chars.extend(map(len, batch.texts))
+            corpus.occ_start.extend((batch.para_start[1:] + offset).tolist())
             if new_rows:
-                _add_paragraphs(parts, digest, np.array(new_rows, dtype=np.int64))
+                _add_paragraphs(parts, batch, np.array(new_rows, dtype=np.int64))
     empty_sigs = np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
     no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
     corpus.sigs = _stack(parts["sigs"], empty_sigs)
@@ -345,8 +347,8 @@ def build_corpus(digests: Iterable[ArticleDigest], cfg: DedupConfig, stats: RunS
     return corpus
 
 
-def _add_paragraphs(parts: dict[str, list[np.ndarray]], digest: ArticleDigest, rows: np.ndarray) -> None:
-    """Collect the fingerprint rows of an article's paragraphs that are new to the corpus."""
+def _add_paragraphs(parts: dict[str, list[np.ndarray]], digest: DigestBatch, rows: np.ndarray) -> None:
+    """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus."""
     fp = digest.fingerprints
     sentences = _ranges(fp.sentence_start, rows)
     parts["sigs"].append(fp.paragraph_sigs[rows])
@@ -1018,9 +1020,10 @@ __all__ = [
     "ParagraphEdges",
     "analyse",
     "build_corpus",
+    "digest_batches",
     "digest_files",
     "ingest_corpus",
-    "iter_digests",
+    "iter_batches",
     "match_corpus",
     "run",
     "template_sentences",

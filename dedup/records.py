@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,74 @@ class ArticleDigest:
     sentence_keys: np.ndarray = field(repr=False)
     sentence_bands: np.ndarray = field(repr=False)
     fingerprints: Fingerprints = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestBatch:
+    """The digests of several articles in flat arrays: what a worker hands back for a batch of files.
+
+    Article ``k`` owns the indexed paragraphs ``para_start[k]:para_start[k + 1]``; the other fields
+    are :class:`ArticleDigest`'s, one entry per article or per paragraph. A batch pickles as a
+    handful of arrays instead of a dozen per article.
+    """
+
+    ids: tuple[str, ...]
+    chars: tuple[int, ...]
+    short_segments: tuple[int, ...]
+    short_chars: tuple[int, ...]
+    para_start: np.ndarray = field(repr=False)
+    indices: tuple[int, ...] = field(repr=False)
+    norms: tuple[str, ...] = field(repr=False)
+    texts: tuple[str, ...] = field(repr=False)
+    sentence_keys: np.ndarray = field(repr=False)
+    sentence_bands: np.ndarray = field(repr=False)
+    fingerprints: Fingerprints = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def digests(self) -> list[ArticleDigest]:
+        """One :class:`ArticleDigest` per article (what the store keeps)."""
+        out = []
+        fp = self.fingerprints
+        for k, aid in enumerate(self.ids):
+            lo, hi = int(self.para_start[k]), int(self.para_start[k + 1])
+            s_lo, s_hi = int(fp.sentence_start[lo]), int(fp.sentence_start[hi])
+            out.append(
+                ArticleDigest(
+                    id=aid,
+                    chars=self.chars[k],
+                    short_segments=self.short_segments[k],
+                    short_chars=self.short_chars[k],
+                    indices=self.indices[lo:hi],
+                    norms=self.norms[lo:hi],
+                    texts=self.texts[lo:hi],
+                    sentence_keys=self.sentence_keys[s_lo:s_hi],
+                    sentence_bands=self.sentence_bands[s_lo:s_hi],
+                    fingerprints=fp.subset(lo, hi),
+                )
+            )
+        return out
+
+    @classmethod
+    def of(cls, digests: Sequence[ArticleDigest], bands: int) -> DigestBatch:
+        """Concatenate article digests (the inverse of :meth:`digests`)."""
+        counts = [len(d.norms) for d in digests]
+        return cls(
+            ids=tuple(d.id for d in digests),
+            chars=tuple(d.chars for d in digests),
+            short_segments=tuple(d.short_segments for d in digests),
+            short_chars=tuple(d.short_chars for d in digests),
+            para_start=np.concatenate(([0], np.cumsum(counts, dtype=np.int64))),
+            indices=tuple(i for d in digests for i in d.indices),
+            norms=tuple(n for d in digests for n in d.norms),
+            texts=tuple(t for d in digests for t in d.texts),
+            sentence_keys=np.concatenate([np.empty(0, np.uint64), *(d.sentence_keys for d in digests)]),
+            sentence_bands=np.concatenate(
+                [np.empty((0, bands), np.uint64), *(d.sentence_bands.reshape(-1, bands) for d in digests)]
+            ),
+            fingerprints=Fingerprints.concat([d.fingerprints for d in digests]),
+        )
 
 
 @dataclass(frozen=True, slots=True, order=True)
