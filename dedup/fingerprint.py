@@ -300,13 +300,38 @@ def fingerprint(
     if len(paragraphs) and counts.min() == 0:
         raise ValueError("every paragraph needs at least one sentence")
     sentence_start = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    h32, run_starts = _shingle_hash_runs([s for p in paragraphs for s in p], shingle.size, hashfunc)
-    sent_sigs, para_sigs = minhash_shingles(h32, run_starts, lsh, sentence_start[:-1])
+    # Templated text repeats sentences: each distinct sentence of the batch is hashed once.
+    slot: dict[str, int] = {}
+    distinct: list[str] = []
+    occurrence = np.empty(int(counts.sum()), dtype=np.int64)
+    i = 0
+    for p in paragraphs:
+        for sentence in p:
+            j = slot.get(sentence)
+            if j is None:
+                j = slot[sentence] = len(distinct)
+                distinct.append(sentence)
+            occurrence[i] = j
+            i += 1
+    h32, run_starts = _shingle_hash_runs(distinct, shingle.size, hashfunc)
+    distinct_sigs = minhash_shingles(h32, run_starts, lsh)[0]
     run_counts = np.diff(np.append(run_starts, len(h32)))
-    sentence_of_shingle = np.repeat(np.arange(len(run_starts), dtype=np.uint64), run_counts)
+    distinct_sets, distinct_start = _distinct_per_owner(
+        np.repeat(np.arange(len(distinct), dtype=np.uint64), run_counts), h32, len(distinct)
+    )
+    sent_sigs = distinct_sigs[occurrence]
+    para_sigs = (
+        np.minimum.reduceat(sent_sigs, sentence_start[:-1], axis=0)
+        if len(paragraphs)
+        else np.empty((0, lsh.num_perm), dtype=np.uint32)
+    )
+    sentence_shingles = distinct_sets[gather_ranges(distinct_start, occurrence)]
+    set_sizes = np.diff(distinct_start)[occurrence]
+    sentence_shingle_start = np.concatenate(([0], np.cumsum(set_sizes))).astype(np.int64)
     para_of_sentence = np.repeat(np.arange(len(paragraphs), dtype=np.uint64), counts)
-    shingles, shingle_start = _distinct_per_owner(para_of_sentence[sentence_of_shingle], h32, len(paragraphs))
-    sentence_shingles, sentence_shingle_start = _distinct_per_owner(sentence_of_shingle, h32, len(run_starts))
+    shingles, shingle_start = _distinct_per_owner(
+        np.repeat(para_of_sentence, set_sizes), sentence_shingles, len(paragraphs)
+    )
     return Fingerprints(
         sentence_sigs=sent_sigs,
         paragraph_sigs=para_sigs,
@@ -316,6 +341,18 @@ def fingerprint(
         sentence_shingles=sentence_shingles,
         sentence_shingle_start=sentence_shingle_start,
     )
+
+
+def gather_ranges(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(starts[r], starts[r + 1])`` for each row (one vectorised gather).
+
+    >>> gather_ranges(np.array([0, 2, 5, 6]), np.array([2, 0])).tolist()
+    [5, 0, 1]
+    """
+    lo, hi = starts[rows], starts[rows + 1]
+    counts = hi - lo
+    offsets = np.cumsum(counts) - counts
+    return np.repeat(lo - offsets, counts) + np.arange(int(counts.sum()))
 
 
 def _distinct_per_owner(owner: np.ndarray, h32: np.ndarray, n_owners: int) -> tuple[np.ndarray, np.ndarray]:
@@ -342,6 +379,7 @@ __all__ = [
     "Fingerprints",
     "blake2_word_hash",
     "fingerprint",
+    "gather_ranges",
     "minhash_shingles",
     "permutations",
     "shingle_hash",

@@ -23,7 +23,7 @@ from dedup.cluster import connected_labels, guarded_clusters, representative_key
 from dedup.config import DedupConfig, Linkage
 from dedup.engines import map_forked, map_ordered
 from dedup.errors import InputError
-from dedup.fingerprint import fingerprint, signature_jaccard
+from dedup.fingerprint import fingerprint, gather_ranges, signature_jaccard
 from dedup.index import band_keys, candidate_pairs, candidate_pairs_from_keys, sorted_unique
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
@@ -272,18 +272,6 @@ def digest_batches(digests: Sequence[ArticleDigest], cfg: DedupConfig, size: int
         yield DigestBatch.of(digests[lo : lo + size], cfg.lsh.band_count)
 
 
-def _ranges(starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(starts[r], starts[r + 1])`` for each row (one vectorised gather).
-
-    >>> _ranges(np.array([0, 2, 5, 6]), np.array([2, 0])).tolist()
-    [5, 0, 1]
-    """
-    lo, hi = starts[rows], starts[rows + 1]
-    counts = hi - lo
-    offsets = np.cumsum(counts) - counts
-    return np.repeat(lo - offsets, counts) + np.arange(int(counts.sum()))
-
-
 def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> Corpus:
     """Assemble the in-memory corpus from digest batches (distinct texts shared).
 
@@ -350,12 +338,12 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
 def _add_paragraphs(parts: dict[str, list[np.ndarray]], digest: DigestBatch, rows: np.ndarray) -> None:
     """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus."""
     fp = digest.fingerprints
-    sentences = _ranges(fp.sentence_start, rows)
+    sentences = gather_ranges(fp.sentence_start, rows)
     parts["sigs"].append(fp.paragraph_sigs[rows])
-    parts["shingles"].append(fp.shingles[_ranges(fp.shingle_start, rows)])
+    parts["shingles"].append(fp.shingles[gather_ranges(fp.shingle_start, rows)])
     parts["shingle_counts"].append(np.diff(fp.shingle_start)[rows])
     parts["sentences"].append(np.diff(fp.sentence_start)[rows])
-    parts["sentence_shingles"].append(fp.sentence_shingles[_ranges(fp.sentence_shingle_start, sentences)])
+    parts["sentence_shingles"].append(fp.sentence_shingles[gather_ranges(fp.sentence_shingle_start, sentences)])
     parts["sentence_shingle_counts"].append(np.diff(fp.sentence_shingle_start)[sentences])
     parts["sentence_bands"].append(digest.sentence_bands[sentences])
     parts["sentence_keys"].append(digest.sentence_keys[sentences])
@@ -633,7 +621,7 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
 
     def gather(flat: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         counts = offsets[credited + 1] - offsets[credited]
-        return flat[_ranges(offsets, credited)], np.concatenate(([0], np.cumsum(counts)))
+        return flat[gather_ranges(offsets, credited)], np.concatenate(([0], np.cumsum(counts)))
 
     ca_kept, off_a_kept = gather(ca, off_a)
     cb_kept, off_b_kept = gather(cb, off_b)
