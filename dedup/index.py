@@ -47,6 +47,26 @@ def band_keys(sigs: np.ndarray, lsh: LshConfig) -> np.ndarray:
     return keys
 
 
+def _stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``, about twice as fast on 64-bit keys.
+
+    An unstable sort groups equal keys; a second sort of ``(group, index)`` codes puts each group
+    back in index order.
+
+    >>> _stable_argsort(np.array([5, 7, 5, 5], dtype=np.uint64)).tolist()
+    [0, 2, 3, 1]
+    """
+    n = len(keys)
+    order = np.argsort(keys)
+    if n < 2:
+        return order
+    sorted_keys = keys[order]
+    group = np.concatenate(([0], np.cumsum(sorted_keys[1:] != sorted_keys[:-1])))
+    codes = group * n + order
+    codes.sort()
+    return codes - group * n
+
+
 def bucket_pairs(keys: np.ndarray, max_neighbors: int, max_bucket: int | None = None) -> np.ndarray:
     """Pairs of items sharing a key, within one band.
 
@@ -62,7 +82,7 @@ def bucket_pairs(keys: np.ndarray, max_neighbors: int, max_bucket: int | None = 
     >>> bucket_pairs(np.array([5, 7, 5, 5], dtype=np.uint64), 8).tolist()
     [[0, 2], [2, 3], [0, 3]]
     """
-    order = np.argsort(keys, kind="stable")
+    order = _stable_argsort(keys)
     sorted_keys = keys[order]
     if max_bucket is not None and len(keys):
         starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))

@@ -482,13 +482,21 @@ def template_sentences(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     return _sentence_pairs(corpus, cfg)[1]
 
 
-def _pair_jaccard(sigs: np.ndarray, pairs: np.ndarray, chunk: int = 20_000) -> np.ndarray:
-    """MinHash Jaccard estimates of many row pairs, in chunks (gathering all rows at once costs GBs)."""
-    out = np.empty(len(pairs), dtype=np.float64)
+def _estimate_at_least(sigs: np.ndarray, pairs: np.ndarray, bar: float, chunk: int = 50_000) -> np.ndarray:
+    """Boolean per row pair: is the MinHash Jaccard estimate of ``sigs[a]``, ``sigs[b]`` at least ``bar``?
+
+    Equal 32-bit values have equal low bytes, so the estimate on the low byte of each value is an
+    upper bound of the exact one: pairs under the bar there are dropped after reading an eighth of
+    the bytes, and only the rest (a few percent) is compared in full. Rows are gathered in chunks
+    (gathering all of them at once costs GBs).
+    """
+    keep = np.zeros(len(pairs), dtype=bool)
+    low = sigs.astype(np.uint8)
     for lo in range(0, len(pairs), chunk):
-        part = pairs[lo : lo + chunk]
-        out[lo : lo + chunk] = signature_jaccard(sigs[part[:, 0]], sigs[part[:, 1]])
-    return out
+        a, b = pairs[lo : lo + chunk, 0], pairs[lo : lo + chunk, 1]
+        maybe = np.flatnonzero(signature_jaccard(low[a], low[b]) >= bar)
+        keep[lo + maybe] = signature_jaccard(sigs[a[maybe]], sigs[b[maybe]]) >= bar
+    return keep
 
 
 def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
@@ -500,6 +508,11 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
     sentences of one paragraph are mostly (``min_containment``) found in the other; they credit
     those sentences only.
     """
+    with _no_gc():
+        return _verify_candidates(corpus, cfg, stats)
+
+
+def _verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
     t0 = time.perf_counter()
     n = len(corpus.norms)
     by_sentence, template = _sentence_pairs(corpus, cfg)
@@ -509,8 +522,8 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
     # with the square of the corpus, and nearly none verifies: on a 23 MB generated corpus the
     # pairs proposed by the bands alone with an estimate in [0.2, 0.4) were 163k candidates for
     # 35 matches. Pairs under ``lsh.min_estimate`` are dropped; sentence-nominated pairs are all kept.
-    estimate = _pair_jaccard(corpus.sigs, by_paragraph)
-    cand = _unique_pairs([by_paragraph[estimate >= cfg.lsh.min_estimate], by_sentence], n)
+    strong = _estimate_at_least(corpus.sigs, by_paragraph, cfg.lsh.min_estimate)
+    cand = _unique_pairs([by_paragraph[strong], by_sentence], n)
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -741,6 +754,11 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
 
     Only ``cfg.cluster`` is read here, so a threshold sweep can re-run this stage alone.
     """
+    with _no_gc():
+        return _analyse(corpus, edges, cfg, stats)
+
+
+def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats) -> DedupResult:
     t_start = time.perf_counter()
     n_articles = len(corpus.ids)
     # Contents: articles with identical indexed text (same distinct-paragraph sequence) are exact
@@ -820,10 +838,15 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
         occ = corpus.occurrences(k)
         base_chars[c] = int(occ_chars[occ.start : occ.stop][occ_used[occ.start : occ.stop]].sum())
 
+    signature_cache: dict[int, np.ndarray] = {}
+
     def content_signature(c: int) -> np.ndarray:
-        occ = corpus.occurrences(first_article[c])
-        rows = np.asarray(corpus.occ_uid[occ.start : occ.stop], dtype=np.int64)
-        return np.asarray(corpus.sigs[rows].min(axis=0))
+        found = signature_cache.get(c)
+        if found is None:
+            occ = corpus.occurrences(first_article[c])
+            rows = np.asarray(corpus.occ_uid[occ.start : occ.stop], dtype=np.int64)
+            found = signature_cache[c] = np.asarray(corpus.sigs[rows].min(axis=0))
+        return found
 
     def covered(found: dict[tuple[int, int], _Link], side: int) -> tuple[float, int]:
         """Characters of one side credited by the matches, and how many of its paragraphs fully match.
@@ -844,17 +867,18 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     threshold = cfg.cluster.min_article_similarity
     neighbors: dict[int, dict[int, float]] = defaultdict(dict)
     direct: dict[int, dict[int, float]] = defaultdict(dict)
-    content_pairs: list[tuple[int, int, float, float, float, dict[tuple[int, int], _Link]]] = []
+    content_pairs: list[tuple[int, int, float, float, float, int, dict[tuple[int, int], _Link]]] = []
     scored: dict[tuple[str, str], float] = {}
     for (x, y), found in matches.items():
-        cont_x = covered(found, 0)[0] / base_chars[x] if base_chars[x] else 0.0
+        chars_x, matched_x = covered(found, 0)
+        cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
         cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
         sim = round(min(1.0, max(cont_x, cont_y)), 4)
         scored[(corpus.ids[first_article[x]], corpus.ids[first_article[y]])] = sim
         direct[x][y] = direct[y][x] = sim
         if sim >= threshold:
             neighbors[x][y] = neighbors[y][x] = sim
-            content_pairs.append((x, y, sim, round(min(cont_x, 1.0), 4), round(min(cont_y, 1.0), 4), found))
+            content_pairs.append((x, y, sim, round(min(cont_x, 1.0), 4), round(min(cont_y, 1.0), 4), matched_x, found))
     stats.paragraph_groups = int(np.count_nonzero(tables["articles"] >= 2))
     stats.boilerplate_groups = int(np.count_nonzero(template_group & (tables["articles"] >= 2)))
 
@@ -902,7 +926,7 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
 
     # ------------------------------------------------------------------ article pairs
     pairs: list[ArticlePair] = []
-    for x, y, sim, cont_x, cont_y, found in content_pairs:
+    for x, y, sim, cont_x, cont_y, matched, found in content_pairs:
         evidence = tuple(
             sorted(
                 ParagraphMatch(
@@ -915,7 +939,6 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
                 for (px, py), v in found.items()
             )
         )
-        matched = covered(found, 0)[1]
         jac = float(signature_jaccard(content_signature(x), content_signature(y)))
         pairs.append(
             ArticlePair(
@@ -943,16 +966,17 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     groups_out: list[BoilerplateGroup] = []
     occ_article = tables["occ_article"]
     reused = np.flatnonzero(tables["articles"] >= 2)
-    members_of_group: dict[int, list[int]] = defaultdict(list)
-    if len(reused):
-        in_reused = np.isin(occ_group, reused)
-        for pos in np.flatnonzero(in_reused).tolist():
-            members_of_group[int(occ_group[pos])].append(pos)
-    for g in reused.tolist():
-        positions = members_of_group[g]
-        uids = sorted({corpus.occ_uid[p] for p in positions}, key=lambda u: corpus.norms[u])
-        canonical = uids[0]
-        paths = sorted({ids[int(occ_article[p])] for p in positions})
+    # Occurrences of the reused groups, grouped (stable: in occurrence order inside a group).
+    positions = np.flatnonzero(np.isin(occ_group, reused)) if len(reused) else np.empty(0, np.int64)
+    positions = positions[np.argsort(occ_group[positions], kind="stable")]
+    starts = np.searchsorted(occ_group[positions], reused, side="left").tolist()
+    ends = np.searchsorted(occ_group[positions], reused, side="right").tolist()
+    occ_uid_arr = np.asarray(corpus.occ_uid, dtype=np.int64)
+    for i, g in enumerate(reused.tolist()):
+        mine = positions[starts[i] : ends[i]]
+        canonical = min(set(occ_uid_arr[mine].tolist()), key=lambda u: corpus.norms[u])
+        # Articles are in id order, so sorted article numbers give sorted paths.
+        paths = [ids[k] for k in sorted_unique(occ_article[mine]).tolist()]
         sample = " ".join(corpus.texts[canonical].split())
         if len(sample) > _SAMPLE_CHARS:
             sample = sample[: _SAMPLE_CHARS - 1].rstrip() + "…"
@@ -971,14 +995,17 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
 
     # ------------------------------------------------------------------ per-article shares
     reports: list[ArticleReport] = []
-    group_articles = tables["articles"]
+    occ_template = template_group[occ_group] if len(occ_group) else np.zeros(0, dtype=bool)
+    occ_shared = ~occ_template & (tables["articles"][occ_group] >= 2) if len(occ_group) else occ_template
+
+    def chars_per_article(mask: np.ndarray | None = None) -> list[int]:
+        weights = occ_chars if mask is None else occ_chars * mask
+        return np.bincount(occ_article, weights=weights, minlength=n_articles).astype(np.int64).tolist()
+
+    totals, templates, shareds = chars_per_article(), chars_per_article(occ_template), chars_per_article(occ_shared)
+    n_paragraphs = np.diff(np.asarray(corpus.occ_start)).tolist()
     for k in range(n_articles):
-        occ = corpus.occurrences(k)
-        total = int(occ_chars[occ.start : occ.stop].sum())
-        groups_k = occ_group[occ.start : occ.stop]
-        chars_k = occ_chars[occ.start : occ.stop]
-        template = int(chars_k[template_group[groups_k]].sum()) if total else 0
-        shared = int(chars_k[~template_group[groups_k] & (group_articles[groups_k] >= 2)].sum()) if total else 0
+        total, template, shared = totals[k], templates[k], shareds[k]
 
         def pct(part: int, whole: int = total) -> float:
             return round(100.0 * part / whole, 1) if whole else 0.0
@@ -986,7 +1013,7 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
         reports.append(
             ArticleReport(
                 path=ids[k],
-                paragraphs=len(occ),
+                paragraphs=n_paragraphs[k],
                 short_segments=corpus.short_segments[k],
                 chars=corpus.chars[k],
                 template_pct=pct(template),

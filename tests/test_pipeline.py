@@ -18,7 +18,20 @@ from dedup.cli import build_config
 from dedup.cluster import stable_id
 from dedup.config import KeepPolicy
 from dedup.evaluate import pairwise_scores
-from dedup.pipeline import ParagraphEdges, _ShingleIndex, analyse, match_corpus, run, template_sentences
+from dedup.fingerprint import signature_jaccard
+from dedup.ingest import discover_files
+from dedup.pipeline import (
+    ParagraphEdges,
+    _Batch,
+    _estimate_at_least,
+    _ShingleIndex,
+    analyse,
+    digest_files,
+    match_corpus,
+    run,
+    template_sentences,
+)
+from dedup.records import DigestBatch
 from dedup.report import write_reports
 from tests.conftest import SAMPLE, read_truth_csv
 
@@ -306,3 +319,34 @@ def test_min_estimate_drops_weak_band_only_candidates(plain_generated: Path) -> 
     strict_count, strict = edges_at(1.0)
     assert loose_count > default_count > strict_count > 0  # sentence-nominated pairs always stay
     assert strict <= default <= loose
+
+
+@pytest.mark.parametrize("bar", [0.0, 0.2, 0.4, 0.5, 1.0])
+def test_estimate_prefilter_is_exact(bar: float) -> None:
+    """The low-byte prefilter of candidate estimates keeps exactly the pairs a full comparison keeps."""
+    rng = np.random.default_rng(0)
+    sigs = rng.integers(0, 2**32, (400, 128), dtype=np.uint64).astype(np.uint32)
+    for i in range(1, len(sigs)):  # neighbours share a random share of their values
+        same = rng.random(128) < rng.random()
+        sigs[i, same] = sigs[i - 1, same]
+    pairs = np.concatenate(
+        [rng.integers(0, len(sigs), (5000, 2)), np.stack([np.arange(399), np.arange(1, 400)], axis=1)]
+    )
+    want = signature_jaccard(sigs[pairs[:, 0]], sigs[pairs[:, 1]]) >= bar
+    assert np.array_equal(_estimate_at_least(sigs, pairs, bar, chunk=777), want)
+
+
+def test_digest_batch_round_trip(plain_generated: Path) -> None:
+    """A worker's DigestBatch splits into per-article digests (the store's unit) and joins back unchanged."""
+    paths = tuple(list(discover_files(plain_generated / "articles"))[:12])
+    cfg = build_config(workers=1)
+    batch = digest_files(_Batch(str(plain_generated / "articles"), paths, cfg)).digests
+    digests = batch.digests()
+    assert [d.id for d in digests] == list(batch.ids) and len(batch) == len(digests)
+    again = DigestBatch.of(digests, cfg.lsh.band_count)
+    for name in ("ids", "chars", "short_segments", "short_chars", "indices", "norms", "texts"):
+        assert getattr(again, name) == getattr(batch, name), name
+    for name in ("para_start", "sentence_keys", "sentence_bands"):
+        assert np.array_equal(getattr(again, name), getattr(batch, name)), name
+    for name in ("paragraph_sigs", "sentence_start", "shingles", "shingle_start", "sentence_shingles"):
+        assert np.array_equal(getattr(again.fingerprints, name), getattr(batch.fingerprints, name)), name
