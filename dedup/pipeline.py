@@ -38,6 +38,7 @@ from dedup.records import (
     ParagraphMatch,
     RunStats,
     Skip,
+    text_sample,
 )
 from dedup.segment import split_paragraphs
 from dedup.verify import score_pairs, sorted_tokens
@@ -47,7 +48,6 @@ SkipHook = Callable[[Skip], None]
 
 _FILES_PER_TASK = 32
 _VERIFY_CHUNK = 5_000
-_SAMPLE_CHARS = 160
 _EXAMPLE_PATHS = 3
 
 
@@ -132,7 +132,8 @@ def _digest_files(batch: _Batch) -> _BatchResult:
         para_start=np.concatenate(([0], np.cumsum([len(ps) for ps in long_], dtype=np.int64))),
         indices=tuple(p.index for p in indexed),
         norms=tuple(p.norm for p in indexed),
-        texts=tuple(p.text for p in indexed),
+        samples=tuple(text_sample(p.text) for p in indexed),
+        lengths=tuple(p.chars for p in indexed),
         sentence_keys=keys,
         sentence_bands=bands,
         fingerprints=fp.without_sentence_sigs(),
@@ -164,7 +165,7 @@ class Corpus:
     occ_index: list[int] = field(default_factory=list)
     occ_chars: list[int] = field(default_factory=list)
     norms: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)
     sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
     shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
@@ -294,11 +295,11 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
                 if uid is None:
                     uid = uid_of[norm] = len(corpus.norms)
                     corpus.norms.append(norm)
-                    corpus.texts.append(batch.texts[k])
+                    corpus.samples.append(batch.samples[k])
                     new_rows.append(k)
                 corpus.occ_uid.append(uid)
             corpus.occ_index.extend(batch.indices)
-            corpus.occ_chars.extend(map(len, batch.texts))
+            corpus.occ_chars.extend(batch.lengths)
             corpus.occ_start.extend((batch.para_start[1:] + offset).tolist())
             if new_rows:
                 _add_paragraphs(parts, batch, np.array(new_rows, dtype=np.int64))
@@ -977,9 +978,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         canonical = min(set(occ_uid_arr[mine].tolist()), key=lambda u: corpus.norms[u])
         # Articles are in id order, so sorted article numbers give sorted paths.
         paths = [ids[k] for k in sorted_unique(occ_article[mine]).tolist()]
-        sample = " ".join(corpus.texts[canonical].split())
-        if len(sample) > _SAMPLE_CHARS:
-            sample = sample[: _SAMPLE_CHARS - 1].rstrip() + "…"
+        sample = corpus.samples[canonical]
         groups_out.append(
             BoilerplateGroup(
                 id=stable_id("g", corpus.norms[canonical]),

@@ -63,6 +63,23 @@ class Paragraph:
         return len(self.text)
 
 
+SAMPLE_CHARS = 160
+
+
+def text_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
+    """A paragraph as reports show it: whitespace collapsed, cut to ``limit`` characters with "…".
+
+    >>> text_sample(" a   b  c ")
+    'a b c'
+    >>> text_sample("word " * 50, 12)
+    'word word w…'
+    """
+    sample = " ".join(text.split())
+    if len(sample) > limit:
+        sample = sample[: limit - 1].rstrip() + "…"
+    return sample
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleDigest:
     """What the ingest/segment/fingerprint workers hand back for one article.
@@ -74,7 +91,9 @@ class ArticleDigest:
         short_chars: characters in short segments.
         indices: paragraph index of each indexed (long) paragraph.
         norms: normalised text of each indexed paragraph.
-        texts: raw text of each indexed paragraph.
+        samples: each indexed paragraph's raw text with whitespace collapsed, cut to 160 characters
+            (what reports show; see :func:`text_sample`).
+        lengths: raw length in characters of each indexed paragraph.
         sentence_keys: uint64 key of every sentence of the indexed paragraphs, in order (exact
             repeats share a key); paragraph ``p``'s sentences are
             ``fingerprints.sentence_start[p]:fingerprints.sentence_start[p + 1]``.
@@ -89,7 +108,8 @@ class ArticleDigest:
     short_chars: int
     indices: tuple[int, ...]
     norms: tuple[str, ...]
-    texts: tuple[str, ...]
+    samples: tuple[str, ...]
+    lengths: tuple[int, ...]
     sentence_keys: np.ndarray = field(repr=False)
     sentence_bands: np.ndarray = field(repr=False)
     fingerprints: Fingerprints = field(repr=False)
@@ -111,7 +131,8 @@ class DigestBatch:
     para_start: np.ndarray = field(repr=False)
     indices: tuple[int, ...] = field(repr=False)
     norms: tuple[str, ...] = field(repr=False)
-    texts: tuple[str, ...] = field(repr=False)
+    samples: tuple[str, ...] = field(repr=False)
+    lengths: tuple[int, ...] = field(repr=False)
     sentence_keys: np.ndarray = field(repr=False)
     sentence_bands: np.ndarray = field(repr=False)
     fingerprints: Fingerprints = field(repr=False)
@@ -134,7 +155,8 @@ class DigestBatch:
                     short_chars=self.short_chars[k],
                     indices=self.indices[lo:hi],
                     norms=self.norms[lo:hi],
-                    texts=self.texts[lo:hi],
+                    samples=self.samples[lo:hi],
+                    lengths=self.lengths[lo:hi],
                     sentence_keys=self.sentence_keys[s_lo:s_hi],
                     sentence_bands=self.sentence_bands[s_lo:s_hi],
                     fingerprints=fp.subset(lo, hi),
@@ -154,7 +176,8 @@ class DigestBatch:
             para_start=np.concatenate(([0], np.cumsum(counts, dtype=np.int64))),
             indices=tuple(i for d in digests for i in d.indices),
             norms=tuple(n for d in digests for n in d.norms),
-            texts=tuple(t for d in digests for t in d.texts),
+            samples=tuple(t for d in digests for t in d.samples),
+            lengths=tuple(n for d in digests for n in d.lengths),
             sentence_keys=np.concatenate([np.empty(0, np.uint64), *(d.sentence_keys for d in digests)]),
             sentence_bands=np.concatenate(
                 [np.empty((0, bands), np.uint64), *(d.sentence_bands.reshape(-1, bands) for d in digests)]

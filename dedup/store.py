@@ -1,7 +1,7 @@
 """The persistent index: a SQLite file (standard library, WAL journal) that remembers every file read.
 
 A nightly ``dedup index`` reads only new or changed files (size and mtime as a fast pre-check, then
-the content hash), fingerprints them, and keeps each article's *digest* (paragraph texts, sentence
+the content hash), fingerprints them, and keeps each article's *digest* (normalised paragraphs, sentence
 keys, MinHash signatures and shingle sets) so later runs never read unchanged files again.
 ``dedup report`` rebuilds every report from the store alone.
 
@@ -36,7 +36,7 @@ from dedup.config import DedupConfig
 from dedup.errors import DedupError, StoreMismatchError
 from dedup.records import ArticleDigest, Skip
 
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

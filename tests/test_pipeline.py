@@ -344,7 +344,7 @@ def test_digest_batch_round_trip(plain_generated: Path) -> None:
     digests = batch.digests()
     assert [d.id for d in digests] == list(batch.ids) and len(batch) == len(digests)
     again = DigestBatch.of(digests, cfg.lsh.band_count)
-    for name in ("ids", "chars", "short_segments", "short_chars", "indices", "norms", "texts"):
+    for name in ("ids", "chars", "short_segments", "short_chars", "indices", "norms", "samples", "lengths"):
         assert getattr(again, name) == getattr(batch, name), name
     for name in ("para_start", "sentence_keys", "sentence_bands"):
         assert np.array_equal(getattr(again, name), getattr(batch, name)), name
