@@ -282,6 +282,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     """
     corpus = Corpus()
     uid_of: dict[str, int] = {}
+    sid_of: dict[int, int] = {}
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
     with _no_gc():
         for batch in batches:
@@ -302,7 +303,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
             corpus.occ_chars.extend(batch.lengths)
             corpus.occ_start.extend((batch.para_start[1:] + offset).tolist())
             if new_rows:
-                _add_paragraphs(parts, batch, np.array(new_rows, dtype=np.int64))
+                _add_paragraphs(parts, sid_of, batch, np.array(new_rows, dtype=np.int64))
     empty_sigs = np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
     no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
     corpus.sigs = _stack(parts["sigs"], empty_sigs)
@@ -312,31 +313,28 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(_stack(parts["sentence_shingle_counts"], no_counts))))
     per_uid = _stack(parts["sentences"], no_counts)
     corpus.psent_start = np.concatenate(([0], np.cumsum(per_uid)))
-    # Distinct sentences by key, numbered by first occurrence.
-    keys = _stack(parts["sentence_keys"], np.empty(0, dtype=np.uint64))
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    by_arrival = np.argsort(first, kind="stable")
-    rank = np.empty_like(by_arrival)
-    rank[by_arrival] = np.arange(len(by_arrival))
-    corpus.psent_sid = rank[inverse.reshape(-1)].astype(np.int64)
+    corpus.psent_sid = _stack(parts["sentence_ids"], no_counts)
     no_bands = np.empty((0, cfg.lsh.band_count), dtype=np.uint64)
-    corpus.sentence_bands = np.ascontiguousarray(_stack(parts["sentence_bands"], no_bands)[first[by_arrival]].T)
+    corpus.sentence_bands = np.ascontiguousarray(_stack(parts["sentence_bands"], no_bands).T)
+    n_sentences = corpus.sentence_bands.shape[1]
     # Owners of each distinct sentence: the distinct paragraphs holding it, ascending.
     slot_uid = np.repeat(np.arange(len(per_uid), dtype=np.int64), per_uid)
     codes = sorted_unique(corpus.psent_sid * max(len(per_uid), 1) + slot_uid)
     owner_sid = codes // max(len(per_uid), 1)
     corpus.owner_uid = codes % max(len(per_uid), 1)
-    corpus.owner_start = np.searchsorted(owner_sid, np.arange(len(first) + 1)).astype(np.int64)
+    corpus.owner_start = np.searchsorted(owner_sid, np.arange(n_sentences + 1)).astype(np.int64)
     _sort_articles(corpus)
     stats.articles = len(corpus.ids)
     stats.paragraphs = len(corpus.occ_uid)
     stats.short_segments = sum(corpus.short_segments)
     stats.unique_paragraphs = len(corpus.norms)
-    stats.unique_sentences = len(first)
+    stats.unique_sentences = n_sentences
     return corpus
 
 
-def _add_paragraphs(parts: dict[str, list[np.ndarray]], digest: DigestBatch, rows: np.ndarray) -> None:
+def _add_paragraphs(
+    parts: dict[str, list[np.ndarray]], sid_of: dict[int, int], digest: DigestBatch, rows: np.ndarray
+) -> None:
     """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus."""
     fp = digest.fingerprints
     sentences = gather_ranges(fp.sentence_start, rows)
@@ -346,8 +344,17 @@ def _add_paragraphs(parts: dict[str, list[np.ndarray]], digest: DigestBatch, row
     parts["sentences"].append(np.diff(fp.sentence_start)[rows])
     parts["sentence_shingles"].append(fp.sentence_shingles[gather_ranges(fp.sentence_shingle_start, sentences)])
     parts["sentence_shingle_counts"].append(np.diff(fp.sentence_shingle_start)[sentences])
-    parts["sentence_bands"].append(digest.sentence_bands[sentences])
-    parts["sentence_keys"].append(digest.sentence_keys[sentences])
+    # Distinct sentences by key, numbered by first arrival; band keys are kept once per sentence.
+    ids = np.empty(len(sentences), dtype=np.int64)
+    new_sentences = []
+    for i, key in enumerate(digest.sentence_keys[sentences].tolist()):
+        sid = sid_of.get(key)
+        if sid is None:
+            sid = sid_of[key] = len(sid_of)
+            new_sentences.append(i)
+        ids[i] = sid
+    parts["sentence_ids"].append(ids)
+    parts["sentence_bands"].append(digest.sentence_bands[sentences[new_sentences]])
 
 
 # --------------------------------------------------------------------------- paragraph pairs
