@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -507,6 +508,21 @@ def _estimate_at_least(sigs: np.ndarray, pairs: np.ndarray, bar: float, chunk: i
     return keep
 
 
+def _candidates_of(source: str) -> Any:
+    """Worker task: the sentence-nominated pairs and template mask, or the strong band-only pairs."""
+    corpus, cfg = _VERIFY_STATE["corpus"]
+    with _no_gc():
+        if source == "sentences":
+            return _sentence_pairs(corpus, cfg)
+        by_paragraph = candidate_pairs(corpus.sigs, cfg.lsh)
+        # Paragraph-LSH candidates only matter as possible full matches. Paragraphs written from one
+        # template share a quarter of their shingles, so the bands propose them in numbers that grow
+        # with the square of the corpus, and nearly none verifies: on a 23 MB generated corpus the
+        # pairs proposed by the bands alone with an estimate in [0.2, 0.4) were 163k candidates for
+        # 35 matches. Pairs under ``lsh.min_estimate`` are dropped; sentence-nominated pairs are all kept.
+        return by_paragraph[_estimate_at_least(corpus.sigs, by_paragraph, cfg.lsh.min_estimate)]
+
+
 def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
     """Candidate pairs (paragraph LSH, sentence LSH, shared sentences), then verification.
 
@@ -523,15 +539,14 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
 def _verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
     t0 = time.perf_counter()
     n = len(corpus.norms)
-    by_sentence, template = _sentence_pairs(corpus, cfg)
-    by_paragraph = candidate_pairs(corpus.sigs, cfg.lsh)
-    # Paragraph-LSH candidates only matter as possible full matches. Paragraphs written from one
-    # template share a quarter of their shingles, so the bands propose them in numbers that grow
-    # with the square of the corpus, and nearly none verifies: on a 23 MB generated corpus the
-    # pairs proposed by the bands alone with an estimate in [0.2, 0.4) were 163k candidates for
-    # 35 matches. Pairs under ``lsh.min_estimate`` are dropped; sentence-nominated pairs are all kept.
-    strong = _estimate_at_least(corpus.sigs, by_paragraph, cfg.lsh.min_estimate)
-    cand = _unique_pairs([by_paragraph[strong], by_sentence], n)
+    # The two candidate sources are independent: with two workers or more they run side by side
+    # in forked processes.
+    _VERIFY_STATE["corpus"] = (corpus, cfg)
+    try:
+        (by_sentence, template), by_paragraph = map_forked(_candidates_of, ["sentences", "paragraphs"], cfg.workers)
+    finally:
+        _VERIFY_STATE.clear()
+    cand = _unique_pairs([by_paragraph, by_sentence], n)
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -580,7 +595,7 @@ class _VerifyJob:
         return found
 
 
-_VERIFY_STATE: dict[str, _VerifyJob] = {}
+_VERIFY_STATE: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
