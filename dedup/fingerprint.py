@@ -26,7 +26,7 @@ WordHash = Callable[[str], int]
 
 _MASK64 = (1 << 64) - 1
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio odd constant: spreads XOR-ed word hashes
-_BLOCK_SHINGLES = 1 << 15
+_BLOCK_SHINGLES = 1 << 12
 
 
 def blake2_word_hash(word: str) -> int:
@@ -126,10 +126,11 @@ def minhash_shingles(
     """
     a, b = permutations(lsh.num_perm, lsh.seed)
     n_runs = len(starts)
+    runs_out = np.empty((n_runs, lsh.num_perm), dtype=np.uint32)
+    single = groups is None  # every run its own group: the group signatures are the run signatures
     if groups is None:
         groups = np.arange(n_runs)
-    runs_out = np.empty((n_runs, lsh.num_perm), dtype=np.uint32)
-    groups_out = np.empty((len(groups), lsh.num_perm), dtype=np.uint32)
+    groups_out = runs_out if single else np.empty((len(groups), lsh.num_perm), dtype=np.uint32)
     if n_runs == 0:
         return runs_out, groups_out
     # Permutations along rows, shingles along columns: reduceat over the contiguous last axis is
@@ -155,7 +156,8 @@ def minhash_shingles(
             np.add(phv, b_col, out=phv)
             run_sigs = np.minimum.reduceat(phv, bounds[run_lo:run_hi] - lo, axis=1)
             runs_out[run_lo:run_hi] = run_sigs.T
-            groups_out[first:last] = np.minimum.reduceat(run_sigs, group_bounds[first:last] - run_lo, axis=1).T
+            if not single:
+                groups_out[first:last] = np.minimum.reduceat(run_sigs, group_bounds[first:last] - run_lo, axis=1).T
             first = last
     return runs_out, groups_out
 

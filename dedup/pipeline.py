@@ -124,7 +124,12 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     indexed = [p for ps in long_ for p in ps]
     fp = fingerprint([p.sentences for p in indexed], cfg.shingle, cfg.lsh)
     bands = np.ascontiguousarray(band_keys(fp.sentence_sigs, cfg.lsh).T)
-    keys = np.fromiter((sentence_key(s) for p in indexed for s in p.sentences), dtype=np.uint64, count=len(bands))
+    seen: dict[str, int] = {}  # templated text repeats sentences: hash each distinct one once
+    keys = np.fromiter(
+        (seen[s] if s in seen else seen.setdefault(s, sentence_key(s)) for p in indexed for s in p.sentences),
+        dtype=np.uint64,
+        count=len(bands),
+    )
     digests = DigestBatch(
         ids=tuple(aid for aid, _ in pending),
         chars=tuple(sum(p.chars for p in paragraphs) for _, paragraphs in pending),

@@ -74,7 +74,11 @@ def text_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
     >>> text_sample("word " * 50, 12)
     'word word w…'
     """
-    sample = " ".join(text.split())
+    # Collapsing a prefix gives a prefix of the collapsed text: a prefix long enough is all it takes.
+    head = text if len(text) <= 4 * limit else text[: 4 * limit]
+    sample = " ".join(head.split())
+    if len(sample) <= limit and head is not text:
+        sample = " ".join(text.split())  # mostly whitespace: collapse all of it
     if len(sample) > limit:
         sample = sample[: limit - 1].rstrip() + "…"
     return sample

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from dedup.cli import build_config
 from dedup.pipeline import run
+from dedup.records import text_sample
 from dedup.report import write_reports
 
 VOCAB = [f"word{i}" for i in range(300)]
@@ -61,3 +62,14 @@ def test_clusters_partition_roundtrip_and_order_independence(seed: int, n_docs: 
         assert [(c.id, [m.path for m in c.members]) for c in again.clusters] == [
             (c.id, [m.path for m in c.members]) for c in result.clusters
         ]
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "é", " ", "\n", "\t", "   ", "word"]), max_size=900).map("".join),
+    st.sampled_from([5, 12, 160]),
+)
+def test_text_sample_equals_collapsing_the_whole_text(text: str, limit: int) -> None:
+    """The sample collapses only a prefix of the paragraph; it must equal collapsing all of it."""
+    whole = " ".join(text.split())
+    want = whole[: limit - 1].rstrip() + "…" if len(whole) > limit else whole
+    assert text_sample(text, limit) == want
