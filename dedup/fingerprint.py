@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from dedup.config import LshConfig, ShingleConfig
 
@@ -94,6 +93,10 @@ def shingle_hashes(norm: str, cfg: ShingleConfig, hashfunc: WordHash | None = No
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's own ``affine32`` permutation parameters ``(a, b)`` for ``(num_perm, seed)``."""
+    # Imported here: datasketch pulls in scipy.integrate and scipy.optimize (0.2 s at start-up),
+    # and only the fingerprinting workers need it.
+    from datasketch import MinHash
+
     a, b = MinHash(num_perm=num_perm, seed=seed).permutations
     return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
 
