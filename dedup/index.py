@@ -6,6 +6,8 @@ equal neighbours become candidates: one ``argsort`` per band, no Python object p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from dedup.config import LshConfig
@@ -116,16 +118,31 @@ def candidate_pairs(sigs: np.ndarray, lsh: LshConfig, max_bucket: int | None = N
     return candidate_pairs_from_keys(band_keys(sigs, lsh), lsh, max_bucket)
 
 
-def candidate_pairs_from_keys(keys: np.ndarray, lsh: LshConfig, max_bucket: int | None = None) -> np.ndarray:
-    """:func:`candidate_pairs` from precomputed :func:`band_keys` (``(bands, n)`` uint64)."""
+def candidate_pairs_from_keys(
+    keys: np.ndarray,
+    lsh: LshConfig,
+    max_bucket: int | None = None,
+    keep: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """:func:`candidate_pairs` from precomputed :func:`band_keys` (``(bands, n)`` uint64).
+
+    Args:
+        keys: band keys.
+        lsh: banding parameters.
+        max_bucket: ignore band buckets with more items than this.
+        keep: optional filter applied to each band's pairs before they are merged (a boolean mask
+            per ``(k, 2)`` array); filtering band by band never holds every band's pairs at once.
+    """
     n = keys.shape[1]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    codes = [
-        p[:, 0] * n + p[:, 1]
-        for p in (bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket) for band in range(lsh.band_count))
-        if len(p)
-    ]
+    codes = []
+    for band in range(lsh.band_count):
+        pairs = bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket)
+        if keep is not None and len(pairs):
+            pairs = pairs[keep(pairs)]
+        if len(pairs):
+            codes.append(pairs[:, 0] * n + pairs[:, 1])
     if not codes:
         return np.empty((0, 2), dtype=np.int64)
     unique = sorted_unique(np.concatenate(codes))
