@@ -281,11 +281,33 @@ class Fingerprints:
         )
 
 
+def distinct_sentences(paragraphs: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray]:
+    """Every distinct sentence once (in order of first occurrence) and, per occurrence, its index.
+
+    >>> distinct_sentences([["a b", "c d"], ["a b"]])
+    (['a b', 'c d'], array([0, 1, 0]))
+    """
+    slot: dict[str, int] = {}
+    distinct: list[str] = []
+    occurrence = np.empty(sum(len(p) for p in paragraphs), dtype=np.int64)
+    i = 0
+    for p in paragraphs:
+        for sentence in p:
+            j = slot.get(sentence)
+            if j is None:
+                j = slot[sentence] = len(distinct)
+                distinct.append(sentence)
+            occurrence[i] = j
+            i += 1
+    return distinct, occurrence
+
+
 def fingerprint(
     paragraphs: Sequence[Sequence[str]],
     shingle: ShingleConfig,
     lsh: LshConfig,
     hashfunc: WordHash | None = None,
+    sentences: tuple[list[str], np.ndarray] | None = None,
 ) -> Fingerprints:
     """Sentence and paragraph MinHash signatures plus exact shingle sets, in one pass.
 
@@ -297,6 +319,7 @@ def fingerprint(
         shingle: n-gram size.
         lsh: ``num_perm`` and ``seed``.
         hashfunc: word hash; defaults to blake2b.
+        sentences: :func:`distinct_sentences` of ``paragraphs`` when the caller has it.
 
     Returns:
         :class:`Fingerprints` for the batch.
@@ -306,18 +329,7 @@ def fingerprint(
         raise ValueError("every paragraph needs at least one sentence")
     sentence_start = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     # Templated text repeats sentences: each distinct sentence of the batch is hashed once.
-    slot: dict[str, int] = {}
-    distinct: list[str] = []
-    occurrence = np.empty(int(counts.sum()), dtype=np.int64)
-    i = 0
-    for p in paragraphs:
-        for sentence in p:
-            j = slot.get(sentence)
-            if j is None:
-                j = slot[sentence] = len(distinct)
-                distinct.append(sentence)
-            occurrence[i] = j
-            i += 1
+    distinct, occurrence = sentences if sentences is not None else distinct_sentences(paragraphs)
     h32, run_starts = _shingle_hash_runs(distinct, shingle.size, hashfunc)
     distinct_sigs = minhash_shingles(h32, run_starts, lsh)[0]
     run_counts = np.diff(np.append(run_starts, len(h32)))
@@ -383,6 +395,7 @@ def signature_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 __all__ = [
     "Fingerprints",
     "blake2_word_hash",
+    "distinct_sentences",
     "fingerprint",
     "gather_ranges",
     "minhash_shingles",

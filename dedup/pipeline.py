@@ -24,7 +24,7 @@ from dedup.cluster import connected_labels, guarded_clusters, representative_key
 from dedup.config import DedupConfig, Linkage
 from dedup.engines import map_forked, map_ordered
 from dedup.errors import InputError
-from dedup.fingerprint import fingerprint, gather_ranges, signature_jaccard
+from dedup.fingerprint import distinct_sentences, fingerprint, gather_ranges, signature_jaccard
 from dedup.index import band_keys, candidate_pairs_from_keys, sorted_unique
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
@@ -122,14 +122,11 @@ def _digest_files(batch: _Batch) -> _BatchResult:
             pending.append((article.id, paragraphs))
     long_ = [[p for p in paragraphs if not p.is_short] for _, paragraphs in pending]
     indexed = [p for ps in long_ for p in ps]
-    fp = fingerprint([p.sentences for p in indexed], cfg.shingle, cfg.lsh)
+    sentences = [p.sentences for p in indexed]
+    distinct, occurrence = distinct_sentences(sentences)
+    fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence))
     bands = np.ascontiguousarray(band_keys(fp.sentence_sigs, cfg.lsh).T)
-    seen: dict[str, int] = {}  # templated text repeats sentences: hash each distinct one once
-    keys = np.fromiter(
-        (seen[s] if s in seen else seen.setdefault(s, sentence_key(s)) for p in indexed for s in p.sentences),
-        dtype=np.uint64,
-        count=len(bands),
-    )
+    keys = np.fromiter(map(sentence_key, distinct), dtype=np.uint64, count=len(distinct))[occurrence]
     digests = DigestBatch(
         ids=tuple(aid for aid, _ in pending),
         chars=tuple(sum(p.chars for p in paragraphs) for _, paragraphs in pending),
