@@ -336,10 +336,10 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
 
 
 def _add_paragraphs(
-    parts: dict[str, list[np.ndarray]], sid_of: dict[int, int], digest: DigestBatch, rows: np.ndarray
+    parts: dict[str, list[np.ndarray]], sid_of: dict[int, int], batch: DigestBatch, rows: np.ndarray
 ) -> None:
     """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus."""
-    fp = digest.fingerprints
+    fp = batch.fingerprints
     sentences = gather_ranges(fp.sentence_start, rows)
     parts["sigs"].append(fp.paragraph_sigs[rows])
     parts["shingles"].append(fp.shingles[gather_ranges(fp.shingle_start, rows)])
@@ -350,14 +350,14 @@ def _add_paragraphs(
     # Distinct sentences by key, numbered by first arrival; band keys are kept once per sentence.
     ids = np.empty(len(sentences), dtype=np.int64)
     new_sentences = []
-    for i, key in enumerate(digest.sentence_keys[sentences].tolist()):
+    for i, key in enumerate(batch.sentence_keys[sentences].tolist()):
         sid = sid_of.get(key)
         if sid is None:
             sid = sid_of[key] = len(sid_of)
             new_sentences.append(i)
         ids[i] = sid
     parts["sentence_ids"].append(ids)
-    parts["sentence_bands"].append(digest.sentence_bands[sentences[new_sentences]])
+    parts["sentence_bands"].append(batch.sentence_bands[sentences[new_sentences]])
 
 
 # --------------------------------------------------------------------------- paragraph pairs
