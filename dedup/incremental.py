@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from dedup.pipeline import (
     iter_batches,
     verify_candidates,
 )
-from dedup.records import ArticleDigest, ArticlePair, Cluster, RunStats, Skip
+from dedup.records import ArticleDigest, ArticlePair, Cluster, DigestBatch, RunStats, Skip
 from dedup.store import FileState, Store, file_sha1, now_iso, stat_of
 
 
@@ -70,8 +72,11 @@ def duplicate_rate(result: DedupResult) -> float:
     return dropped / result.stats.articles if result.stats.articles else 0.0
 
 
-def _match_all(digests: list[ArticleDigest], cfg: DedupConfig, stats: RunStats) -> DedupResult:
-    corpus = build_corpus(digest_batches(digests, cfg), cfg, stats)
+def _match_all(
+    digests: list[ArticleDigest], cfg: DedupConfig, stats: RunStats, fresh: Sequence[DigestBatch] = ()
+) -> DedupResult:
+    """Match stored digests followed by the batches read in this run (kept as the workers sent them)."""
+    corpus = build_corpus(chain(digest_batches(digests, cfg), fresh), cfg, stats)
     edges = verify_candidates(corpus, cfg, stats)
     return analyse(corpus, edges, cfg, stats)
 
@@ -185,7 +190,8 @@ def index_folder(
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []
     batches = iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
-    fresh = [d for batch in batches for d in batch.digests()]
+    fresh_batches = list(batches)
+    fresh = [d for batch in fresh_batches for d in batch.digests()]
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
 
     gone = set(to_read) | set(removed)
@@ -200,7 +206,7 @@ def index_folder(
         if skip.path.split("#")[0].split(":")[0] not in gone:
             stats.add_skip(skip.reason)
 
-    result = _match_all([*stored, *fresh], cfg, stats)
+    result = _match_all(stored, cfg, stats, fresh_batches)
     result = _stable_ids(result, store.get_state("clusters", {}))
     article_seen = {**store.first_seen(), **{i: when for i in new_ids - old_ids}}
     groups_seen = _group_first_seen(result, store.get_state("groups", {}), article_seen, when)
