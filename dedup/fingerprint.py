@@ -237,47 +237,21 @@ class Fingerprints:
         """The same fingerprints with zero-width sentence signatures (once their band keys are taken)."""
         return dataclasses.replace(self, sentence_sigs=self.sentence_sigs[:, :0])
 
-    @staticmethod
-    def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
-        """The fingerprints of several batches, one after the other (offsets rebased).
+    def select(self, rows: np.ndarray) -> Fingerprints:
+        """The fingerprints of the given paragraphs (in the given order), offsets rebased."""
+        sentences = gather_ranges(self.sentence_start, rows)
 
-        Raises:
-            ValueError: ``parts`` is empty (the signature width would be unknown).
-        """
-        if not parts:
-            raise ValueError("nothing to concatenate")
-
-        def offsets(name: str) -> np.ndarray:
-            starts = [getattr(p, name) for p in parts]
-            shifts = np.cumsum([0] + [int(x[-1]) for x in starts[:-1]])
-            return np.concatenate([[0], *(x[1:] + shift for x, shift in zip(starts, shifts, strict=True))])
-
-        def flat(name: str) -> np.ndarray:
-            return np.concatenate([getattr(p, name) for p in parts])
+        def starts(offsets: np.ndarray, picked: np.ndarray) -> np.ndarray:
+            return np.concatenate(([0], np.cumsum(offsets[picked + 1] - offsets[picked]))).astype(np.int64)
 
         return Fingerprints(
-            sentence_sigs=flat("sentence_sigs"),
-            paragraph_sigs=flat("paragraph_sigs"),
-            sentence_start=offsets("sentence_start").astype(np.int64),
-            shingles=flat("shingles"),
-            shingle_start=offsets("shingle_start").astype(np.int64),
-            sentence_shingles=flat("sentence_shingles"),
-            sentence_shingle_start=offsets("sentence_shingle_start").astype(np.int64),
-        )
-
-    def subset(self, lo: int, hi: int) -> Fingerprints:
-        """The fingerprints of paragraphs ``lo:hi`` with offsets rebased to 0."""
-        s_lo, s_hi = int(self.sentence_start[lo]), int(self.sentence_start[hi])
-        h_lo, h_hi = int(self.shingle_start[lo]), int(self.shingle_start[hi])
-        t_lo, t_hi = int(self.sentence_shingle_start[s_lo]), int(self.sentence_shingle_start[s_hi])
-        return Fingerprints(
-            sentence_sigs=self.sentence_sigs[s_lo:s_hi],
-            paragraph_sigs=self.paragraph_sigs[lo:hi],
-            sentence_start=self.sentence_start[lo : hi + 1] - s_lo,
-            shingles=self.shingles[h_lo:h_hi],
-            shingle_start=self.shingle_start[lo : hi + 1] - h_lo,
-            sentence_shingles=self.sentence_shingles[t_lo:t_hi],
-            sentence_shingle_start=self.sentence_shingle_start[s_lo : s_hi + 1] - t_lo,
+            sentence_sigs=self.sentence_sigs[sentences],
+            paragraph_sigs=self.paragraph_sigs[rows],
+            sentence_start=starts(self.sentence_start, rows),
+            shingles=self.shingles[gather_ranges(self.shingle_start, rows)],
+            shingle_start=starts(self.shingle_start, rows),
+            sentence_shingles=self.sentence_shingles[gather_ranges(self.sentence_shingle_start, sentences)],
+            sentence_shingle_start=starts(self.sentence_shingle_start, sentences),
         )
 
 

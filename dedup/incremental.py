@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -28,11 +28,10 @@ from dedup.pipeline import (
     _noop_skip,
     analyse,
     build_corpus,
-    digest_batches,
     iter_batches,
     verify_candidates,
 )
-from dedup.records import ArticleDigest, ArticlePair, Cluster, DigestBatch, RunStats, Skip
+from dedup.records import ArticlePair, Cluster, DigestBatch, RunStats, Skip
 from dedup.store import FileState, Store, file_sha1, now_iso, stat_of
 
 
@@ -72,11 +71,11 @@ def duplicate_rate(result: DedupResult) -> float:
     return dropped / result.stats.articles if result.stats.articles else 0.0
 
 
-def _match_all(
-    digests: list[ArticleDigest], cfg: DedupConfig, stats: RunStats, fresh: Sequence[DigestBatch] = ()
-) -> DedupResult:
-    """Match stored digests followed by the batches read in this run (kept as the workers sent them)."""
-    corpus = build_corpus(chain(digest_batches(digests, cfg), fresh), cfg, stats)
+def _match_all(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> DedupResult:
+    """Match the stored digest batches and those read in this run (loading counts as reading)."""
+    t0 = time.perf_counter()
+    corpus = build_corpus(batches, cfg, stats)
+    stats.seconds["read_fingerprint"] = stats.seconds.get("read_fingerprint", 0.0) + time.perf_counter() - t0
     edges = verify_candidates(corpus, cfg, stats)
     return analyse(corpus, edges, cfg, stats)
 
@@ -190,23 +189,21 @@ def index_folder(
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []
     batches = iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
-    fresh_batches = list(batches)
-    fresh = [d for batch in fresh_batches for d in batch.digests()]
+    fresh = list(batches)
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
 
     gone = set(to_read) | set(removed)
-    everything = store.digests()
-    stored = [d for d in everything if d.id.split("#")[0] not in gone]
-    old_ids = {d.id for d in everything}
-    new_ids = {d.id for d in fresh}
+    stored_files = store.article_files()
+    old_ids = set(stored_files)
+    new_ids = {aid for batch in fresh for aid in batch.ids}
     changes.articles_added = len(new_ids - old_ids)
-    kept_ids = {d.id for d in stored}
+    kept_ids = {aid for aid, file in stored_files.items() if file not in gone}
     changes.articles_removed = len(old_ids - kept_ids - new_ids)
     for skip in store.skips():  # skipped files that were not read again still count in the summary
         if skip.path.split("#")[0].split(":")[0] not in gone:
             stats.add_skip(skip.reason)
 
-    result = _match_all(stored, cfg, stats, fresh_batches)
+    result = _match_all(chain(store.digest_batches(without_files=gone), fresh), cfg, stats)
     result = _stable_ids(result, store.get_state("clusters", {}))
     article_seen = {**store.first_seen(), **{i: when for i in new_ids - old_ids}}
     groups_seen = _group_first_seen(result, store.get_state("groups", {}), article_seen, when)
@@ -233,15 +230,12 @@ def index_folder(
 def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
     """The full reports from the stored digests alone (the corpus folder is not read)."""
     stats = RunStats()
-    t0 = time.perf_counter()
-    digests = store.digests()
     files = store.files()
     stats.files_seen = len(files)
     stats.files_read = sum(1 for f in files.values() if f.status == "read")
     for skip in store.skips():
         stats.add_skip(skip.reason)
-    stats.seconds["read_fingerprint"] = time.perf_counter() - t0
-    result = _match_all(digests, cfg, stats)
+    result = _match_all(store.digest_batches(), cfg, stats)
     result = _stable_ids(result, store.get_state("clusters", {}))
     return _with_first_seen(result, store.get_state("groups", {}))
 

@@ -25,10 +25,9 @@ from dedup.config import DedupConfig, Linkage
 from dedup.engines import map_forked, map_ordered
 from dedup.errors import InputError
 from dedup.fingerprint import distinct_sentences, fingerprint, gather_ranges, signature_jaccard
-from dedup.index import band_keys, candidate_pairs_from_keys, sorted_unique
+from dedup.index import band_keys, candidate_pairs_from_keys, sorted_unique, stable_argsort
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
-    ArticleDigest,
     ArticlePair,
     ArticleReport,
     BoilerplateGroup,
@@ -108,7 +107,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     cfg = batch.cfg
     root = Path(batch.root)
     skips: list[Skip] = []
-    pending: list[tuple[str, list[Paragraph]]] = []
+    pending: list[tuple[str, str, list[Paragraph]]] = []
     files_read = 0
     for rel in batch.paths:
         result = read_file(root, rel, cfg.ingest)
@@ -119,22 +118,24 @@ def _digest_files(batch: _Batch) -> _BatchResult:
             if not paragraphs:
                 skips.append(Skip(article.id, "empty", "no words"))
                 continue
-            pending.append((article.id, paragraphs))
-    long_ = [[p for p in paragraphs if not p.is_short] for _, paragraphs in pending]
+            pending.append((rel, article.id, paragraphs))
+    long_ = [[p for p in paragraphs if not p.is_short] for _, _, paragraphs in pending]
     indexed = [p for ps in long_ for p in ps]
     sentences = [p.sentences for p in indexed]
     distinct, occurrence = distinct_sentences(sentences)
     fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence))
     bands = np.ascontiguousarray(band_keys(fp.sentence_sigs, cfg.lsh).T)
-    keys = np.fromiter(map(sentence_key, distinct), dtype=np.uint64, count=len(distinct))[occurrence]
+    keys = np.fromiter(map(text_key, distinct), dtype=np.uint64, count=len(distinct))[occurrence]
     digests = DigestBatch(
-        ids=tuple(aid for aid, _ in pending),
-        chars=tuple(sum(p.chars for p in paragraphs) for _, paragraphs in pending),
-        short_segments=tuple(len(paragraphs) - len(ps) for (_, paragraphs), ps in zip(pending, long_, strict=True)),
-        short_chars=tuple(sum(p.chars for p in paragraphs if p.is_short) for _, paragraphs in pending),
+        ids=tuple(aid for _, aid, _ in pending),
+        files=tuple(rel for rel, _, _ in pending),
+        chars=tuple(sum(p.chars for p in paragraphs) for _, _, paragraphs in pending),
+        short_segments=tuple(len(ps) - len(long) for (_, _, ps), long in zip(pending, long_, strict=True)),
+        short_chars=tuple(sum(p.chars for p in paragraphs if p.is_short) for _, _, paragraphs in pending),
         para_start=np.concatenate(([0], np.cumsum([len(ps) for ps in long_], dtype=np.int64))),
         indices=tuple(p.index for p in indexed),
         norms=tuple(p.norm for p in indexed),
+        para_keys=np.fromiter((text_key(p.norm) for p in indexed), dtype=np.uint64, count=len(indexed)),
         samples=tuple(text_sample(p.text) for p in indexed),
         lengths=tuple(p.chars for p in indexed),
         sentence_keys=keys,
@@ -144,8 +145,8 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     return _BatchResult(len(batch.paths), files_read, tuple(skips), digests)
 
 
-def sentence_key(norm: str) -> int:
-    """64-bit key of a normalised sentence (exact-repeat detection across the corpus)."""
+def text_key(norm: str) -> int:
+    """64-bit content key of a normalised sentence or paragraph (exact repeats share it)."""
     return int.from_bytes(hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest(), "little")
 
 
@@ -156,8 +157,9 @@ class Corpus:
     Paragraph occurrences are stored flat: article ``k`` owns occurrences
     ``occ_start[k]:occ_start[k + 1]``. Distinct paragraph ``u`` has signature ``sigs[u]`` and
     shingle set ``shingles[shingle_start[u]:shingle_start[u + 1]]``; distinct sentence ``s`` has
-    LSH band keys ``sentence_bands[:, s]`` and occurs in the distinct paragraphs
-    ``owner_uid[owner_start[s]:owner_start[s + 1]]`` (ascending).
+    LSH band keys ``sentence_bands[:, s]``, content key ``sentence_keys[s]``, and occurs in the distinct paragraphs
+    ``owner_uid[owner_start[s]:owner_start[s + 1]]`` (ascending). ``para_keys[u]`` is the content
+    key of distinct paragraph ``u`` (:func:`text_key`).
     """
 
     ids: list[str] = field(default_factory=list)
@@ -170,9 +172,11 @@ class Corpus:
     norms: list[str] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)
     sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
+    para_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     sentence_bands: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint64))
+    sentence_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     owner_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     owner_uid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     # Per distinct paragraph, the shingle set of each of its sentences (for sentence-level credit).
@@ -270,22 +274,18 @@ def iter_batches(
         on_progress("read", result.files, None)
 
 
-def digest_batches(digests: Sequence[ArticleDigest], cfg: DedupConfig, size: int = 256) -> Iterator[DigestBatch]:
-    """Stored article digests regrouped into batches for :func:`build_corpus`."""
-    for lo in range(0, len(digests), size):
-        yield DigestBatch.of(digests[lo : lo + size], cfg.lsh.band_count)
-
-
 def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> Corpus:
     """Assemble the in-memory corpus from digest batches (distinct texts shared).
 
-    Distinct paragraphs and sentences are numbered in arrival order (deterministic: files come in
-    sorted path order); articles are then put in id order. The per-paragraph work is one dict
-    lookup; everything else is gathered with one numpy call per batch.
+    Distinct paragraphs and sentences are numbered in arrival order, articles are then put in id
+    order; no result depends on the arrival order (a nightly run brings stored articles first).
+    The per-paragraph work is one dict lookup; everything else is gathered with one numpy call
+    per batch.
     """
     corpus = Corpus()
     uid_of: dict[str, int] = {}
     sid_of: dict[int, int] = {}
+    sample_source: list[str] = []
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
     with _no_gc():
         for batch in batches:
@@ -294,13 +294,20 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
             corpus.short_segments.extend(batch.short_segments)
             offset = len(corpus.occ_uid)
             new_rows = []
+            article_of = np.repeat(np.arange(len(batch.ids)), np.diff(batch.para_start)).tolist()
             for k, norm in enumerate(batch.norms):
                 uid = uid_of.get(norm)
+                source = batch.ids[article_of[k]]
                 if uid is None:
                     uid = uid_of[norm] = len(corpus.norms)
                     corpus.norms.append(norm)
                     corpus.samples.append(batch.samples[k])
+                    sample_source.append(source)
                     new_rows.append(k)
+                elif source < sample_source[uid]:
+                    # The sample shown for a text comes from its first article by id, whatever the
+                    # order the articles arrived in (a nightly run brings them in another order).
+                    corpus.samples[uid], sample_source[uid] = batch.samples[k], source
                 corpus.occ_uid.append(uid)
             corpus.occ_index.extend(batch.indices)
             corpus.occ_chars.extend(batch.lengths)
@@ -310,6 +317,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     empty_sigs = np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
     no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
     corpus.sigs = _stack(parts["sigs"], empty_sigs)
+    corpus.para_keys = _stack(parts["para_keys"], np.empty(0, dtype=np.uint64))
     corpus.shingles = _stack(parts["shingles"], no_hashes)
     corpus.shingle_start = np.concatenate(([0], np.cumsum(_stack(parts["shingle_counts"], no_counts))))
     corpus.psent_shingles = _stack(parts["sentence_shingles"], no_hashes)
@@ -319,6 +327,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     corpus.psent_sid = _stack(parts["sentence_ids"], no_counts)
     no_bands = np.empty((0, cfg.lsh.band_count), dtype=np.uint64)
     corpus.sentence_bands = np.ascontiguousarray(_stack(parts["sentence_bands"], no_bands).T)
+    corpus.sentence_keys = _stack(parts["sentence_keys"], np.empty(0, dtype=np.uint64))
     n_sentences = corpus.sentence_bands.shape[1]
     # Owners of each distinct sentence: the distinct paragraphs holding it, ascending.
     slot_uid = np.repeat(np.arange(len(per_uid), dtype=np.int64), per_uid)
@@ -342,6 +351,7 @@ def _add_paragraphs(
     fp = batch.fingerprints
     sentences = gather_ranges(fp.sentence_start, rows)
     parts["sigs"].append(fp.paragraph_sigs[rows])
+    parts["para_keys"].append(batch.para_keys[rows])
     parts["shingles"].append(fp.shingles[gather_ranges(fp.shingle_start, rows)])
     parts["shingle_counts"].append(np.diff(fp.shingle_start)[rows])
     parts["sentences"].append(np.diff(fp.sentence_start)[rows])
@@ -358,6 +368,7 @@ def _add_paragraphs(
         ids[i] = sid
     parts["sentence_ids"].append(ids)
     parts["sentence_bands"].append(batch.sentence_bands[sentences[new_sentences]])
+    parts["sentence_keys"].append(batch.sentence_keys[sentences[new_sentences]])
 
 
 # --------------------------------------------------------------------------- paragraph pairs
@@ -395,7 +406,7 @@ def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> tuple[np.ndarray, np.nd
     cap = cfg.lsh.max_sentence_spread
     owners = corpus.sentence_owners
     n_owners = np.diff(corpus.owner_start)
-    similar = candidate_pairs_from_keys(corpus.sentence_bands, cfg.lsh, max_bucket=cap)
+    similar = candidate_pairs_from_keys(corpus.sentence_bands, cfg.lsh, max_bucket=cap, order_by=corpus.sentence_keys)
     spread = n_owners.copy()
     if len(similar):
         np.add.at(spread, similar[:, 0], n_owners[similar[:, 1]])
@@ -493,21 +504,58 @@ def template_sentences(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     return _sentence_pairs(corpus, cfg)[1]
 
 
-def _estimate_at_least(sigs: np.ndarray, pairs: np.ndarray, bar: float, chunk: int = 50_000) -> np.ndarray:
+def _estimate_at_least(
+    sigs: np.ndarray,
+    pairs: np.ndarray,
+    bar: float,
+    chunk: int = 50_000,
+    low: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Boolean per row pair: is the MinHash Jaccard estimate of ``sigs[a]``, ``sigs[b]`` at least ``bar``?
 
     Equal 32-bit values have equal low bytes, so the estimate on the low byte of each value is an
     upper bound of the exact one: pairs under the bar there are dropped after reading an eighth of
     the bytes, and only the rest (a few percent) is compared in full. Rows are gathered in chunks
     (gathering all of them at once costs GBs).
+
+    Args:
+        low: the low bytes precomputed, as ``(matrix, pairs)`` with ``matrix[pairs[i]]`` the low
+            bytes of ``sigs[pairs[i]]`` (rows may be in another order, e.g. one where the pairs'
+            rows sit close together in memory).
     """
     keep = np.zeros(len(pairs), dtype=bool)
-    low = sigs.astype(np.uint8)
+    low_sigs, low_pairs = low if low is not None else (sigs.astype(np.uint8), pairs)
     for lo in range(0, len(pairs), chunk):
-        a, b = pairs[lo : lo + chunk, 0], pairs[lo : lo + chunk, 1]
-        maybe = np.flatnonzero(signature_jaccard(low[a], low[b]) >= bar)
-        keep[lo + maybe] = signature_jaccard(sigs[a[maybe]], sigs[b[maybe]]) >= bar
+        la, lb = low_pairs[lo : lo + chunk, 0], low_pairs[lo : lo + chunk, 1]
+        maybe = np.flatnonzero(signature_jaccard(low_sigs[la], low_sigs[lb]) >= bar)
+        a, b = pairs[lo + maybe, 0], pairs[lo + maybe, 1]
+        keep[lo + maybe] = signature_jaccard(sigs[a], sigs[b]) >= bar
     return keep
+
+
+def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
+    """Paragraph pairs proposed by the paragraph LSH bands whose estimate is at least ``lsh.min_estimate``.
+
+    Paragraph-LSH candidates only matter as possible full matches. Paragraphs written from one
+    template share a quarter of their shingles, so the bands propose them in numbers that grow
+    with the square of the corpus, and nearly none verifies: on a 23 MB generated corpus the pairs
+    proposed by the bands alone with an estimate in [0.2, 0.4) were 163k candidates for 35 matches.
+    Filtered band by band: on a 454 MB corpus the bands propose 80M pairs, 1.8M of them strong.
+
+    Inside a bucket larger than the window, paragraphs are paired with their neighbours in
+    content-key order (never arrival order, see :func:`build_corpus`). The work is done on rows
+    put in that order, so that a window's rows are close together in memory.
+    """
+    order = stable_argsort(corpus.para_keys)
+    keys = band_keys(corpus.sigs, cfg.lsh)[:, order]
+    low = corpus.sigs.astype(np.uint8)[order]
+
+    def strong(ranked: np.ndarray) -> np.ndarray:
+        return _estimate_at_least(corpus.sigs, order[ranked], cfg.lsh.min_estimate, low=(low, ranked))
+
+    pairs = order[candidate_pairs_from_keys(keys, cfg.lsh, keep=strong)]
+    pairs.sort(axis=1)
+    return pairs
 
 
 def _candidates_of(source: str) -> Any:
@@ -516,17 +564,7 @@ def _candidates_of(source: str) -> Any:
     with _no_gc():
         if source == "sentences":
             return _sentence_pairs(corpus, cfg)
-        # Paragraph-LSH candidates only matter as possible full matches. Paragraphs written from one
-        # template share a quarter of their shingles, so the bands propose them in numbers that grow
-        # with the square of the corpus, and nearly none verifies: on a 23 MB generated corpus the
-        # pairs proposed by the bands alone with an estimate in [0.2, 0.4) were 163k candidates for
-        # 35 matches. Pairs under ``lsh.min_estimate`` are dropped; sentence-nominated pairs are all kept.
-        # Filtered band by band: on a 454 MB corpus the bands propose 80M pairs, 1.8M of them strong.
-        return candidate_pairs_from_keys(
-            band_keys(corpus.sigs, cfg.lsh),
-            cfg.lsh,
-            keep=lambda pairs: _estimate_at_least(corpus.sigs, pairs, cfg.lsh.min_estimate),
-        )
+        return _strong_band_pairs(corpus, cfg)
 
 
 def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
@@ -1062,7 +1100,6 @@ __all__ = [
     "ParagraphEdges",
     "analyse",
     "build_corpus",
-    "digest_batches",
     "digest_files",
     "ingest_corpus",
     "iter_batches",

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from dedup.fingerprint import Fingerprints
+from dedup.fingerprint import Fingerprints, gather_ranges
 
 
 def paragraph_key(article_id: str, index: int) -> str:
@@ -85,16 +85,22 @@ def text_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class ArticleDigest:
-    """What the ingest/segment/fingerprint workers hand back for one article.
+class DigestBatch:
+    """What the ingest/segment/fingerprint workers hand back for a batch of files, in flat arrays;
+    also the unit the store keeps.
+
+    Article ``k`` owns the indexed (long) paragraphs ``para_start[k]:para_start[k + 1]``.
 
     Attributes:
-        id: article id.
-        chars: total raw characters of all segments.
-        short_segments: number of short (never indexed) segments.
-        short_chars: characters in short segments.
-        indices: paragraph index of each indexed (long) paragraph.
+        ids: article ids.
+        files: the file (relative path) each article was read from.
+        chars: total raw characters of each article's segments.
+        short_segments: number of short (never indexed) segments of each article.
+        short_chars: characters in each article's short segments.
+        para_start: ``(articles + 1,)`` offsets into the per-paragraph fields.
+        indices: paragraph index (in its article) of each indexed paragraph.
         norms: normalised text of each indexed paragraph.
+        para_keys: uint64 content key of each indexed paragraph (:func:`text_key` of its norm).
         samples: each indexed paragraph's raw text with whitespace collapsed, cut to 160 characters
             (what reports show; see :func:`text_sample`).
         lengths: raw length in characters of each indexed paragraph.
@@ -106,35 +112,15 @@ class ArticleDigest:
         fingerprints: paragraph signatures and shingle sets of the indexed paragraphs.
     """
 
-    id: str
-    chars: int
-    short_segments: int
-    short_chars: int
-    indices: tuple[int, ...]
-    norms: tuple[str, ...]
-    samples: tuple[str, ...]
-    lengths: tuple[int, ...]
-    sentence_keys: np.ndarray = field(repr=False)
-    sentence_bands: np.ndarray = field(repr=False)
-    fingerprints: Fingerprints = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestBatch:
-    """The digests of several articles in flat arrays: what a worker hands back for a batch of files.
-
-    Article ``k`` owns the indexed paragraphs ``para_start[k]:para_start[k + 1]``; the other fields
-    are :class:`ArticleDigest`'s, one entry per article or per paragraph. A batch pickles as a
-    handful of arrays instead of a dozen per article.
-    """
-
     ids: tuple[str, ...]
+    files: tuple[str, ...]
     chars: tuple[int, ...]
     short_segments: tuple[int, ...]
     short_chars: tuple[int, ...]
     para_start: np.ndarray = field(repr=False)
     indices: tuple[int, ...] = field(repr=False)
     norms: tuple[str, ...] = field(repr=False)
+    para_keys: np.ndarray = field(repr=False)
     samples: tuple[str, ...] = field(repr=False)
     lengths: tuple[int, ...] = field(repr=False)
     sentence_keys: np.ndarray = field(repr=False)
@@ -144,49 +130,28 @@ class DigestBatch:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def digests(self) -> list[ArticleDigest]:
-        """One :class:`ArticleDigest` per article (what the store keeps)."""
-        out = []
-        fp = self.fingerprints
-        for k, aid in enumerate(self.ids):
-            lo, hi = int(self.para_start[k]), int(self.para_start[k + 1])
-            s_lo, s_hi = int(fp.sentence_start[lo]), int(fp.sentence_start[hi])
-            out.append(
-                ArticleDigest(
-                    id=aid,
-                    chars=self.chars[k],
-                    short_segments=self.short_segments[k],
-                    short_chars=self.short_chars[k],
-                    indices=self.indices[lo:hi],
-                    norms=self.norms[lo:hi],
-                    samples=self.samples[lo:hi],
-                    lengths=self.lengths[lo:hi],
-                    sentence_keys=self.sentence_keys[s_lo:s_hi],
-                    sentence_bands=self.sentence_bands[s_lo:s_hi],
-                    fingerprints=fp.subset(lo, hi),
-                )
-            )
-        return out
-
-    @classmethod
-    def of(cls, digests: Sequence[ArticleDigest], bands: int) -> DigestBatch:
-        """Concatenate article digests (the inverse of :meth:`digests`)."""
-        counts = [len(d.norms) for d in digests]
-        return cls(
-            ids=tuple(d.id for d in digests),
-            chars=tuple(d.chars for d in digests),
-            short_segments=tuple(d.short_segments for d in digests),
-            short_chars=tuple(d.short_chars for d in digests),
+    def select(self, articles: Sequence[int]) -> DigestBatch:
+        """The digests of the given articles only (in the given order), e.g. without a removed file's."""
+        keep = np.asarray(articles, dtype=np.int64)
+        rows = gather_ranges(self.para_start, keep)
+        sentences = gather_ranges(self.fingerprints.sentence_start, rows)
+        counts = self.para_start[keep + 1] - self.para_start[keep]
+        listed = rows.tolist()
+        return DigestBatch(
+            ids=tuple(self.ids[k] for k in keep.tolist()),
+            files=tuple(self.files[k] for k in keep.tolist()),
+            chars=tuple(self.chars[k] for k in keep.tolist()),
+            short_segments=tuple(self.short_segments[k] for k in keep.tolist()),
+            short_chars=tuple(self.short_chars[k] for k in keep.tolist()),
             para_start=np.concatenate(([0], np.cumsum(counts, dtype=np.int64))),
-            indices=tuple(i for d in digests for i in d.indices),
-            norms=tuple(n for d in digests for n in d.norms),
-            samples=tuple(t for d in digests for t in d.samples),
-            lengths=tuple(n for d in digests for n in d.lengths),
-            sentence_keys=np.concatenate([np.empty(0, np.uint64), *(d.sentence_keys for d in digests)]),
-            sentence_bands=np.concatenate(
-                [np.empty((0, bands), np.uint64), *(d.sentence_bands.reshape(-1, bands) for d in digests)]
-            ),
-            fingerprints=Fingerprints.concat([d.fingerprints for d in digests]),
+            indices=tuple(self.indices[r] for r in listed),
+            norms=tuple(self.norms[r] for r in listed),
+            para_keys=self.para_keys[rows],
+            samples=tuple(self.samples[r] for r in listed),
+            lengths=tuple(self.lengths[r] for r in listed),
+            sentence_keys=self.sentence_keys[sentences],
+            sentence_bands=self.sentence_bands[sentences],
+            fingerprints=self.fingerprints.select(rows),
         )
 
 

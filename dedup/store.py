@@ -2,7 +2,9 @@
 
 A nightly ``dedup index`` reads only new or changed files (size and mtime as a fast pre-check, then
 the content hash), fingerprints them, and keeps each article's *digest* (normalised paragraphs, sentence
-keys, MinHash signatures and shingle sets) so later runs never read unchanged files again.
+keys, MinHash signatures and shingle sets) so later runs never read unchanged files again. Digests
+are kept as the workers made them, one row per batch of files (flat arrays: a store of 100,000
+articles loads in seconds), with one ``articles`` row per article pointing at its batch.
 ``dedup report`` rebuilds every report from the store alone.
 
 Guarantees:
@@ -25,7 +27,7 @@ import pickle
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,9 +36,9 @@ from typing import Any
 
 from dedup.config import DedupConfig
 from dedup.errors import DedupError, StoreMismatchError
-from dedup.records import ArticleDigest, Skip
+from dedup.records import DigestBatch, Skip
 
-STORE_FORMAT = 3
+STORE_FORMAT = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,13 +53,15 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE TABLE IF NOT EXISTS skips (path TEXT NOT NULL, file TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT);
 CREATE INDEX IF NOT EXISTS skips_file ON skips (file);
+CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, digests BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
     file TEXT NOT NULL,
     first_seen TEXT NOT NULL,
-    digest BLOB NOT NULL
+    batch INTEGER NOT NULL REFERENCES batches (id)
 );
 CREATE INDEX IF NOT EXISTS articles_file ON articles (file);
+CREATE INDEX IF NOT EXISTS articles_batch ON articles (batch);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
@@ -135,6 +139,11 @@ def _pack(value: Any) -> bytes:
     return zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 3)
 
 
+def _pack_batch(batch: DigestBatch) -> bytes:
+    # Not compressed: most of a batch is hash values, and zlib would triple the time to load a store.
+    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _unpack(blob: bytes) -> Any:
     # Only this tool writes the store; it is as trusted as the code that reads it.
     return pickle.loads(zlib.decompress(blob))
@@ -166,7 +175,7 @@ class Store:
             if rebuild:
                 self.db.executescript(
                     "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS skips;"
-                    "DROP TABLE IF EXISTS articles; DROP TABLE IF EXISTS state;"
+                    "DROP TABLE IF EXISTS articles; DROP TABLE IF EXISTS batches; DROP TABLE IF EXISTS state;"
                 )
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -226,9 +235,21 @@ class Store:
         rows = self.db.execute("SELECT path, size, mtime_ns, sha1, status, first_seen FROM files")
         return {r[0]: FileState(*r) for r in rows}
 
-    def digests(self) -> list[ArticleDigest]:
-        """Every stored article digest, in article-id order."""
-        return [_unpack(blob) for (blob,) in self.db.execute("SELECT digest FROM articles ORDER BY id")]
+    def digest_batches(self, without_files: Collection[str] = ()) -> Iterator[DigestBatch]:
+        """Every stored digest batch in the order stored, less the articles of ``without_files``."""
+        gone = set(without_files)
+        for (blob,) in self.db.execute("SELECT digests FROM batches ORDER BY id"):
+            batch: DigestBatch = pickle.loads(blob)
+            if gone:
+                keep = [k for k, file in enumerate(batch.files) if file not in gone]
+                if len(keep) < len(batch):
+                    batch = batch.select(keep)
+            if len(batch):
+                yield batch
+
+    def article_files(self) -> dict[str, str]:
+        """The file of every stored article, by article id."""
+        return dict(self.db.execute("SELECT id, file FROM articles").fetchall())
 
     def first_seen(self) -> dict[str, str]:
         """First-seen time of every stored article."""
@@ -242,7 +263,7 @@ class Store:
     def replace_files(
         self,
         states: Iterable[FileState],
-        digests: Iterable[ArticleDigest],
+        batches: Iterable[DigestBatch],
         skips: Iterable[Skip],
         touched: Iterable[str],
         removed: Iterable[str],
@@ -250,21 +271,42 @@ class Store:
     ) -> None:
         """Within the current transaction: forget ``touched`` and ``removed`` files, store the new state.
 
-        Articles keep their first-seen time when they come back with the same id.
+        A stored batch that held a forgotten file's articles is rewritten without them. Articles keep
+        their first-seen time when they come back with the same id.
         """
         seen_before = self.first_seen()
-        for path in [*touched, *removed]:
+        gone = [*touched, *removed]
+        affected: set[int] = set()
+        for path in gone:
+            affected.update(b for (b,) in self.db.execute("SELECT batch FROM articles WHERE file = ?", (path,)))
             self.db.execute("DELETE FROM articles WHERE file = ?", (path,))
             self.db.execute("DELETE FROM skips WHERE file = ?", (path,))
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
+        gone_set = set(gone)
+        for batch_id in sorted(affected):
+            (blob,) = self.db.execute("SELECT digests FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            old: DigestBatch = pickle.loads(blob)
+            keep = [k for k, file in enumerate(old.files) if file not in gone_set]
+            if keep:
+                blob = _pack_batch(old.select(keep))
+                self.db.execute("UPDATE batches SET digests = ? WHERE id = ?", (blob, batch_id))
+            else:
+                self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
         self.db.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(s.path, s.size, s.mtime_ns, s.sha1, s.status, s.first_seen, when) for s in states],
         )
-        self.db.executemany(
-            "INSERT INTO articles VALUES (?, ?, ?, ?)",
-            [(d.id, d.id.split("#")[0], seen_before.get(d.id, when), _pack(d)) for d in digests],
-        )
+        for batch in batches:
+            if not len(batch):
+                continue
+            batch_id = self.db.execute("INSERT INTO batches (digests) VALUES (?)", (_pack_batch(batch),)).lastrowid
+            self.db.executemany(
+                "INSERT INTO articles VALUES (?, ?, ?, ?)",
+                [
+                    (aid, file, seen_before.get(aid, when), batch_id)
+                    for aid, file in zip(batch.ids, batch.files, strict=True)
+                ],
+            )
         self.db.executemany(
             "INSERT INTO skips VALUES (?, ?, ?, ?)",
             [(s.path, _file_of(s.path), s.reason, s.detail) for s in skips],

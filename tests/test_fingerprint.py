@@ -124,6 +124,18 @@ def test_fingerprint_sentences_paragraphs_and_shingle_sets() -> None:
             one = MinHash(num_perm=128, seed=1, hashfunc=lambda x: x)
             one.update_batch(shingle_hashes(s, shingle))
             assert np.array_equal(one.hashvalues, fp.sentence_sigs[fp.sentence_start[p] + k])
-    sub = fp.subset(1, 3)
-    assert sub.sentence_start.tolist() == [0, 1, 41]
-    assert np.array_equal(sub.paragraph_sigs, fp.paragraph_sigs[1:3])
+    rows = np.array([2, 0, 2])
+    sub = fp.select(rows)
+    assert sub.sentence_start.tolist() == [0, 40, 42, 82]
+    assert np.array_equal(sub.paragraph_sigs, fp.paragraph_sigs[rows])
+    for i, p in enumerate(rows.tolist()):
+        assert np.array_equal(
+            sub.shingles[sub.shingle_start[i] : sub.shingle_start[i + 1]],
+            fp.shingles[fp.shingle_start[p] : fp.shingle_start[p + 1]],
+        )
+        for k in range(sub.sentence_start[i + 1] - sub.sentence_start[i]):
+            s_new, s_old = sub.sentence_start[i] + k, fp.sentence_start[p] + k
+            assert np.array_equal(sub.sentence_sigs[s_new], fp.sentence_sigs[s_old])
+            new = sub.sentence_shingles[sub.sentence_shingle_start[s_new] : sub.sentence_shingle_start[s_new + 1]]
+            old = fp.sentence_shingles[fp.sentence_shingle_start[s_old] : fp.sentence_shingle_start[s_old + 1]]
+            assert np.array_equal(new, old)

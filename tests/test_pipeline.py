@@ -31,7 +31,6 @@ from dedup.pipeline import (
     run,
     template_sentences,
 )
-from dedup.records import DigestBatch
 from dedup.report import write_reports
 from tests.conftest import SAMPLE, read_truth_csv
 
@@ -336,17 +335,29 @@ def test_estimate_prefilter_is_exact(bar: float) -> None:
     assert np.array_equal(_estimate_at_least(sigs, pairs, bar, chunk=777), want)
 
 
-def test_digest_batch_round_trip(plain_generated: Path) -> None:
-    """A worker's DigestBatch splits into per-article digests (the store's unit) and joins back unchanged."""
+def test_digest_batch_select(plain_generated: Path) -> None:
+    """A batch less some articles (what the store keeps when a file goes) holds exactly their digests."""
     paths = tuple(list(discover_files(plain_generated / "articles"))[:12])
     cfg = build_config(workers=1)
     batch = digest_files(_Batch(str(plain_generated / "articles"), paths, cfg)).digests
-    digests = batch.digests()
-    assert [d.id for d in digests] == list(batch.ids) and len(batch) == len(digests)
-    again = DigestBatch.of(digests, cfg.lsh.band_count)
-    for name in ("ids", "chars", "short_segments", "short_chars", "indices", "norms", "samples", "lengths"):
-        assert getattr(again, name) == getattr(batch, name), name
-    for name in ("para_start", "sentence_keys", "sentence_bands"):
-        assert np.array_equal(getattr(again, name), getattr(batch, name)), name
-    for name in ("paragraph_sigs", "sentence_start", "shingles", "shingle_start", "sentence_shingles"):
-        assert np.array_equal(getattr(again.fingerprints, name), getattr(batch.fingerprints, name)), name
+    assert batch.files == paths  # one article per plain-text file
+    keep = [7, 2, 11]
+    sub = batch.select(keep)
+    assert sub.ids == tuple(batch.ids[k] for k in keep) and sub.files == tuple(paths[k] for k in keep)
+    fp, sub_fp = batch.fingerprints, sub.fingerprints
+    for i, k in enumerate(keep):
+        lo, hi = int(batch.para_start[k]), int(batch.para_start[k + 1])
+        s_lo, s_hi = int(sub.para_start[i]), int(sub.para_start[i + 1])
+        assert s_hi - s_lo == hi - lo
+        for name in ("indices", "norms", "samples", "lengths"):
+            assert getattr(sub, name)[s_lo:s_hi] == getattr(batch, name)[lo:hi], name
+        assert np.array_equal(sub.para_keys[s_lo:s_hi], batch.para_keys[lo:hi])
+        assert np.array_equal(sub_fp.paragraph_sigs[s_lo:s_hi], fp.paragraph_sigs[lo:hi])
+        t = slice(int(fp.sentence_start[lo]), int(fp.sentence_start[hi]))
+        u = slice(int(sub_fp.sentence_start[s_lo]), int(sub_fp.sentence_start[s_hi]))
+        assert np.array_equal(sub.sentence_keys[u], batch.sentence_keys[t])
+        assert np.array_equal(sub.sentence_bands[u], batch.sentence_bands[t])
+        assert np.array_equal(
+            sub_fp.shingles[sub_fp.shingle_start[s_lo] : sub_fp.shingle_start[s_hi]],
+            fp.shingles[fp.shingle_start[lo] : fp.shingle_start[hi]],
+        )
