@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -188,36 +188,47 @@ def index_folder(
     removed = [] if keep_missing else sorted(set(known) - set(on_disk))
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []
-    batches = iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
-    fresh = list(batches)
-    stats.seconds["read_fingerprint"] = time.perf_counter() - t0
-
     gone = set(to_read) | set(removed)
     stored_files = store.article_files()
-    old_ids = set(stored_files)
-    new_ids = {aid for batch in fresh for aid in batch.ids}
-    changes.articles_added = len(new_ids - old_ids)
-    kept_ids = {aid for aid, file in stored_files.items() if file not in gone}
-    changes.articles_removed = len(old_ids - kept_ids - new_ids)
-    for skip in store.skips():  # skipped files that were not read again still count in the summary
-        if skip.path.split("#")[0].split(":")[0] not in gone:
+    seen_before = store.first_seen()
+    new_ids: set[str] = set()
+
+    def fresh() -> Iterator[DigestBatch]:
+        # Each batch goes into the store (inside the run's transaction) as it arrives and on to the
+        # matcher: nothing holds the digests of every new file at once.
+        for batch in iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips):
+            store.add_batch(batch, seen_before, when)
+            new_ids.update(batch.ids)
+            yield batch
+
+    stats.seconds["read_fingerprint"] = time.perf_counter() - t0  # listing and hashing; loading adds to it
+    # One transaction for the whole run: a run killed at any point leaves the store as it was.
+    with store.transaction():
+        store.forget_files([*to_read, *removed])
+        # Stored batches are read to the end before the first new batch is written.
+        result = _match_all(chain(store.digest_batches(), fresh()), cfg, stats)
+        old_ids = set(stored_files)
+        changes.articles_added = len(new_ids - old_ids)
+        kept_ids = {aid for aid, file in stored_files.items() if file not in gone}
+        changes.articles_removed = len(old_ids - kept_ids - new_ids)
+        for skip in store.skips():  # skipped files that were not read again still count in the summary
             stats.add_skip(skip.reason)
 
-    result = _match_all(chain(store.digest_batches(without_files=gone), fresh), cfg, stats)
-    result = _stable_ids(result, store.get_state("clusters", {}))
-    article_seen = {**store.first_seen(), **{i: when for i in new_ids - old_ids}}
-    groups_seen = _group_first_seen(result, store.get_state("groups", {}), article_seen, when)
-    result = _with_first_seen(result, groups_seen)
+        result = _stable_ids(result, store.get_state("clusters", {}))
+        article_seen = {**seen_before, **{i: when for i in new_ids - old_ids}}
+        groups_seen = _group_first_seen(result, store.get_state("groups", {}), article_seen, when)
+        result = _with_first_seen(result, groups_seen)
 
-    previous_pairs: set[tuple[str, str]] = store.get_state("pairs", set())
-    previous_clusters: dict[str, str] = store.get_state("clusters", {})
-    changes.new_pairs = [p for p in result.pairs if (p.a, p.b) not in previous_pairs]
-    changes.new_clusters = [c for c in result.clusters if any(previous_clusters.get(m.path) != c.id for m in c.members)]
-    changes.duplicate_rate = duplicate_rate(result)
+        previous_pairs: set[tuple[str, str]] = store.get_state("pairs", set())
+        previous_clusters: dict[str, str] = store.get_state("clusters", {})
+        changes.new_pairs = [p for p in result.pairs if (p.a, p.b) not in previous_pairs]
+        changes.new_clusters = [
+            c for c in result.clusters if any(previous_clusters.get(m.path) != c.id for m in c.members)
+        ]
+        changes.duplicate_rate = duplicate_rate(result)
 
-    with store.transaction():
         store.set_meta("input_folder", str(root.resolve()))
-        store.replace_files(new_states, fresh, new_skips, to_read, removed, when)
+        store.add_files(new_states, new_skips, when)
         store.update_mtimes(same_content)
         store.touch_files(unchanged, when)
         store.set_state("pairs", {(p.a, p.b) for p in result.pairs})

@@ -27,7 +27,7 @@ import pickle
 import sqlite3
 import time
 import zlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -235,17 +235,10 @@ class Store:
         rows = self.db.execute("SELECT path, size, mtime_ns, sha1, status, first_seen FROM files")
         return {r[0]: FileState(*r) for r in rows}
 
-    def digest_batches(self, without_files: Collection[str] = ()) -> Iterator[DigestBatch]:
-        """Every stored digest batch in the order stored, less the articles of ``without_files``."""
-        gone = set(without_files)
+    def digest_batches(self) -> Iterator[DigestBatch]:
+        """Every stored digest batch, in the order stored."""
         for (blob,) in self.db.execute("SELECT digests FROM batches ORDER BY id"):
-            batch: DigestBatch = pickle.loads(blob)
-            if gone:
-                keep = [k for k, file in enumerate(batch.files) if file not in gone]
-                if len(keep) < len(batch):
-                    batch = batch.select(keep)
-            if len(batch):
-                yield batch
+            yield pickle.loads(blob)
 
     def article_files(self) -> dict[str, str]:
         """The file of every stored article, by article id."""
@@ -260,53 +253,53 @@ class Store:
         rows = self.db.execute("SELECT path, reason, detail FROM skips ORDER BY file, path")
         return [Skip(p, r, d or "") for p, r, d in rows]
 
-    def replace_files(
-        self,
-        states: Iterable[FileState],
-        batches: Iterable[DigestBatch],
-        skips: Iterable[Skip],
-        touched: Iterable[str],
-        removed: Iterable[str],
-        when: str,
-    ) -> None:
-        """Within the current transaction: forget ``touched`` and ``removed`` files, store the new state.
+    def forget_files(self, paths: Iterable[str]) -> None:
+        """Within the current transaction: forget files (their state, skips and articles).
 
-        A stored batch that held a forgotten file's articles is rewritten without them. Articles keep
-        their first-seen time when they come back with the same id.
+        A stored batch that held a forgotten file's articles is rewritten without them.
         """
-        seen_before = self.first_seen()
-        gone = [*touched, *removed]
+        gone = set(paths)
         affected: set[int] = set()
-        for path in gone:
+        for path in sorted(gone):
             affected.update(b for (b,) in self.db.execute("SELECT batch FROM articles WHERE file = ?", (path,)))
             self.db.execute("DELETE FROM articles WHERE file = ?", (path,))
             self.db.execute("DELETE FROM skips WHERE file = ?", (path,))
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
-        gone_set = set(gone)
         for batch_id in sorted(affected):
             (blob,) = self.db.execute("SELECT digests FROM batches WHERE id = ?", (batch_id,)).fetchone()
             old: DigestBatch = pickle.loads(blob)
-            keep = [k for k, file in enumerate(old.files) if file not in gone_set]
+            keep = [k for k, file in enumerate(old.files) if file not in gone]
             if keep:
                 blob = _pack_batch(old.select(keep))
                 self.db.execute("UPDATE batches SET digests = ? WHERE id = ?", (blob, batch_id))
             else:
                 self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+
+    def add_batch(self, batch: DigestBatch, first_seen: Mapping[str, str], when: str) -> None:
+        """Within the current transaction: store a batch of new digests.
+
+        Args:
+            batch: the digests.
+            first_seen: first-seen times of articles known before (they keep theirs); others get ``when``.
+            when: this run's time.
+        """
+        if not len(batch):
+            return
+        batch_id = self.db.execute("INSERT INTO batches (digests) VALUES (?)", (_pack_batch(batch),)).lastrowid
+        self.db.executemany(
+            "INSERT INTO articles VALUES (?, ?, ?, ?)",
+            [
+                (aid, file, first_seen.get(aid, when), batch_id)
+                for aid, file in zip(batch.ids, batch.files, strict=True)
+            ],
+        )
+
+    def add_files(self, states: Iterable[FileState], skips: Iterable[Skip], when: str) -> None:
+        """Within the current transaction: remember files read in this run and what was skipped in them."""
         self.db.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(s.path, s.size, s.mtime_ns, s.sha1, s.status, s.first_seen, when) for s in states],
         )
-        for batch in batches:
-            if not len(batch):
-                continue
-            batch_id = self.db.execute("INSERT INTO batches (digests) VALUES (?)", (_pack_batch(batch),)).lastrowid
-            self.db.executemany(
-                "INSERT INTO articles VALUES (?, ?, ?, ?)",
-                [
-                    (aid, file, seen_before.get(aid, when), batch_id)
-                    for aid, file in zip(batch.ids, batch.files, strict=True)
-                ],
-            )
         self.db.executemany(
             "INSERT INTO skips VALUES (?, ?, ?, ?)",
             [(s.path, _file_of(s.path), s.reason, s.detail) for s in skips],

@@ -81,7 +81,10 @@ def test_second_run_reads_only_new_and_changed_files(tmp_path: Path) -> None:
     folder, store, out = tmp_path / "a", tmp_path / "s.sqlite", tmp_path / "out"
     folder.mkdir()
     _copy(BATCHES[0], folder)
+    odd = folder / "odd#name.txt"  # "#" also separates a JSONL file from a record id
+    shutil.copyfile(sorted(folder.rglob("*.txt"))[5], odd)
     assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    odd.unlink()
     first_file = sorted(p for p in folder.rglob("*.txt"))[0]
     os.utime(first_file, ns=(1, 1))  # touched, same content: not re-read
     changed = sorted(p for p in folder.rglob("*.txt"))[1]
@@ -95,13 +98,19 @@ def test_second_run_reads_only_new_and_changed_files(tmp_path: Path) -> None:
     n_maca = len(list((folder / "maca").iterdir()))
     assert changes["files_new"] == n_maca
     assert changes["files_changed"] == 1
-    assert changes["files_removed"] == 1
+    assert changes["files_removed"] == 2
     assert changes["files_unchanged"] == len([p for p in folder.rglob("*") if p.is_file()]) - n_maca - 1
     summary = json.loads((out / "summary.json").read_text())
     assert summary["files_read"] == n_maca + 1
     ids = {r["path"] for r in _rows(out / "articles.csv")}
-    assert str(removed.relative_to(folder)) not in ids
+    assert str(removed.relative_to(folder)) not in ids and "odd#name.txt" not in ids
     assert str(changed.relative_to(folder)) in ids
+    # The stored batches that lost a file were rewritten without it: the store's report is a scan's.
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "report")).exit_code == 0
+    assert _invoke("scan", str(folder), "--out", str(tmp_path / "scan")).exit_code == 0
+    assert (tmp_path / "report" / "pairs.csv").read_bytes() == (tmp_path / "scan" / "pairs.csv").read_bytes()
+    assert _rows(tmp_path / "report" / "articles.csv") == _rows(out / "articles.csv")
+    assert len(_rows(tmp_path / "scan" / "articles.csv")) == len(ids)
 
 
 def test_keep_missing(tmp_path: Path) -> None:
