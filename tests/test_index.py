@@ -86,6 +86,6 @@ def test_lsh_oracle_exact_jaccard() -> None:
 
 @pytest.mark.parametrize("n", [0, 1, 2, 50, 5000])
 @pytest.mark.parametrize("distinct", [3, 2**63])
-def teststable_argsort_matches_numpy_stable_sort(n: int, distinct: int) -> None:
+def test_stable_argsort_matches_numpy_stable_sort(n: int, distinct: int) -> None:
     keys = np.random.default_rng(n).integers(0, distinct, n, dtype=np.uint64)
     assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))

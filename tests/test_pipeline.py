@@ -19,12 +19,14 @@ from dedup.cluster import stable_id
 from dedup.config import KeepPolicy
 from dedup.evaluate import pairwise_scores
 from dedup.fingerprint import signature_jaccard
+from dedup.index import band_keys, candidate_pairs_from_keys
 from dedup.ingest import discover_files
 from dedup.pipeline import (
+    Corpus,
     ParagraphEdges,
     _Batch,
-    _estimate_at_least,
     _ShingleIndex,
+    _strong_band_pairs,
     analyse,
     digest_files,
     match_corpus,
@@ -321,18 +323,25 @@ def test_min_estimate_drops_weak_band_only_candidates(plain_generated: Path) -> 
 
 
 @pytest.mark.parametrize("bar", [0.0, 0.2, 0.4, 0.5, 1.0])
-def test_estimate_prefilter_is_exact(bar: float) -> None:
-    """The low-byte prefilter of candidate estimates keeps exactly the pairs a full comparison keeps."""
+@pytest.mark.parametrize("window", [1, 3, 64])
+def test_strong_band_pairs_prefilter_is_exact(bar: float, window: int) -> None:
+    """The low-byte prefilter inside the buckets keeps exactly the band pairs a full comparison keeps."""
     rng = np.random.default_rng(0)
     sigs = rng.integers(0, 2**32, (400, 128), dtype=np.uint64).astype(np.uint32)
     for i in range(1, len(sigs)):  # neighbours share a random share of their values
-        same = rng.random(128) < rng.random()
+        same = rng.random(128) < rng.random() ** 0.5
         sigs[i, same] = sigs[i - 1, same]
-    pairs = np.concatenate(
-        [rng.integers(0, len(sigs), (5000, 2)), np.stack([np.arange(399), np.arange(1, 400)], axis=1)]
-    )
-    want = signature_jaccard(sigs[pairs[:, 0]], sigs[pairs[:, 1]]) >= bar
-    assert np.array_equal(_estimate_at_least(sigs, pairs, bar, chunk=777), want)
+    for start in range(0, 400, 40):  # buckets of 20 rows sharing their first four bands, little else
+        sigs[start + 1 : start + 20, :16] = sigs[start, :16]
+    corpus = Corpus(sigs=sigs, para_keys=rng.integers(0, 2**63, len(sigs), dtype=np.uint64))
+    cfg = build_config()
+    cfg = dataclasses.replace(cfg, lsh=dataclasses.replace(cfg.lsh, min_estimate=bar, max_bucket_neighbors=window))
+    every = candidate_pairs_from_keys(band_keys(sigs, cfg.lsh), cfg.lsh, order_by=corpus.para_keys)
+    want = every[signature_jaccard(sigs[every[:, 0]], sigs[every[:, 1]]) >= bar]
+    assert np.array_equal(_strong_band_pairs(corpus, cfg), want)
+    assert len(every) > 100
+    if 0 < bar < 1:
+        assert 0 < len(want) < len(every)
 
 
 def test_digest_batch_select(plain_generated: Path) -> None:
