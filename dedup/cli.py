@@ -83,6 +83,14 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
         typer.Option(**_FRACTION, help="Minimum article similarity (larger containment) for a near-duplicate pair."),
     ),
     (
+        "shingle_containment",
+        float,
+        typer.Option(
+            **_FRACTION,
+            help="Also a near-duplicate pair when this share of one article's non-template shingles is in the other.",
+        ),
+    ),
+    (
         "cluster_floor",
         float | None,
         typer.Option(
@@ -113,6 +121,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "min_words": _D.segment.min_words,
     "paragraph_similarity": _D.verify.min_similarity,
     "article_similarity": _D.cluster.min_article_similarity,
+    "shingle_containment": _D.cluster.min_shingle_containment,
     "cluster_floor": _D.cluster.cluster_floor,
     "boilerplate_min_articles": _D.cluster.boilerplate_min_articles,
     "include_boilerplate": _D.cluster.include_boilerplate,
@@ -216,6 +225,7 @@ def config_from_options(opts: dict[str, Any]) -> DedupConfig:
         verify=VerifyConfig(opts["paragraph_similarity"]),
         cluster=ClusterConfig(
             min_article_similarity=opts["article_similarity"],
+            min_shingle_containment=opts["shingle_containment"],
             cluster_floor=opts["cluster_floor"],
             boilerplate_min_articles=opts["boilerplate_min_articles"],
             include_boilerplate=opts["include_boilerplate"],
@@ -367,7 +377,7 @@ def scan(
         _print_table("dedup scan", [*_summary_rows(result), ("reports", str(out))])
 
 
-EVAL_ERRORS_COLUMNS = ("kind", "path_a", "path_b", "truth_a", "truth_b", "similarity")
+EVAL_ERRORS_COLUMNS = ("kind", "path_a", "path_b", "truth_a", "truth_b", "similarity", "shingle_containment")
 SWEEP_COLUMNS = ("article_similarity", "precision", "recall", "f1", "ari", "clusters", "clustered_articles")
 
 
@@ -393,7 +403,15 @@ def _evaluate(result: DedupResult, truth: dict[str, str]) -> tuple[dict[str, Any
     t_pairs = cluster_pairs(universe)
     p_pairs = cluster_pairs(predicted)
     errors = [
-        (kind, a, b, universe[a], universe[b], f"{result.scored.get((a, b), 0.0):.4f}")
+        (
+            kind,
+            a,
+            b,
+            universe[a],
+            universe[b],
+            f"{result.scored.get((a, b), 0.0):.4f}",
+            f"{result.shingle_scored.get((a, b), 0.0):.4f}",
+        )
         for kind, pairs in (("false_positive", p_pairs - t_pairs), ("false_negative", t_pairs - p_pairs))
         for a, b in sorted(pairs)
     ]
@@ -452,8 +470,8 @@ def eval_(
         f"F1 {metrics['f1']:.4f}  (articles {metrics['articles_evaluated']}, "
         f"false positives {metrics['false_positives']}, false negatives {metrics['false_negatives']})"
     )
-    for kind, a, b, ta, tb, sim in errors[:20]:
-        typer.echo(f"{kind}\t{a}\t{b}\t{ta}\t{tb}\t{sim}")
+    for row in errors[:20]:
+        typer.echo("\t".join(row))
     if len(errors) > 20:
         typer.echo(f"... {len(errors) - 20} more (see errors.csv with --out)")
     if sweep:

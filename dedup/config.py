@@ -239,6 +239,11 @@ class ClusterConfig:
     Attributes:
         min_article_similarity: article pairs at or above this similarity (the larger of the two
             containments, see README) are near-duplicates.
+        min_shingle_containment: article pairs where at least this share of one article's
+            non-template shingles is found in the other are near-duplicates too (revisions whose
+            every paragraph was edited, copies of part of a longer article). Template shingles are
+            those found in ``boilerplate_min_articles`` articles or more; fewer than one minimal
+            paragraph's worth of shared shingles (``min_words - shingle size + 1``) never counts.
         cluster_floor: with guarded linkage every cluster member must match the representative
             directly at or above this similarity (guard against A~B~C chains where A and C share
             nothing); ``None`` means ``min_article_similarity``.
@@ -252,6 +257,7 @@ class ClusterConfig:
     """
 
     min_article_similarity: float = 0.4
+    min_shingle_containment: float = 0.8
     cluster_floor: float | None = 0.1
     boilerplate_min_articles: int = 10
     include_boilerplate: bool = False
@@ -260,6 +266,7 @@ class ClusterConfig:
 
     def __post_init__(self) -> None:
         _check_fraction("min_article_similarity", self.min_article_similarity, open_low=True)
+        _check_fraction("min_shingle_containment", self.min_shingle_containment, open_low=True)
         if self.cluster_floor is None:
             object.__setattr__(self, "cluster_floor", self.min_article_similarity)
         _check_fraction("cluster_floor", float(self.cluster_floor or 0.0))

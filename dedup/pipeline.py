@@ -743,6 +743,8 @@ class DedupResult:
     scored: dict[tuple[str, str], float] = field(default_factory=dict)
     """Similarity of every article pair with at least one matched paragraph, below the threshold too
     (first path of each exact-copy set only); used by ``dedup eval`` to explain misses."""
+    shingle_scored: dict[tuple[str, str], float] = field(default_factory=dict)
+    """Shingle containment of the article pairs where it reaches the cluster floor (same keys)."""
     boilerplate_texts: frozenset[str] = frozenset()
     """Normalised texts of every paragraph in a boilerplate group (``dedup clean --strip-boilerplate``)."""
 
@@ -817,6 +819,62 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
     """
     with _no_gc():
         return _analyse(corpus, edges, cfg, stats)
+
+
+def _shingle_containment(
+    corpus: Corpus, first_article: list[int], occ_used: np.ndarray, cap: int, min_shared: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shingle containment of every content pair sharing at least ``min_shared`` non-template shingles.
+
+    A content's shingle set is the union of the shingles of its indexed paragraphs that count
+    (``occ_used``: not boilerplate, unless boilerplate is included), less the *template shingles*:
+    those found in ``cap`` contents or more. Shared counts come from one sparse product of the
+    content-by-shingle incidence matrix restricted to shingles held by 2 to ``cap - 1`` contents,
+    so its cost is bounded by ``cap**2`` per shingle whatever the corpus size.
+
+    Returns:
+        ``(x, y, share_x, share_y)`` with ``x < y``, sorted: the share of each side's shingles
+        found in the other.
+    """
+    n = len(first_article)
+    empty = np.empty(0, dtype=np.int64)
+    if n < 2:
+        return empty, empty, np.empty(0), np.empty(0)
+    occ_start = np.asarray(corpus.occ_start, dtype=np.int64)
+    firsts = np.asarray(first_article, dtype=np.int64)
+    pos = gather_ranges(occ_start, firsts)
+    owner = np.repeat(np.arange(n, dtype=np.int64), occ_start[firsts + 1] - occ_start[firsts])
+    used = occ_used[pos] if len(pos) else np.zeros(0, dtype=bool)
+    uids = np.asarray(corpus.occ_uid, dtype=np.int64)[pos[used]]
+    owner = owner[used]
+    counts = corpus.shingle_start[uids + 1] - corpus.shingle_start[uids]
+    hashes = corpus.shingles[gather_ranges(corpus.shingle_start, uids)]
+    # Distinct (content, shingle) pairs, then the same keys as (shingle, content): plain sorts of
+    # 64-bit keys (an argsort or np.unique with inverse costs ten times more).
+    half = np.uint64(32)
+    codes = sorted_unique((np.repeat(owner, counts).astype(np.uint64) << half) | hashes)
+    by_shingle = np.sort((codes << half) | (codes >> half))
+    shingle = by_shingle >> half
+    content = (by_shingle & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    first = np.ones(len(shingle), dtype=bool)
+    first[1:] = shingle[1:] != shingle[:-1]
+    starts = np.flatnonzero(first)
+    run = np.diff(np.append(starts, len(shingle)))
+    df = np.repeat(run, run)
+    kept = df < cap
+    sizes = np.bincount(content[kept], minlength=n)
+    shared = kept & (df >= 2)
+    column = np.cumsum(first)[shared] - 1
+    incidence = sparse.csr_matrix(
+        (np.ones(len(column), dtype=np.float32), (content[shared], column)), shape=(n, len(starts))
+    )
+    product = sparse.triu(incidence @ incidence.T, k=1).tocoo()
+    k = product.data.astype(np.int64)
+    ok = k >= min_shared
+    x, y, k = product.row[ok].astype(np.int64), product.col[ok].astype(np.int64), k[ok]
+    order = np.argsort(x * n + y, kind="stable")
+    x, y, k = x[order], y[order], k[order]
+    return x, y, k / sizes[x], k / sizes[y]
 
 
 def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats) -> DedupResult:
@@ -926,20 +984,45 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
 
     occ_index = corpus.occ_index
     threshold = cfg.cluster.min_article_similarity
+    min_shingles = cfg.cluster.min_shingle_containment
+    # Whole-article shingle containment: finds revisions whose paragraphs were all edited (no
+    # paragraph pair verifies) and copies of part of a longer article.
+    doc_x, doc_y, doc_sx, doc_sy = _shingle_containment(
+        corpus,
+        first_article,
+        occ_used,
+        n_contents + 1 if cfg.cluster.include_boilerplate else cfg.cluster.boilerplate_min_articles,
+        max(1, cfg.segment.min_words - cfg.shingle.size + 1),
+    )
+    doc_share = np.round(np.minimum(np.maximum(doc_sx, doc_sy), 1.0), 4)
+    shingle_share = dict(zip(zip(doc_x.tolist(), doc_y.tolist(), strict=True), doc_share.tolist(), strict=True))
+    doc_floor = min(cfg.cluster.floor, cfg.cluster.min_shingle_containment)
+    for key in zip(doc_x[doc_share >= doc_floor].tolist(), doc_y[doc_share >= doc_floor].tolist(), strict=True):
+        if key not in matches:
+            matches[key] = {}
     neighbors: dict[int, dict[int, float]] = defaultdict(dict)
     direct: dict[int, dict[int, float]] = defaultdict(dict)
-    content_pairs: list[tuple[int, int, float, float, float, int, dict[tuple[int, int], _Link]]] = []
+    content_pairs: list[tuple[int, int, float, float, float, float, int, dict[tuple[int, int], _Link]]] = []
     scored: dict[tuple[str, str], float] = {}
+    shingle_scored: dict[tuple[str, str], float] = {}
     for (x, y), found in matches.items():
         chars_x, matched_x = covered(found, 0)
         cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
         cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
-        sim = round(min(1.0, max(cont_x, cont_y)), 4)
-        scored[(corpus.ids[first_article[x]], corpus.ids[first_article[y]])] = sim
-        direct[x][y] = direct[y][x] = sim
-        if sim >= threshold:
-            neighbors[x][y] = neighbors[y][x] = sim
-            content_pairs.append((x, y, sim, round(min(cont_x, 1.0), 4), round(min(cont_y, 1.0), 4), matched_x, found))
+        sim = round(float(min(1.0, max(cont_x, cont_y))), 4)
+        shingles = shingle_share.get((x, y), 0.0)
+        best = max(sim, shingles)
+        key = (corpus.ids[first_article[x]], corpus.ids[first_article[y]])
+        if found:
+            scored[key] = sim
+        if shingles:
+            shingle_scored[key] = shingles
+        direct[x][y] = direct[y][x] = best
+        if sim >= threshold or shingles >= min_shingles:
+            neighbors[x][y] = neighbors[y][x] = best
+            content_pairs.append(
+                (x, y, sim, round(min(cont_x, 1.0), 4), round(min(cont_y, 1.0), 4), shingles, matched_x, found)
+            )
     stats.paragraph_groups = int(np.count_nonzero(tables["articles"] >= 2))
     stats.boilerplate_groups = int(np.count_nonzero(template_group & (tables["articles"] >= 2)))
 
@@ -987,7 +1070,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
 
     # ------------------------------------------------------------------ article pairs
     pairs: list[ArticlePair] = []
-    for x, y, sim, cont_x, cont_y, matched, found in content_pairs:
+    for x, y, sim, cont_x, cont_y, shingles, matched, found in content_pairs:
         evidence = tuple(
             sorted(
                 ParagraphMatch(
@@ -1008,8 +1091,9 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                 sim,
                 cont_x,
                 cont_y,
+                shingles,
                 matched,
-                max(v.score for v in found.values()),
+                max((v.score for v in found.values()), default=0.0),
                 round(jac, 4),
                 evidence,
             )
@@ -1019,7 +1103,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         n_par = len(corpus.occurrences(first))
         full = tuple(ParagraphMatch(occ_index[p], occ_index[p], 1.0) for p in corpus.occurrences(first))
         for k in members[1:]:
-            pairs.append(ArticlePair(ids[first], ids[k], 1.0, 1.0, 1.0, n_par, 1.0, 1.0, full))
+            pairs.append(ArticlePair(ids[first], ids[k], 1.0, 1.0, 1.0, 1.0, n_par, 1.0, 1.0, full))
     pairs.sort(key=lambda p: (p.a, p.b))
     stats.article_pairs = len(pairs)
 
@@ -1085,7 +1169,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     stats.seconds["cluster"] = time.perf_counter() - t_start
     label = tables["label"]
     boilerplate_texts = frozenset(corpus.norms[u] for u in np.flatnonzero(template_group[label]).tolist())
-    return DedupResult(cfg, stats, clusters, pairs, groups_out, reports, scored, boilerplate_texts)
+    return DedupResult(cfg, stats, clusters, pairs, groups_out, reports, scored, shingle_scored, boilerplate_texts)
 
 
 __all__ = [

@@ -172,13 +172,20 @@ class ParagraphMatch:
 
 @dataclass(frozen=True, slots=True)
 class ArticlePair:
-    """A verified near-duplicate article pair (``a < b`` by path)."""
+    """A verified near-duplicate article pair (``a < b`` by path).
+
+    ``similarity`` is the paragraph-based score (larger of the two containments), and
+    ``shingle_containment`` the share of one article's non-template shingles found in the other
+    (the larger of the two, 0 below one minimal paragraph's worth); a pair is reported when either
+    reaches its threshold.
+    """
 
     a: str
     b: str
     similarity: float
     containment_a: float
     containment_b: float
+    shingle_containment: float
     matched_paragraphs: int
     best_score: float
     minhash_jaccard: float

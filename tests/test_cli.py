@@ -50,7 +50,7 @@ def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:
     heads = {p.name: p.read_text().splitlines()[0] for p in (tmp_path / "out").glob("*.csv")}
     assert heads == {
         "clusters.csv": "cluster_id,path,cluster_size,is_representative,similarity_to_representative,chars,shared_paragraphs",
-        "pairs.csv": "path_a,path_b,similarity,containment_a,containment_b,matched_paragraphs,best_score,minhash_jaccard,matches",
+        "pairs.csv": "path_a,path_b,similarity,containment_a,containment_b,shingle_containment,matched_paragraphs,best_score,minhash_jaccard,matches",
         "boilerplate.csv": "group_id,articles,occurrences,is_boilerplate,sample_text,example_paths,first_seen,first_article",
         "articles.csv": "path,paragraphs,short_segments,chars,template_pct,shared_pct,unique_pct,cluster_id",
     }
@@ -167,7 +167,7 @@ def test_eval_prints_and_writes_metrics(runner: CliRunner, tmp_path: Path) -> No
     assert payload["metrics"]["false_negatives"] == 0
     assert payload["metrics"]["articles_evaluated"] == 240
     errors = (tmp_path / "ev" / "errors.csv").read_text().splitlines()
-    assert errors[0] == "kind,path_a,path_b,truth_a,truth_b,similarity"
+    assert errors[0] == "kind,path_a,path_b,truth_a,truth_b,similarity,shingle_containment"
     assert len(errors) == 4 and all(e.startswith("false_positive,") for e in errors[1:])
     assert all(moved in e and ",elsewhere," in e for e in errors[1:])
     assert [row["article_similarity"] for row in payload["sweep"]] == [f"0.{i}0" for i in range(1, 10)]
@@ -208,3 +208,24 @@ def test_config_file_fills_defaults_and_flags_win(runner: CliRunner, tmp_path: P
     bad = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "--config", str(cfg)])
     assert bad.exit_code == 2
     assert bad.output.startswith(f"Error: --config {cfg}: bad value for 'keep'")
+
+
+def test_shingle_containment_option_links_light_revisions(runner: CliRunner, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    words = [f"w{i}" for i in range(120)]
+    (src / "old.txt").write_text(" ".join(words) + ".\n", encoding="utf-8")
+    # Every 4th word replaced by a longer one: no paragraph match, a quarter of the shingles kept.
+    edited = [f"replaced{i}" if i % 4 == 3 else w for i, w in enumerate(words)]
+    (src / "new.txt").write_text(" ".join(edited) + ".\n", encoding="utf-8")
+    assert runner.invoke(app, ["scan", str(src), "-o", str(tmp_path / "default"), "-q"]).exit_code == 0
+    assert (tmp_path / "default" / "pairs.csv").read_text().splitlines()[1:] == []
+    result = runner.invoke(app, ["scan", str(src), "-o", str(tmp_path / "out"), "-q", "--shingle-containment", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "pairs.csv").read_text().splitlines()[1:] == [
+        "new.txt,old.txt,0.0000,0.0000,0.0000,0.2542,0,0.0000,0.1094,"
+    ]
+    assert (tmp_path / "out" / "clusters.csv").read_text().splitlines()[1:] == [
+        "c71ddebcf9d,new.txt,2,true,1.0000,700,1",
+        "c71ddebcf9d,old.txt,2,false,0.2542,490,0",
+    ]

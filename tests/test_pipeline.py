@@ -370,3 +370,57 @@ def test_digest_batch_select(plain_generated: Path) -> None:
             sub_fp.shingles[sub_fp.shingle_start[s_lo] : sub_fp.shingle_start[s_hi]],
             fp.shingles[fp.shingle_start[lo] : fp.shingle_start[hi]],
         )
+
+
+def _light_revision(rng: random.Random, paragraphs: list[list[str]], every: int) -> list[list[str]]:
+    """Every ``every``-th word of each sentence replaced by a new, longer word."""
+    revised = []
+    for sentences in paragraphs:
+        out = []
+        for s in sentences:
+            words = s.rstrip(".").split()
+            words = [f"replacement{rng.randrange(10**6)}" if i % every == every - 1 else w for i, w in enumerate(words)]
+            out.append(" ".join(words) + ".")
+        revised.append(out)
+    return revised
+
+
+def test_shingle_containment_finds_light_revisions(tmp_path: Path) -> None:
+    """A revision that edited every sentence has no paragraph match, but keeps most 3-word runs."""
+    rng = random.Random(11)
+    vocab = [f"v{i}" for i in range(5000)]
+    original = [_sentences(rng, vocab, 3) for _ in range(4)]
+    revised = _light_revision(rng, original, 6)
+    for name, paras in {"old.txt": original, "new.txt": revised, "other.txt": [_sentences(rng, vocab, 3)] * 2}.items():
+        (tmp_path / name).write_text("\n".join(" ".join(p) for p in paras) + "\n", encoding="utf-8")
+    default = run(tmp_path, build_config(workers=1))
+    assert default.pairs == [] and default.clusters == []
+    assert max(default.scored.values()) < 0.4  # a few sentences at most are partially credited
+    (score,) = default.shingle_scored.values()
+    assert 0.4 < score < 0.8  # 4 of every 10 shingles survive an edit every 6th word
+    found = run(tmp_path, build_config(workers=1, shingle_containment=0.4))
+    (pair,) = found.pairs
+    assert (pair.a, pair.b, pair.similarity, pair.matched_paragraphs) == (
+        "new.txt",
+        "old.txt",
+        default.scored[("new.txt", "old.txt")],
+        0,
+    )
+    assert pair.shingle_containment == score
+    assert [sorted(m.path for m in c.members) for c in found.clusters] == [["new.txt", "old.txt"]]
+
+
+def test_template_shingles_do_not_count(tmp_path: Path) -> None:
+    """Shingles found in --boilerplate-min-articles articles or more are left out of the containment."""
+    rng = random.Random(12)
+    vocab = [f"v{i}" for i in range(5000)]
+    # Template sentences in 12 articles, each sentence inside an article's own paragraph (so no
+    # paragraph is boilerplate), plus unique text.
+    template = _sentences(rng, vocab, 6)
+    for i in range(12):
+        paras = [[t, *_sentences(rng, vocab, 1)] for t in template]
+        (tmp_path / f"a{i:02d}.txt").write_text("\n".join(" ".join(p) for p in paras) + "\n", encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1, shingle_containment=0.01))
+    assert result.shingle_scored == {} and result.clusters == []
+    fewer = run(tmp_path, build_config(workers=1, shingle_containment=0.01, boilerplate_min_articles=13))
+    assert min(fewer.shingle_scored.values()) > 0.4 and len(fewer.shingle_scored) == 66
