@@ -744,7 +744,9 @@ class DedupResult:
     """Similarity of every article pair with at least one matched paragraph, below the threshold too
     (first path of each exact-copy set only); used by ``dedup eval`` to explain misses."""
     shingle_scored: dict[tuple[str, str], float] = field(default_factory=dict)
-    """Shingle containment of the article pairs where it reaches the cluster floor (same keys)."""
+    """Shingle containment (when above 0) of the article pairs scored: those with a matched paragraph,
+    and those whose shingle containment reaches the smaller of the cluster floor and
+    ``min_shingle_containment`` (same keys as ``scored``)."""
     boilerplate_texts: frozenset[str] = frozenset()
     """Normalised texts of every paragraph in a boilerplate group (``dedup clean --strip-boilerplate``)."""
 
