@@ -379,6 +379,7 @@ def scan(
 
 EVAL_ERRORS_COLUMNS = ("kind", "path_a", "path_b", "truth_a", "truth_b", "similarity", "shingle_containment")
 SWEEP_COLUMNS = ("article_similarity", "precision", "recall", "f1", "ari", "clusters", "clustered_articles")
+SHINGLE_SWEEP_COLUMNS = ("shingle_containment", *SWEEP_COLUMNS[1:])
 
 
 def _evaluate(result: DedupResult, truth: dict[str, str]) -> tuple[dict[str, Any], list[tuple[object, ...]]]:
@@ -427,6 +428,9 @@ def eval_(
     ],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write eval.json and errors.csv here.")] = None,
     sweep: Annotated[bool, typer.Option(help="Re-cluster at article similarity 0.10..0.90 and print a table.")] = False,
+    sweep_shingles: Annotated[
+        bool, typer.Option(help="Re-cluster at shingle containment 0.10..1.00 and print a table.")
+    ] = False,
     *,
     opts: dict[str, Any],
 ) -> None:
@@ -441,11 +445,12 @@ def eval_(
         corpus, edges, stats = _match(folder, cfg, True)
         result = analyse(corpus, edges, cfg, stats)
         metrics, errors = _evaluate(result, truth_map)
-        rows: list[tuple[object, ...]] = []
-        if sweep:
-            for step in range(1, 10):
+
+        def sweep_rows(field: str, levels: range) -> list[tuple[object, ...]]:
+            rows: list[tuple[object, ...]] = []
+            for step in levels:
                 level = step / 10
-                cluster_cfg = dataclasses.replace(cfg.cluster, min_article_similarity=level)
+                cluster_cfg = dataclasses.replace(cfg.cluster, **{field: level})
                 swept = analyse(corpus, edges, dataclasses.replace(cfg, cluster=cluster_cfg), copy.deepcopy(stats))
                 m, _ = _evaluate(swept, truth_map)
                 rows.append(
@@ -459,10 +464,16 @@ def eval_(
                         swept.stats.clustered_articles,
                     )
                 )
+            return rows
+
+        rows = sweep_rows("min_article_similarity", range(1, 10)) if sweep else []
+        shingle_rows = sweep_rows("min_shingle_containment", range(1, 11)) if sweep_shingles else []
         if out is not None:
             payload = {"metrics": metrics, "parameters": cfg.to_dict()}
             if sweep:
                 payload["sweep"] = [dict(zip(SWEEP_COLUMNS, r, strict=True)) for r in rows]
+            if sweep_shingles:
+                payload["shingle_sweep"] = [dict(zip(SHINGLE_SWEEP_COLUMNS, r, strict=True)) for r in shingle_rows]
             (out / "eval.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
             write_csv(out / "errors.csv", EVAL_ERRORS_COLUMNS, errors)
     typer.echo(
@@ -474,10 +485,11 @@ def eval_(
         typer.echo("\t".join(row))
     if len(errors) > 20:
         typer.echo(f"... {len(errors) - 20} more (see errors.csv with --out)")
-    if sweep:
-        typer.echo("\t".join(SWEEP_COLUMNS))
-        for r in rows:
-            typer.echo("\t".join(str(v) for v in r))
+    for columns, table in ((SWEEP_COLUMNS, rows), (SHINGLE_SWEEP_COLUMNS, shingle_rows)):
+        if table:
+            typer.echo("\t".join(columns))
+            for r in table:
+                typer.echo("\t".join(str(v) for v in r))
 
 
 StoreOpt = Annotated[

@@ -29,10 +29,11 @@ from dedup.pipeline import (
     analyse,
     build_corpus,
     iter_batches,
-    verify_candidates,
+    verify_candidates_cached,
 )
 from dedup.records import ArticlePair, Cluster, DigestBatch, RunStats, Skip
 from dedup.store import FileState, Store, file_sha1, now_iso, stat_of
+from dedup.verify_cache import VerifyCache
 
 
 @dataclass(slots=True)
@@ -71,13 +72,27 @@ def duplicate_rate(result: DedupResult) -> float:
     return dropped / result.stats.articles if result.stats.articles else 0.0
 
 
-def _match_all(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> DedupResult:
-    """Match the stored digest batches and those read in this run (loading counts as reading)."""
+_VERIFY_CACHE = "verify"
+
+
+def _match_all(
+    batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None
+) -> tuple[DedupResult, VerifyCache]:
+    """Match the stored digest batches and those read in this run (loading counts as reading).
+
+    Candidate pairs verified by an earlier run are taken from ``cache``; returns the result and
+    the cache of this run's outcomes.
+    """
     t0 = time.perf_counter()
     corpus = build_corpus(batches, cfg, stats)
     stats.seconds["read_fingerprint"] = stats.seconds.get("read_fingerprint", 0.0) + time.perf_counter() - t0
-    edges = verify_candidates(corpus, cfg, stats)
-    return analyse(corpus, edges, cfg, stats)
+    edges, fresh_cache = verify_candidates_cached(corpus, cfg, stats, cache)
+    return analyse(corpus, edges, cfg, stats), fresh_cache
+
+
+def _stored_cache(store: Store) -> VerifyCache | None:
+    found = store.get_cache(_VERIFY_CACHE)
+    return found if isinstance(found, VerifyCache) else None
 
 
 def _stable_ids(result: DedupResult, previous: dict[str, str]) -> DedupResult:
@@ -206,7 +221,9 @@ def index_folder(
     with store.transaction():
         store.forget_files([*to_read, *removed])
         # Stored batches are read to the end before the first new batch is written.
-        result = _match_all(chain(store.digest_batches(), fresh()), cfg, stats)
+        cache = _stored_cache(store)
+        result, cache = _match_all(chain(store.digest_batches(), fresh()), cfg, stats, cache)
+        store.set_cache(_VERIFY_CACHE, cache)
         old_ids = set(stored_files)
         changes.articles_added = len(new_ids - old_ids)
         kept_ids = {aid for aid, file in stored_files.items() if file not in gone}
@@ -246,7 +263,7 @@ def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
     stats.files_read = sum(1 for f in files.values() if f.status == "read")
     for skip in store.skips():
         stats.add_skip(skip.reason)
-    result = _match_all(store.digest_batches(), cfg, stats)
+    result, _ = _match_all(store.digest_batches(), cfg, stats, _stored_cache(store))
     result = _stable_ids(result, store.get_state("clusters", {}))
     return _with_first_seen(result, store.get_state("groups", {}))
 

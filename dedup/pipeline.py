@@ -42,6 +42,7 @@ from dedup.records import (
 )
 from dedup.segment import split_paragraphs
 from dedup.verify import score_pairs, sorted_tokens
+from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragraph_identities
 
 ProgressHook = Callable[[str, int, int | None], None]
 SkipHook = Callable[[Skip], None]
@@ -462,14 +463,29 @@ def _in_runs(mask: np.ndarray, group: np.ndarray, singles: np.ndarray) -> np.nda
     return mask & (prev | nxt | singles)
 
 
+def _rows_of(flat: np.ndarray, starts: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(flat, starts)`` with every row but ``rows`` (sorted, distinct) made empty.
+
+    >>> _rows_of(np.array([7, 8, 9]), np.array([0, 2, 3]), np.array([1]))
+    (array([9]), array([0, 0, 1]))
+    """
+    if rows is None:
+        return flat, starts
+    counts = np.zeros(len(starts) - 1, dtype=np.int64)
+    counts[rows] = starts[rows + 1] - starts[rows]
+    return flat[gather_ranges(starts, rows)], np.concatenate(([0], np.cumsum(counts)))
+
+
 class _ShingleIndex:
     """Sparse incidence matrices of paragraphs and of their sentences over the corpus' shingles."""
 
-    def __init__(self, corpus: Corpus, template: np.ndarray | None = None) -> None:
+    def __init__(self, corpus: Corpus, template: np.ndarray | None = None, only: np.ndarray | None = None) -> None:
+        """``only``: the distinct paragraphs that will be queried (the rows of the others stay empty)."""
         # Sentences that are templates (see _sentence_pairs) never earn credit.
         self.creditable = ~template[corpus.psent_sid] if template is not None else None
-        self.paragraphs = _incidence(corpus.shingles, corpus.shingle_start)
-        self.sentences = _incidence(corpus.psent_shingles, corpus.psent_shingle_start)
+        self.paragraphs = _incidence(*_rows_of(corpus.shingles, corpus.shingle_start, only))
+        sentence_rows = None if only is None else gather_ranges(corpus.psent_start, only)
+        self.sentences = _incidence(*_rows_of(corpus.psent_shingles, corpus.psent_shingle_start, sentence_rows))
         self.sentence_sizes = np.diff(corpus.psent_shingle_start)
         self.psent_start = corpus.psent_start
 
@@ -571,10 +587,45 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Para
     those sentences only.
     """
     with _no_gc():
-        return _verify_candidates(corpus, cfg, stats)
+        return _verify_candidates(corpus, cfg, stats, None, False)[0]
 
 
-def _verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
+def verify_candidates_cached(
+    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None
+) -> tuple[ParagraphEdges, VerifyCache]:
+    """:func:`verify_candidates`, re-using the outcomes an earlier run kept (see :mod:`dedup.verify_cache`).
+
+    Returns:
+        The edges (equal to those of :func:`verify_candidates`) and the cache of this run's outcomes.
+    """
+    with _no_gc():
+        edges, fresh_cache = _verify_candidates(corpus, cfg, stats, cache, True)
+    assert fresh_cache is not None
+    return edges, fresh_cache
+
+
+def _cache_params(cfg: DedupConfig) -> tuple[object, ...]:
+    return (CACHE_VERSION, cfg.verify.min_similarity, cfg.verify.min_containment)
+
+
+def _dirty_paragraphs(corpus: Corpus, template: np.ndarray, cache: VerifyCache) -> np.ndarray:
+    """Boolean per distinct paragraph: one of its sentences is a template sentence now and was not
+    when the cache was made, or the other way round."""
+    dirty = np.zeros(len(corpus.norms), dtype=bool)
+    keys, known = corpus.sentence_keys, cache.template_keys
+    was = np.zeros(len(keys), dtype=bool)
+    if len(known):
+        was = known[np.minimum(np.searchsorted(known, keys), len(known) - 1)] == keys
+    changed = was != template
+    if changed.any():
+        owner = np.repeat(np.arange(len(corpus.norms)), np.diff(corpus.psent_start))
+        dirty[owner[changed[corpus.psent_sid]]] = True
+    return dirty
+
+
+def _verify_candidates(
+    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, want_cache: bool
+) -> tuple[ParagraphEdges, VerifyCache | None]:
     t0 = time.perf_counter()
     n = len(corpus.norms)
     # The two candidate sources are independent: with two workers or more they run side by side
@@ -588,33 +639,57 @@ def _verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> Par
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    params = _cache_params(cfg)
+    found, rows = np.zeros(len(cand), dtype=bool), np.zeros(len(cand), dtype=np.int64)
+    ident = np.empty(0, dtype=np.uint64)
+    if want_cache:
+        ident = paragraph_identities(corpus.para_keys, corpus.psent_start, corpus.psent_sid, corpus.sentence_keys)
+        if cache is not None and cache.params == params:
+            found, rows = cache.lookup(ident, cand, _dirty_paragraphs(corpus, template, cache))
+        stats.reused_candidate_pairs = int(found.sum())
+    todo = np.flatnonzero(~found)
     # Chunks are verified in forked workers that share the corpus copy-on-write; results come
     # back in chunk order, so the edges are the same whatever the worker count.
-    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template), cand, cfg)
-    chunks = [(lo, min(lo + _VERIFY_CHUNK, len(cand))) for lo in range(0, len(cand), _VERIFY_CHUNK)]
+    # With a cache, few pairs are left to verify: only their paragraphs' shingles are indexed.
+    only = sorted_unique(cand[todo].ravel()) if want_cache else None
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg)
+    chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
         results = list(map_forked(_verify_chunk, chunks, cfg.workers))
     finally:
         _VERIFY_STATE.clear()
-    credit_a: list[np.ndarray | None] = []
-    credit_b: list[np.ndarray | None] = []
-    for r in results:
-        slot = dict(zip(r.partial.tolist(), range(len(r.partial)), strict=True))
-        for i in range(len(r.a)):
-            j = slot.get(i)
-            credit_a.append(None if j is None else r.ca[r.off_a[j] : r.off_a[j + 1]])
-            credit_b.append(None if j is None else r.cb[r.off_b[j] : r.off_b[j + 1]])
-    if results:
-        a_arr, b_arr, score_arr, shared_arr, full_arr = (
-            np.concatenate([getattr(r, name) for r in results]) for name in ("a", "b", "score", "shared", "full")
-        )
-    else:
-        a_arr, b_arr, shared_arr = (np.empty(0, np.int64) for _ in range(3))
-        score_arr, full_arr = np.empty(0), np.empty(0, bool)
-    stats.verified_paragraph_pairs = int(full_arr.sum())
-    stats.partial_paragraph_pairs = int(len(full_arr) - full_arr.sum())
+    # The outcome of every candidate: from the cache, or from this run's verification.
+    kept = np.zeros(len(cand), dtype=bool)
+    score = np.zeros(len(cand))
+    shared = np.zeros(len(cand), dtype=np.int64)
+    full = np.zeros(len(cand), dtype=bool)
+    credits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if found.any():
+        assert cache is not None
+        hit, hit_rows = np.flatnonzero(found), rows[found]
+        kept[hit], score[hit] = cache.kept[hit_rows], cache.score[hit_rows]
+        shared[hit], full[hit] = cache.shared[hit_rows], cache.full[hit_rows]
+        partial_hit = cache.kept[hit_rows] & ~cache.full[hit_rows]
+        for i, row in zip(hit[partial_hit].tolist(), hit_rows[partial_hit].tolist(), strict=True):
+            lo_credit, hi_credit = cache.credits(row) or (np.empty(0), np.empty(0))
+            swap = ident[cand[i, 0]] > ident[cand[i, 1]]
+            credits[i] = (hi_credit, lo_credit) if swap else (lo_credit, hi_credit)
+    for (lo, _), r in zip(chunks, results, strict=True):
+        where = todo[lo + r.rows]
+        kept[where], score[where], shared[where], full[where] = True, r.score, r.shared, r.full
+        for j, k in enumerate(r.partial.tolist()):
+            credits[int(where[k])] = (r.ca[r.off_a[j] : r.off_a[j + 1]], r.cb[r.off_b[j] : r.off_b[j + 1]])
+    edge = np.flatnonzero(kept)
+    credit_a = tuple(credits[i][0] if i in credits else None for i in edge.tolist())
+    credit_b = tuple(credits[i][1] if i in credits else None for i in edge.tolist())
+    edges = ParagraphEdges(cand[edge, 0], cand[edge, 1], score[edge], shared[edge], full[edge], credit_a, credit_b)
+    stats.verified_paragraph_pairs = int(edges.full.sum())
+    stats.partial_paragraph_pairs = int(len(edges.full) - edges.full.sum())
     stats.seconds["verify"] = time.perf_counter() - t0
-    return ParagraphEdges(a_arr, b_arr, score_arr, shared_arr, full_arr, tuple(credit_a), tuple(credit_b))
+    if not want_cache:
+        return edges, None
+    outcome = (kept, score, shared, full, credits)
+    return edges, build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,11 +713,13 @@ _VERIFY_STATE: dict[str, Any] = {}
 
 @dataclass(frozen=True, slots=True)
 class _VerifiedChunk:
-    """The kept pairs of one candidate chunk; ``partial[j]`` is the position of the j-th partial pair,
-    whose per-sentence credits are ``ca[off_a[j]:off_a[j + 1]]`` and ``cb[off_b[j]:off_b[j + 1]]``."""
+    """The kept pairs of one candidate chunk (``rows``: their positions in the chunk).
 
-    a: np.ndarray
-    b: np.ndarray
+    ``partial[j]`` is the position among them of the j-th partial pair, whose per-sentence credits
+    are ``ca[off_a[j]:off_a[j + 1]]`` and ``cb[off_b[j]:off_b[j + 1]]``.
+    """
+
+    rows: np.ndarray
     score: np.ndarray
     shared: np.ndarray
     full: np.ndarray
@@ -700,8 +777,7 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     ca_kept, off_a_kept = gather(ca, off_a)
     cb_kept, off_b_kept = gather(cb, off_b)
     return _VerifiedChunk(
-        a[keep],
-        b[keep],
+        keep,
         scores[keep],
         shared[keep],
         full[keep],
@@ -1186,4 +1262,6 @@ __all__ = [
     "match_corpus",
     "run",
     "template_sentences",
+    "verify_candidates",
+    "verify_candidates_cached",
 ]

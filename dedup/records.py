@@ -266,6 +266,8 @@ class RunStats:
     article_pairs: int = 0
     clusters: int = 0
     clustered_articles: int = 0
+    reused_candidate_pairs: int | None = None
+    """Candidate pairs whose verification a persistent index had kept (``None`` outside ``dedup index``)."""
     seconds: dict[str, float] = field(default_factory=dict)
 
     def add_skip(self, reason: str) -> None:
@@ -292,5 +294,6 @@ class RunStats:
             "article_pairs": self.article_pairs,
             "clusters": self.clusters,
             "clustered_articles": self.clustered_articles,
+            **({} if self.reused_candidate_pairs is None else {"reused_candidate_pairs": self.reused_candidate_pairs}),
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }

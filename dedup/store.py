@@ -5,7 +5,9 @@ the content hash), fingerprints them, and keeps each article's *digest* (normali
 keys, MinHash signatures and shingle sets) so later runs never read unchanged files again. Digests
 are kept as the workers made them, one row per batch of files (flat arrays: a store of 100,000
 articles loads in seconds), with one ``articles`` row per article pointing at its batch.
-``dedup report`` rebuilds every report from the store alone.
+``dedup report`` rebuilds every report from the store alone. The ``cache`` table keeps work a later
+run may re-use: the verification outcome of every candidate paragraph pair of the last run
+(:mod:`dedup.verify_cache`); losing it costs time, never results.
 
 Guarantees:
 
@@ -63,6 +65,7 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_file ON articles (file);
 CREATE INDEX IF NOT EXISTS articles_batch ON articles (batch);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
@@ -176,6 +179,7 @@ class Store:
                 self.db.executescript(
                     "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS skips;"
                     "DROP TABLE IF EXISTS articles; DROP TABLE IF EXISTS batches; DROP TABLE IF EXISTS state;"
+                    "DROP TABLE IF EXISTS cache;"
                 )
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
@@ -325,6 +329,20 @@ class Store:
     def set_state(self, key: str, value: Any) -> None:
         """Within the current transaction: remember a value for the next run."""
         self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, _pack(value)))
+
+    def get_cache(self, key: str) -> Any:
+        """A value kept to save work in later runs (``None`` if missing or unreadable: it is only a cache)."""
+        row = self.db.execute("SELECT value FROM cache WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return pickle.loads(row[0])
+        except Exception:  # a cache written by another version is simply not used
+            return None
+
+    def set_cache(self, key: str, value: Any) -> None:
+        """Within the current transaction: keep a value for later runs (not compressed: loads fast)."""
+        self.db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?)", (key, pickle.dumps(value, protocol=5)))
 
     def set_meta(self, key: str, value: str) -> None:
         """Within the current transaction: record a header value (e.g. the input folder)."""

@@ -174,6 +174,25 @@ def test_eval_prints_and_writes_metrics(runner: CliRunner, tmp_path: Path) -> No
     assert "article_similarity\tprecision\trecall\tf1\tari\tclusters\tclustered_articles" in out
 
 
+def test_eval_sweeps_shingle_containment(runner: CliRunner, tmp_path: Path) -> None:
+    """The sample's same-topic articles share template sentences: a low shingle containment merges
+    them (precision falls), the default 0.8 row is the run's own metrics."""
+    args = ["eval", str(SAMPLE / "articles"), "--truth", str(SAMPLE / "truth.csv"), "--out", str(tmp_path / "ev")]
+    result = runner.invoke(app, [*args, "--sweep-shingles"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert "sweep" not in payload
+    rows = {row["shingle_containment"]: row for row in payload["shingle_sweep"]}
+    assert list(rows) == [f"{i / 10:.2f}" for i in range(1, 11)]
+    assert rows["0.80"]["precision"] == payload["metrics"]["precision"] == 1.0
+    assert rows["0.80"]["ari"] == payload["metrics"]["ari"]
+    assert rows["0.20"]["precision"] < 0.5 < rows["0.70"]["precision"]
+    lines = result.output.splitlines()
+    header = lines.index("shingle_containment\tprecision\trecall\tf1\tari\tclusters\tclustered_articles")
+    assert lines[header + 8].startswith("0.80\t1.0\t")
+    assert len(lines) == header + 11
+
+
 def test_eval_bad_truth_file(runner: CliRunner, tmp_path: Path) -> None:
     truth = tmp_path / "t.csv"
     truth.write_text("file,label\na,b\n")
