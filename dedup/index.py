@@ -29,25 +29,27 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def band_keys(sigs: np.ndarray, lsh: LshConfig) -> np.ndarray:
+def band_keys(sigs: np.ndarray, lsh: LshConfig, bands: range | None = None) -> np.ndarray:
     """One 64-bit key per (band, paragraph): the band's rows folded with a multiply-xor hash.
 
     Args:
         sigs: ``(n, num_perm)`` uint32 signatures.
         lsh: bands and rows.
+        bands: only these bands (default: all).
 
     Returns:
         ``(bands, n)`` uint64 array. Equal band rows always give equal keys; different rows collide
         with probability about 2**-64, and verification would reject such a pair anyway.
     """
     rows = lsh.row_count
-    keys = np.empty((lsh.band_count, len(sigs)), dtype=np.uint64)
+    bands = range(lsh.band_count) if bands is None else bands
+    keys = np.empty((len(bands), len(sigs)), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for band in range(lsh.band_count):
+        for i, band in enumerate(bands):
             x = np.full(len(sigs), band + 1, dtype=np.uint64) * _MIX
             for col in range(band * rows, (band + 1) * rows):
                 x = (x ^ sigs[:, col].astype(np.uint64)) * _MIX
-            keys[band] = x ^ (x >> np.uint64(29))
+            keys[i] = x ^ (x >> np.uint64(29))
     return keys
 
 
@@ -178,7 +180,7 @@ def candidate_pairs_from_keys(
     """:func:`candidate_pairs` from precomputed :func:`band_keys` (``(bands, n)`` uint64).
 
     Args:
-        keys: band keys.
+        keys: band keys, one row per band (all bands, or some of them).
         lsh: banding parameters.
         max_bucket: ignore band buckets with more items than this.
         keep: optional filter applied to each band's pairs before they are merged (a boolean mask
@@ -196,7 +198,7 @@ def candidate_pairs_from_keys(
     if order is not None and rows is not None:
         rows = rows[order]
     codes = []
-    for band in range(lsh.band_count):
+    for band in range(len(keys)):
         if order is None:
             pairs = bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket, rows, min_equal)
         else:

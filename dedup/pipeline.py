@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -541,7 +542,7 @@ def _min_equal(bar: float, width: int) -> int:
     return next(k for k in range(width + 1) if k / np.float64(width) >= bar) if bar <= 1 else width + 1
 
 
-def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
+def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig, bands: range | None = None) -> np.ndarray:
     """Paragraph pairs proposed by the paragraph LSH bands whose estimate is at least ``lsh.min_estimate``.
 
     Paragraph-LSH candidates only matter as possible full matches. Paragraphs written from one
@@ -555,11 +556,12 @@ def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     compared in full.
 
     Inside a bucket larger than the window, paragraphs are paired with their neighbours in
-    content-key order (never arrival order, see :func:`build_corpus`).
+    content-key order (never arrival order, see :func:`build_corpus`). ``bands``: only these bands
+    (the union over a split of the bands is the result for all of them).
     """
     bar = cfg.lsh.min_estimate
     return candidate_pairs_from_keys(
-        band_keys(corpus.sigs, cfg.lsh),
+        band_keys(corpus.sigs, cfg.lsh, bands),
         cfg.lsh,
         keep=lambda pairs: _estimate_at_least(corpus.sigs, pairs, bar),
         order_by=corpus.para_keys,
@@ -568,13 +570,22 @@ def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     )
 
 
-def _candidates_of(source: str) -> Any:
-    """Worker task: the sentence-nominated pairs and template mask, or the strong band-only pairs."""
+def _candidates_of(source: range | None) -> Any:
+    """Worker task: the sentence-nominated pairs and template mask (``None``), or the strong
+    band-only pairs of a range of bands."""
     corpus, cfg = _VERIFY_STATE["corpus"]
     with _no_gc():
-        if source == "sentences":
+        if source is None:
             return _sentence_pairs(corpus, cfg)
-        return _strong_band_pairs(corpus, cfg)
+        return _strong_band_pairs(corpus, cfg, source)
+
+
+def _candidate_tasks(cfg: DedupConfig) -> list[range | None]:
+    """The sentence task, then the paragraph bands in ``2 * workers - 1`` parts: with two workers the
+    bands take about twice as long as the sentences, so three parts keep both workers busy."""
+    parts = min(cfg.lsh.band_count, max(1, 2 * cfg.workers - 1))
+    bounds = np.linspace(0, cfg.lsh.band_count, parts + 1).astype(int).tolist()
+    return [None, *(range(lo, hi) for lo, hi in itertools.pairwise(bounds))]
 
 
 def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
@@ -632,10 +643,10 @@ def _verify_candidates(
     # in forked processes.
     _VERIFY_STATE["corpus"] = (corpus, cfg)
     try:
-        (by_sentence, template), by_paragraph = map_forked(_candidates_of, ["sentences", "paragraphs"], cfg.workers)
+        (by_sentence, template), *by_paragraph = map_forked(_candidates_of, _candidate_tasks(cfg), cfg.workers)
     finally:
         _VERIFY_STATE.clear()
-    cand = _unique_pairs([by_paragraph, by_sentence], n)
+    cand = _unique_pairs([*by_paragraph, by_sentence], n)
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()

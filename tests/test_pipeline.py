@@ -25,8 +25,10 @@ from dedup.pipeline import (
     Corpus,
     ParagraphEdges,
     _Batch,
+    _candidate_tasks,
     _ShingleIndex,
     _strong_band_pairs,
+    _unique_pairs,
     analyse,
     digest_files,
     match_corpus,
@@ -339,6 +341,11 @@ def test_strong_band_pairs_prefilter_is_exact(bar: float, window: int) -> None:
     every = candidate_pairs_from_keys(band_keys(sigs, cfg.lsh), cfg.lsh, order_by=corpus.para_keys)
     want = every[signature_jaccard(sigs[every[:, 0]], sigs[every[:, 1]]) >= bar]
     assert np.array_equal(_strong_band_pairs(corpus, cfg), want)
+    # Workers take the bands in parts (see _candidate_tasks); the union of the parts is the whole.
+    tasks = _candidate_tasks(dataclasses.replace(cfg, workers=2))
+    assert tasks[0] is None and [b for part in tasks[1:] for b in part] == list(range(cfg.lsh.band_count))
+    parts = [_strong_band_pairs(corpus, cfg, part) for part in tasks[1:]]
+    assert np.array_equal(_unique_pairs(parts, len(sigs)), want)
     assert len(every) > 100
     if 0 < bar < 1:
         assert 0 < len(want) < len(every)
