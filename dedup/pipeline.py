@@ -286,7 +286,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     """
     corpus = Corpus()
     uid_of: dict[str, int] = {}
-    sid_of: dict[int, int] = {}
+    sid_of = _KeyIds()
     sample_source: list[str] = []
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
     with _no_gc():
@@ -346,9 +346,52 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     return corpus
 
 
-def _add_paragraphs(
-    parts: dict[str, list[np.ndarray]], sid_of: dict[int, int], batch: DigestBatch, rows: np.ndarray
-) -> None:
+class _KeyIds:
+    """Ids of distinct 64-bit keys, numbered in order of arrival, looked up a whole array at a time.
+
+    Sorted runs of ``(key, id)``, merged like a binary counter (a run is merged into the one before
+    while it is at least half its size), so there are about log2(n) runs and each key is re-sorted
+    about log2(n) times: a few vectorised calls per batch instead of a dict lookup per key.
+
+    >>> ids = _KeyIds()
+    >>> ids.add(np.array([7, 3], dtype=np.uint64)).tolist(), ids.add(np.array([5], dtype=np.uint64)).tolist()
+    ([0, 1], [2])
+    >>> ids.lookup(np.array([5, 4, 7], dtype=np.uint64)).tolist(), len(ids)
+    ([2, -1, 0], 3)
+    """
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """The id of each key, -1 for keys never added."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        for run_keys, run_ids in self.runs:
+            pos = np.minimum(np.searchsorted(run_keys, keys), len(run_keys) - 1)
+            hit = run_keys[pos] == keys
+            out[hit] = run_ids[pos[hit]]
+        return out
+
+    def add(self, keys: np.ndarray) -> np.ndarray:
+        """Number new distinct keys (none added before) in the given order; returns their ids."""
+        ids = np.arange(self.count, self.count + len(keys), dtype=np.int64)
+        self.count += len(keys)
+        if len(keys):
+            order = np.argsort(keys)
+            self.runs.append((keys[order], ids[order]))
+        while len(self.runs) > 1 and 2 * len(self.runs[-1][0]) >= len(self.runs[-2][0]):
+            (later_keys, later_ids), (keys_, ids_) = self.runs.pop(), self.runs.pop()
+            merged = np.concatenate((keys_, later_keys))
+            order = np.argsort(merged)
+            self.runs.append((merged[order], np.concatenate((ids_, later_ids))[order]))
+        return ids
+
+
+def _add_paragraphs(parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: DigestBatch, rows: np.ndarray) -> None:
     """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus."""
     fp = batch.fingerprints
     sentences = gather_ranges(fp.sentence_start, rows)
@@ -360,15 +403,14 @@ def _add_paragraphs(
     parts["sentence_shingles"].append(fp.sentence_shingles[gather_ranges(fp.sentence_shingle_start, sentences)])
     parts["sentence_shingle_counts"].append(np.diff(fp.sentence_shingle_start)[sentences])
     # Distinct sentences by key, numbered by first arrival; band keys are kept once per sentence.
-    ids = np.empty(len(sentences), dtype=np.int64)
-    new_sentences = []
-    for i, key in enumerate(batch.sentence_keys[sentences].tolist()):
-        sid = sid_of.get(key)
-        if sid is None:
-            sid = sid_of[key] = len(sid_of)
-            new_sentences.append(i)
-        ids[i] = sid
-    parts["sentence_ids"].append(ids)
+    # Only the batch's distinct keys are looked up (one vectorised np.unique per batch).
+    keys, first, inverse = np.unique(batch.sentence_keys[sentences], return_index=True, return_inverse=True)
+    known = sid_of.lookup(keys)
+    fresh = np.flatnonzero(known < 0)
+    fresh = fresh[np.argsort(first[fresh], kind="stable")]  # in order of first arrival
+    known[fresh] = sid_of.add(keys[fresh])
+    new_sentences = first[fresh]
+    parts["sentence_ids"].append(known[inverse.reshape(-1)])
     parts["sentence_bands"].append(batch.sentence_bands[sentences[new_sentences]])
     parts["sentence_keys"].append(batch.sentence_keys[sentences[new_sentences]])
 

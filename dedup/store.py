@@ -371,7 +371,7 @@ def file_sha1(path: Path) -> str:
     return h.hexdigest()
 
 
-def stat_of(path: Path) -> tuple[int, int] | None:
+def stat_of(path: str | Path) -> tuple[int, int] | None:
     """``(size, mtime_ns)`` of a file, ``None`` if it cannot be stat-ed."""
     try:
         st = os.stat(path)
