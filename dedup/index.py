@@ -202,8 +202,9 @@ def candidate_pairs_from_keys(
         if order is None:
             pairs = bucket_pairs(keys[band], lsh.max_bucket_neighbors, max_bucket, rows, min_equal)
         else:
-            pairs = order[bucket_pairs(keys[band][order], lsh.max_bucket_neighbors, max_bucket, rows, min_equal)]
-            pairs.sort(axis=1)
+            raw = bucket_pairs(keys[band][order], lsh.max_bucket_neighbors, max_bucket, rows, min_equal)
+            a, b = order[raw[:, 0]], order[raw[:, 1]]
+            pairs = np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)  # faster than sort(axis=1)
         if keep is not None and len(pairs):
             pairs = pairs[keep(pairs)]
         if len(pairs):
