@@ -92,8 +92,11 @@ def _match_all(
 
 
 def _stored_cache(store: Store) -> VerifyCache | None:
+    """The kept verification outcomes, if the store has a complete cache of this tool's making."""
     found = store.get_cache(_VERIFY_CACHE)
-    return found if isinstance(found, VerifyCache) else None
+    if isinstance(found, VerifyCache) and all(hasattr(found, name) for name in VerifyCache.__slots__):
+        return found
+    return None
 
 
 def _stable_ids(result: DedupResult, previous: dict[str, str]) -> DedupResult:

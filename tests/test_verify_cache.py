@@ -170,3 +170,24 @@ def test_nightly_run_reports_reused_pairs(tmp_path: Path) -> None:
     one, two = json.loads(first.output), json.loads(second.output)
     assert one["reused_candidate_pairs"] == 0 < one["candidate_pairs"]
     assert 0 < two["reused_candidate_pairs"] <= two["candidate_pairs"] < one["candidate_pairs"]
+
+
+def test_cache_of_another_shape_is_ignored(tmp_path: Path, cfg: DedupConfig) -> None:
+    """A cache pickled by another version (here: a field missing) is not used; the run still completes."""
+    from dedup.incremental import _stored_cache, index_folder
+    from dedup.verify_cache import VerifyCache
+
+    folder = tmp_path / "a"
+    shutil.copytree(SAMPLE / "articles" / "maca", folder / "maca")
+    with Store(tmp_path / "s.sqlite", cfg) as store:
+        index_folder(folder, store, cfg)
+        cache = _stored_cache(store)
+        assert isinstance(cache, VerifyCache) and len(cache) > 0
+        # Pickled as a VerifyCache whose last field did not exist yet.
+        with pytest.MonkeyPatch.context() as mp, store.transaction():
+            mp.setattr(VerifyCache, "__getstate__", lambda self: [getattr(self, n) for n in self.__slots__[:-1]])
+            store.set_cache("verify", cache)
+        assert _stored_cache(store) is None
+        result, _ = index_folder(folder, store, cfg)
+        assert result.stats.reused_candidate_pairs == 0
+        assert _stored_cache(store) is not None
