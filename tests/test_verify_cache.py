@@ -191,3 +191,45 @@ def test_cache_of_another_shape_is_ignored(tmp_path: Path, cfg: DedupConfig) -> 
         result, _ = index_folder(folder, store, cfg)
         assert result.stats.reused_candidate_pairs == 0
         assert _stored_cache(store) is not None
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_nightly_runs_with_edits_equal_a_scan(
+    plain_generated: Path, tmp_path: Path, cfg: DedupConfig, seed: int
+) -> None:
+    """Runs that add, edit (a paragraph copied in from another article) and remove files, each
+    re-using the outcomes the previous run kept, give exactly the result of a scan of the folder."""
+    from dedup.incremental import index_folder
+    from dedup.pipeline import run
+
+    rng = random.Random(seed)
+    sources = sorted((plain_generated / "articles").rglob("*.txt"))
+    rng.shuffle(sources)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    reused = []
+    with Store(tmp_path / "s.sqlite", cfg) as store:
+        for step in range(4):
+            for src in sources[step * 30 : (step + 1) * 30]:
+                shutil.copyfile(src, folder / src.name)
+            present = sorted(folder.iterdir())
+            if step:
+                edited, donor, removed = rng.sample(present, 3)
+                paragraph = rng.choice([p for p in donor.read_text().split("\n") if len(p.split()) > 12])
+                edited.write_text(edited.read_text() + "\n" + paragraph + "\n")
+                removed.unlink()
+            stored, _ = index_folder(folder, store, cfg)
+            scanned = run(folder, cfg)
+            assert stored.pairs == scanned.pairs
+            # Cluster ids are kept from run to run in a store, so only the memberships are compared.
+            assert sorted(sorted(m.path for m in c.members) for c in stored.clusters) == sorted(
+                sorted(m.path for m in c.members) for c in scanned.clusters
+            )
+            assert [(g.id, g.articles, g.is_template) for g in stored.groups] == [
+                (g.id, g.articles, g.is_template) for g in scanned.groups
+            ]
+            assert [dataclasses.replace(a, cluster_id="") for a in stored.articles] == [
+                dataclasses.replace(a, cluster_id="") for a in scanned.articles
+            ]
+            reused.append(stored.stats.reused_candidate_pairs)
+    assert reused[0] == 0 and all(r > 0 for r in reused[1:])
