@@ -267,7 +267,7 @@ class RunStats:
     clusters: int = 0
     clustered_articles: int = 0
     reused_candidate_pairs: int | None = None
-    """Candidate pairs whose verification a persistent index had kept (``None`` outside ``dedup index``)."""
+    """Candidate pairs whose verification the store had kept (``dedup index``/``report``; ``None`` for a scan)."""
     seconds: dict[str, float] = field(default_factory=dict)
 
     def add_skip(self, reason: str) -> None:
