@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -276,12 +277,107 @@ def distinct_sentences(paragraphs: Sequence[Sequence[str]]) -> tuple[list[str], 
     return distinct, occurrence
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceTable:
+    """Signature and shingle set of each of a list of distinct sentences.
+
+    Attributes:
+        sigs: ``(sentences, num_perm)`` MinHash of each sentence's shingles.
+        sets: sorted distinct uint32 shingle hashes of every sentence, concatenated.
+        set_start: ``(sentences + 1,)`` offsets into ``sets``.
+    """
+
+    sigs: np.ndarray
+    sets: np.ndarray
+    set_start: np.ndarray
+
+    def take(self, rows: np.ndarray) -> SentenceTable:
+        """The table of the given sentences, in the given order."""
+        sizes = np.diff(self.set_start)[rows]
+        return SentenceTable(
+            self.sigs[rows],
+            self.sets[gather_ranges(self.set_start, rows)],
+            np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+        )
+
+
+def sentence_table(
+    sentences: Sequence[str], shingle: ShingleConfig, lsh: LshConfig, hashfunc: WordHash | None = None
+) -> SentenceTable:
+    """Signatures and exact shingle sets of normalised sentences (each with at least one word)."""
+    h32, run_starts = _shingle_hash_runs(sentences, shingle.size, hashfunc)
+    sigs = minhash_shingles(h32, run_starts, lsh)[0]
+    run_counts = np.diff(np.append(run_starts, len(h32)))
+    owner = np.repeat(np.arange(len(sentences), dtype=np.uint64), run_counts)
+    sets, set_start = _distinct_per_owner(owner, h32, len(sentences))
+    return SentenceTable(sigs, sets, set_start)
+
+
+class SentenceMemo:
+    """The :class:`SentenceTable` rows of sentences met before, by 64-bit sentence key.
+
+    Templated text repeats sentences across the whole corpus, not only inside one batch: a worker
+    keeps the rows it computed and computes only sentences it has not met (on the generated 92 MB
+    corpus, 54 % of a worker's per-batch distinct sentences were met in an earlier batch). At most
+    ``max_rows`` sentences are kept; when a batch would pass that, the memo starts afresh. A row
+    depends only on the sentence and the parameters, so results never depend on what is kept.
+    """
+
+    def __init__(self, shingle: ShingleConfig, lsh: LshConfig, max_rows: int = 1 << 17) -> None:
+        self.shingle, self.lsh, self.max_rows = shingle, lsh, max_rows
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every sentence."""
+        self.row: dict[int, int] = {}
+        self.sigs = np.empty((1024, self.lsh.num_perm), dtype=np.uint32)
+        self.sets = np.empty(16_384, dtype=np.uint32)
+        self.set_start = np.zeros(1025, dtype=np.int64)
+
+    def table(self, sentences: Sequence[str], keys: np.ndarray) -> SentenceTable:
+        """The table of distinct ``sentences`` (``keys``: their distinct 64-bit keys)."""
+        rows = np.fromiter(map(self.row.get, keys.tolist(), itertools.repeat(-1)), dtype=np.int64, count=len(keys))
+        miss = np.flatnonzero(rows < 0)
+        if len(self.row) + len(miss) > self.max_rows:
+            self.clear()
+            miss = np.arange(len(keys))
+        fresh = sentence_table([sentences[i] for i in miss.tolist()], self.shingle, self.lsh)
+        if len(miss) > self.max_rows:
+            return fresh
+        rows[miss] = self._append(fresh)
+        self.row.update(zip(keys[miss].tolist(), rows[miss].tolist(), strict=True))
+        n = len(self.row)
+        return SentenceTable(self.sigs[:n], self.sets[: self.set_start[n]], self.set_start[: n + 1]).take(rows)
+
+    def _append(self, fresh: SentenceTable) -> np.ndarray:
+        """Store the rows of new sentences; returns their row numbers."""
+        n, k = len(self.row), len(fresh.sigs)
+        lo, add = int(self.set_start[n]), len(fresh.sets)
+        if n + k > len(self.sigs):
+            self.sigs = _grown(self.sigs, n, n + k)
+            self.set_start = _grown(self.set_start, n + 1, n + k + 1)
+        if lo + add > len(self.sets):
+            self.sets = _grown(self.sets, lo, lo + add)
+        self.sigs[n : n + k] = fresh.sigs
+        self.sets[lo : lo + add] = fresh.sets
+        self.set_start[n + 1 : n + k + 1] = lo + fresh.set_start[1:]
+        return np.arange(n, n + k, dtype=np.int64)
+
+
+def _grown(array: np.ndarray, used: int, need: int) -> np.ndarray:
+    """A copy of ``array[:used]`` in a buffer of at least ``need`` rows (capacity doubles)."""
+    out = np.empty((max(need, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
+    out[:used] = array[:used]
+    return out
+
+
 def fingerprint(
     paragraphs: Sequence[Sequence[str]],
     shingle: ShingleConfig,
     lsh: LshConfig,
     hashfunc: WordHash | None = None,
     sentences: tuple[list[str], np.ndarray] | None = None,
+    table: SentenceTable | None = None,
 ) -> Fingerprints:
     """Sentence and paragraph MinHash signatures plus exact shingle sets, in one pass.
 
@@ -294,6 +390,8 @@ def fingerprint(
         lsh: ``num_perm`` and ``seed``.
         hashfunc: word hash; defaults to blake2b.
         sentences: :func:`distinct_sentences` of ``paragraphs`` when the caller has it.
+        table: :func:`sentence_table` of those distinct sentences when the caller has it (e.g. from
+            a :class:`SentenceMemo`).
 
     Returns:
         :class:`Fingerprints` for the batch.
@@ -304,20 +402,16 @@ def fingerprint(
     sentence_start = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     # Templated text repeats sentences: each distinct sentence of the batch is hashed once.
     distinct, occurrence = sentences if sentences is not None else distinct_sentences(paragraphs)
-    h32, run_starts = _shingle_hash_runs(distinct, shingle.size, hashfunc)
-    distinct_sigs = minhash_shingles(h32, run_starts, lsh)[0]
-    run_counts = np.diff(np.append(run_starts, len(h32)))
-    distinct_sets, distinct_start = _distinct_per_owner(
-        np.repeat(np.arange(len(distinct), dtype=np.uint64), run_counts), h32, len(distinct)
-    )
-    sent_sigs = distinct_sigs[occurrence]
+    if table is None:
+        table = sentence_table(distinct, shingle, lsh, hashfunc)
+    sent_sigs = table.sigs[occurrence]
     para_sigs = (
         np.minimum.reduceat(sent_sigs, sentence_start[:-1], axis=0)
         if len(paragraphs)
         else np.empty((0, lsh.num_perm), dtype=np.uint32)
     )
-    sentence_shingles = distinct_sets[gather_ranges(distinct_start, occurrence)]
-    set_sizes = np.diff(distinct_start)[occurrence]
+    sentence_shingles = table.sets[gather_ranges(table.set_start, occurrence)]
+    set_sizes = np.diff(table.set_start)[occurrence]
     sentence_shingle_start = np.concatenate(([0], np.cumsum(set_sizes))).astype(np.int64)
     para_of_sentence = np.repeat(np.arange(len(paragraphs), dtype=np.uint64), counts)
     shingles, shingle_start = _distinct_per_owner(
@@ -393,6 +487,8 @@ def signature_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "Fingerprints",
+    "SentenceMemo",
+    "SentenceTable",
     "blake2_word_hash",
     "distinct_sentences",
     "equal_counts",
@@ -400,6 +496,7 @@ __all__ = [
     "gather_ranges",
     "minhash_shingles",
     "permutations",
+    "sentence_table",
     "shingle_hash",
     "shingle_hashes",
     "signature_jaccard",

@@ -25,7 +25,13 @@ from dedup.cluster import connected_labels, guarded_clusters, representative_key
 from dedup.config import DedupConfig, Linkage
 from dedup.engines import map_forked, map_ordered
 from dedup.errors import InputError
-from dedup.fingerprint import distinct_sentences, fingerprint, gather_ranges, signature_jaccard
+from dedup.fingerprint import (
+    SentenceMemo,
+    distinct_sentences,
+    fingerprint,
+    gather_ranges,
+    signature_jaccard,
+)
 from dedup.index import band_keys, candidate_pairs_from_keys, sorted_unique
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
@@ -125,9 +131,11 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     indexed = [p for ps in long_ for p in ps]
     sentences = [p.sentences for p in indexed]
     distinct, occurrence = distinct_sentences(sentences)
-    fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence))
-    bands = np.ascontiguousarray(band_keys(fp.sentence_sigs, cfg.lsh).T)
-    keys = np.fromiter(map(text_key, distinct), dtype=np.uint64, count=len(distinct))[occurrence]
+    distinct_keys = np.fromiter(map(text_key, distinct), dtype=np.uint64, count=len(distinct))
+    table = _sentence_memo(cfg).table(distinct, distinct_keys)
+    fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence), table=table)
+    bands = np.ascontiguousarray(band_keys(table.sigs, cfg.lsh).T)[occurrence]
+    keys = distinct_keys[occurrence]
     digests = DigestBatch(
         ids=tuple(aid for _, aid, _ in pending),
         files=tuple(rel for rel, _, _ in pending),
@@ -145,6 +153,18 @@ def _digest_files(batch: _Batch) -> _BatchResult:
         fingerprints=fp.without_sentence_sigs(),
     )
     return _BatchResult(len(batch.paths), files_read, tuple(skips), digests)
+
+
+_SENTENCE_MEMO: dict[tuple[object, ...], SentenceMemo] = {}
+
+
+def _sentence_memo(cfg: DedupConfig) -> SentenceMemo:
+    """This process's memo of sentence fingerprints for the run's parameters (one at a time)."""
+    params = (cfg.shingle, cfg.lsh.num_perm, cfg.lsh.seed)
+    if params not in _SENTENCE_MEMO:
+        _SENTENCE_MEMO.clear()
+        _SENTENCE_MEMO[params] = SentenceMemo(cfg.shingle, cfg.lsh)
+    return _SENTENCE_MEMO[params]
 
 
 def text_key(norm: str) -> int:
@@ -265,15 +285,18 @@ def iter_batches(
 ) -> Iterator[DigestBatch]:
     """Read and fingerprint the given files with the run's workers; digest batches stream out in path order."""
     on_progress("read", 0, len(paths))
-    for result in map_ordered(digest_files, _iter_batches(root, paths, cfg), cfg.workers):
-        stats.files_read += result.files_read
-        for skip in result.skips:
-            stats.add_skip(skip.reason)
-            on_skip(skip)
-            if skips_out is not None:
-                skips_out.append(skip)
-        yield result.digests
-        on_progress("read", result.files, None)
+    try:
+        for result in map_ordered(digest_files, _iter_batches(root, paths, cfg), cfg.workers):
+            stats.files_read += result.files_read
+            for skip in result.skips:
+                stats.add_skip(skip.reason)
+                on_skip(skip)
+                if skips_out is not None:
+                    skips_out.append(skip)
+            yield result.digests
+            on_progress("read", result.files, None)
+    finally:
+        _SENTENCE_MEMO.clear()  # a one-worker run kept it in this process: free it with the stage
 
 
 def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> Corpus:

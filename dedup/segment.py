@@ -12,7 +12,9 @@ _BULLET = re.compile(r"^\s*(?:[-*+•·▪►‣◦]|\d{1,3}[.)]|#{1,6})\s+")
 _SENTENCE_END = re.compile(r"[.!?:;\"')\]]\s*$")
 _PROSE_END = re.compile(r"[.!?…\"'”’)]\s*$")
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) before whitespace.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+# The break takes the end mark with it (normalising drops it anyway): a pattern that starts with a
+# character set is found about twice as fast as one that starts with a look-behind.
+_SENTENCE_BREAK = re.compile(r"[.!?…][\"'”’)\]]*\s+")
 
 
 def split_sentences(text: str, min_words: int = 5) -> list[str]:

@@ -141,6 +141,29 @@ def test_fingerprint_sentences_paragraphs_and_shingle_sets() -> None:
             assert np.array_equal(new, old)
 
 
+@pytest.mark.parametrize("max_rows", [3, 5, 5000])
+def test_sentence_memo_gives_the_rows_it_would_compute(max_rows: int) -> None:
+    """Batches that repeat sentences of earlier batches, and batches that overflow the memo, get
+    exactly the table computed from scratch; the memo keeps at most ``max_rows`` sentences."""
+    from dedup.fingerprint import SentenceMemo, sentence_table
+    from dedup.pipeline import text_key
+
+    shingle, lsh = ShingleConfig(3), LshConfig(num_perm=64)
+    pool = [f"sentence {i} has words {i % 3} and more {i * 7}" for i in range(8)] + ["one", "two words"]
+    pool += [f"filler {i} of a long batch that grows the memo" for i in range(3000)]  # past its first buffers
+    batches = [[0, 1, 2], [2, 3, 0], [4, 5, 6, 7], [9, 1, 8, 0], [3], list(range(6, 3010)), [0, 1, 2, 3, 4, 5]]
+    memo = SentenceMemo(shingle, lsh, max_rows=max_rows)
+    for batch in batches:
+        sentences = [pool[i] for i in batch]
+        keys = np.array([text_key(t) for t in sentences], dtype=np.uint64)
+        got, want = memo.table(sentences, keys), sentence_table(sentences, shingle, lsh)
+        assert np.array_equal(got.sigs, want.sigs)
+        assert np.array_equal(got.sets, want.sets)
+        assert np.array_equal(got.set_start, want.set_start)
+        assert len(memo.row) <= max_rows
+    assert (len(memo.row) == 3010) == (max_rows == 5000)
+
+
 @pytest.mark.parametrize("width", [7, 8, 24, 40, 128, 136, 248, 256])
 def test_equal_counts_matches_count_nonzero(width: int) -> None:
     """The word-sum count of equal values agrees with numpy's count_nonzero for every width and dtype."""
