@@ -49,10 +49,12 @@ def test_agrees_with_datasketch_hashing_shingle_tuples() -> None:
     assert np.array_equal(m.hashvalues, row)
 
 
-def test_permutations_are_datasketch_affine32() -> None:
-    a, b = permutations(128, 1)
-    ref = MinHash(num_perm=128, seed=1)
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (256, 42), (1, 0)])
+def test_permutations_are_datasketch_affine32(num_perm: int, seed: int) -> None:
+    a, b = permutations(num_perm, seed)
+    ref = MinHash(num_perm=num_perm, seed=seed)
     assert ref.scheme == "affine32"
+    assert a.dtype == b.dtype == np.uint32
     assert np.array_equal(a, ref.permutations[0])
     assert np.array_equal(b, ref.permutations[1])
 
