@@ -617,8 +617,8 @@ def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig, bands: range | None = N
     On a 454 MB corpus the bands propose 80M pairs, 1.7M of them strong. They are filtered band by
     band, first on the low byte of each signature value (equal values have equal low bytes, so
     that estimate is an upper bound of the exact one and the filter never drops a strong pair),
-    compared inside the band's buckets where the rows sit together; the few survivors are then
-    compared in full.
+    compared inside the band's buckets where the rows sit together; the few distinct survivors of
+    all the bands are then compared in full, once each.
 
     Inside a bucket larger than the window, paragraphs are paired with their neighbours in
     content-key order (never arrival order, see :func:`build_corpus`). ``bands``: only these bands
