@@ -47,7 +47,7 @@ from dedup.records import (
     Skip,
     text_sample,
 )
-from dedup.segment import split_paragraphs
+from dedup.segment import SegmentMemo, split_paragraphs
 from dedup.verify import score_pairs, sorted_tokens
 from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragraph_identities
 
@@ -117,12 +117,13 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     skips: list[Skip] = []
     pending: list[tuple[str, str, list[Paragraph]]] = []
     files_read = 0
+    segment_memo, sentence_memo = _memos(cfg)
     for rel in batch.paths:
         result = read_file(root, rel, cfg.ingest)
         skips.extend(result.skips)
         files_read += result.read_ok
         for article in result.articles:
-            paragraphs = split_paragraphs(article.id, article.text, cfg.segment)
+            paragraphs = split_paragraphs(article.id, article.text, cfg.segment, segment_memo)
             if not paragraphs:
                 skips.append(Skip(article.id, "empty", "no words"))
                 continue
@@ -132,7 +133,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     sentences = [p.sentences for p in indexed]
     distinct, occurrence = distinct_sentences(sentences)
     distinct_keys = np.fromiter(map(text_key, distinct), dtype=np.uint64, count=len(distinct))
-    table = _sentence_memo(cfg).table(distinct, distinct_keys)
+    table = sentence_memo.table(distinct, distinct_keys)
     fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence), table=table)
     bands = np.ascontiguousarray(band_keys(table.sigs, cfg.lsh).T)[occurrence]
     keys = distinct_keys[occurrence]
@@ -155,16 +156,17 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     return _BatchResult(len(batch.paths), files_read, tuple(skips), digests)
 
 
-_SENTENCE_MEMO: dict[tuple[object, ...], SentenceMemo] = {}
+_MEMOS: dict[tuple[object, ...], tuple[SegmentMemo, SentenceMemo]] = {}
 
 
-def _sentence_memo(cfg: DedupConfig) -> SentenceMemo:
-    """This process's memo of sentence fingerprints for the run's parameters (one at a time)."""
-    params = (cfg.shingle, cfg.lsh.num_perm, cfg.lsh.seed)
-    if params not in _SENTENCE_MEMO:
-        _SENTENCE_MEMO.clear()
-        _SENTENCE_MEMO[params] = SentenceMemo(cfg.shingle, cfg.lsh)
-    return _SENTENCE_MEMO[params]
+def _memos(cfg: DedupConfig) -> tuple[SegmentMemo, SentenceMemo]:
+    """This process's memos of split segments and sentence fingerprints for the run's parameters
+    (one set at a time): a worker meets the same headings and template sentences batch after batch."""
+    params = (cfg.segment, cfg.shingle, cfg.lsh.num_perm, cfg.lsh.seed)
+    if params not in _MEMOS:
+        _MEMOS.clear()
+        _MEMOS[params] = ({}, SentenceMemo(cfg.shingle, cfg.lsh))
+    return _MEMOS[params]
 
 
 def text_key(norm: str) -> int:
@@ -296,7 +298,7 @@ def iter_batches(
             yield result.digests
             on_progress("read", result.files, None)
     finally:
-        _SENTENCE_MEMO.clear()  # a one-worker run kept it in this process: free it with the stage
+        _MEMOS.clear()  # a one-worker run kept them in this process: free them with the stage
 
 
 def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> Corpus:

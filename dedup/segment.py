@@ -107,7 +107,16 @@ def split_segments(text: str) -> list[str]:
     return segments
 
 
-def split_paragraphs(article_id: str, text: str, cfg: SegmentConfig) -> list[Paragraph]:
+SegmentMemo = dict[str, "tuple[str, int, bool, tuple[str, ...]] | None"]
+"""What :func:`split_paragraphs` made of each raw segment: ``(norm, words, is_short, sentences)``,
+or ``None`` for a segment without a word."""
+
+_MEMO_LIMIT = 100_000
+
+
+def split_paragraphs(
+    article_id: str, text: str, cfg: SegmentConfig, memo: SegmentMemo | None = None
+) -> list[Paragraph]:
     """Segment and normalise one article.
 
     Bullet and heading markers (``-``, ``*``, ``1.``, ``#``) are removed before normalising, so a
@@ -121,6 +130,10 @@ def split_paragraphs(article_id: str, text: str, cfg: SegmentConfig) -> list[Par
         article_id: the article's path (or ``file.jsonl#id``).
         text: raw text.
         cfg: segmentation parameters.
+        memo: segments already split with the same ``cfg`` (filled in; emptied when it passes
+            100k segments). Scraped articles repeat headings and boilerplate lines word for word:
+            half the segments of the generated corpus are repeats. A segment's result does not
+            depend on the article around it, so the memo never changes one.
 
     Returns:
         Paragraphs in article order, indexed from 0.
@@ -129,32 +142,34 @@ def split_paragraphs(article_id: str, text: str, cfg: SegmentConfig) -> list[Par
     >>> [(p.index, p.is_short) for p in split_paragraphs("a", text, SegmentConfig())]
     [(0, True), (1, False)]
     """
-    paragraphs: list[Paragraph] = []
     segments = split_segments(text)
-    # Every sentence piece of the article is normalised in one call.
-    pieces = [_SENTENCE_BREAK.split(_BULLET.sub("", raw, count=1)) for raw in segments]
-    norms = normalize_many([piece for group in pieces for piece in group])
-    offset = 0
-    for raw, group in zip(segments, pieces, strict=True):
-        sentences = _join_short(norms[offset : offset + len(group)], cfg.min_sentence_words)
-        offset += len(group)
-        if not sentences:
-            continue
-        norm = " ".join(sentences)
-        words = norm.count(" ") + 1
-        heading_like = not _PROSE_END.search(raw)
-        paragraphs.append(
-            Paragraph(
-                article_id=article_id,
-                index=len(paragraphs),
-                text=raw,
-                norm=norm,
-                words=words,
-                is_short=words < cfg.min_words or (heading_like and words < 2 * cfg.min_words),
-                sentences=tuple(sentences),
-            )
-        )
+    if memo is None:
+        memo = {}
+    elif len(memo) > _MEMO_LIMIT:
+        memo.clear()
+    todo = [raw for raw in dict.fromkeys(segments) if raw not in memo]
+    if todo:
+        # Every sentence piece of the new segments is normalised in one call.
+        pieces = [_SENTENCE_BREAK.split(_BULLET.sub("", raw, count=1)) for raw in todo]
+        norms = normalize_many([piece for group in pieces for piece in group])
+        offset = 0
+        for raw, group in zip(todo, pieces, strict=True):
+            sentences = _join_short(norms[offset : offset + len(group)], cfg.min_sentence_words)
+            offset += len(group)
+            if not sentences:
+                memo[raw] = None
+                continue
+            norm = " ".join(sentences)
+            words = norm.count(" ") + 1
+            heading_like = not _PROSE_END.search(raw)
+            short = words < cfg.min_words or (heading_like and words < 2 * cfg.min_words)
+            memo[raw] = (norm, words, short, tuple(sentences))
+    paragraphs: list[Paragraph] = []
+    for raw in segments:
+        done = memo[raw]
+        if done is not None:
+            paragraphs.append(Paragraph(article_id, len(paragraphs), raw, *done))
     return paragraphs
 
 
-__all__ = ["split_paragraphs", "split_segments", "split_sentences"]
+__all__ = ["SegmentMemo", "split_paragraphs", "split_segments", "split_sentences"]

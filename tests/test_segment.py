@@ -86,3 +86,28 @@ def test_sentence_break_taking_the_end_mark_equals_a_look_behind_break() -> None
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 50)))
         expected = _join_short(normalize_many(look_behind.split(text)), 5)
         assert split_sentences(text) == expected, text
+
+
+def test_segment_memo_gives_the_paragraphs_of_a_fresh_split(monkeypatch) -> None:
+    """Articles that repeat headings, bullets and whole paragraphs (with other neighbours, other
+    Unicode around them) split the same with a memo, also when the memo fills up and is emptied."""
+    from dedup import segment
+
+    cfg = SegmentConfig()
+    lines = [
+        "# A Heading",
+        "- Understanding Kratom's Role",
+        "Kratom, a plant native to Southeast Asia, has garnered attention. It is used widely!",
+        "Café owners say “it works”. Others disagree… strongly, in fact.",
+        "...",
+        "1. A numbered item that runs on for quite a few words here",
+        "Short line",
+    ]
+    articles = ["\n".join(lines[i:] + lines[:i]) + "\n\n" + lines[i] for i in range(len(lines))]
+    articles.append(SEED_LIKE)
+    for limit in (2, 1000):
+        monkeypatch.setattr(segment, "_MEMO_LIMIT", limit)
+        memo: segment.SegmentMemo = {}
+        for k, text in enumerate(articles * 2):
+            assert split_paragraphs(f"a{k}", text, cfg, memo) == split_paragraphs(f"a{k}", text, cfg)
+            assert len(memo) <= limit + len(split_segments(text))
