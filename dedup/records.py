@@ -74,6 +74,12 @@ def text_sample(text: str, limit: int = SAMPLE_CHARS) -> str:
     >>> text_sample("word " * 50, 12)
     'word word w…'
     """
+    head = text[: limit + 1]
+    if head.isprintable() and "  " not in head and head[:1] != " ":
+        # Every whitespace but " " is unprintable: this head is its own collapsed form, and it
+        # starts the collapsed text (the common case, found without splitting into words).
+        longer = len(head) > limit and (head[-1] != " " or bool(text[limit + 1 :].strip()))
+        return head[: limit - 1].rstrip() + "…" if longer else head.rstrip()
     # Collapsing a prefix gives a prefix of the collapsed text: a prefix long enough is all it takes.
     head = text if len(text) <= 4 * limit else text[: 4 * limit]
     sample = " ".join(head.split())

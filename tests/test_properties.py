@@ -65,7 +65,10 @@ def test_clusters_partition_roundtrip_and_order_independence(seed: int, n_docs: 
 
 
 @given(
-    st.lists(st.sampled_from(["a", "b", "é", " ", "\n", "\t", "   ", "word"]), max_size=900).map("".join),
+    st.lists(
+        st.sampled_from(["a", "b", "é", " ", "\n", "\t", "   ", "word", "\xa0", "\u3000", "\x85", "\u200b"]),
+        max_size=900,
+    ).map("".join),
     st.sampled_from([5, 12, 160]),
 )
 def test_text_sample_equals_collapsing_the_whole_text(text: str, limit: int) -> None:
