@@ -318,61 +318,66 @@ def sentence_table(
 
 
 class SentenceMemo:
-    """The :class:`SentenceTable` rows of sentences met before, by 64-bit sentence key.
+    """The :class:`SentenceTable` rows and content keys of sentences met before.
 
     Templated text repeats sentences across the whole corpus, not only inside one batch: a worker
     keeps the rows it computed and computes only sentences it has not met (on the generated 92 MB
     corpus, 54 % of a worker's per-batch distinct sentences were met in an earlier batch). At most
     ``max_rows`` sentences are kept; when a batch would pass that, the memo starts afresh. A row
     depends only on the sentence and the parameters, so results never depend on what is kept.
+
+    Args:
+        shingle, lsh: the fingerprint parameters.
+        key: the 64-bit content key of a sentence (computed once per sentence kept).
+        max_rows: the most sentences kept (their signature buffer is reserved up front; the
+            operating system backs only the rows written).
     """
 
-    def __init__(self, shingle: ShingleConfig, lsh: LshConfig, max_rows: int = 1 << 17) -> None:
-        self.shingle, self.lsh, self.max_rows = shingle, lsh, max_rows
+    def __init__(
+        self, shingle: ShingleConfig, lsh: LshConfig, key: Callable[[str], int], max_rows: int = 1 << 17
+    ) -> None:
+        self.shingle, self.lsh, self.key, self.max_rows = shingle, lsh, key, max_rows
+        self.sigs = np.empty((max_rows, lsh.num_perm), dtype=np.uint32)
+        self.keys = np.empty(max_rows, dtype=np.uint64)
+        self.set_start = np.zeros(max_rows + 1, dtype=np.int64)
         self.clear()
 
     def clear(self) -> None:
         """Forget every sentence."""
-        self.row: dict[int, int] = {}
-        self.sigs = np.empty((1024, self.lsh.num_perm), dtype=np.uint32)
-        self.sets = np.empty(16_384, dtype=np.uint32)
-        self.set_start = np.zeros(1025, dtype=np.int64)
+        self.row: dict[str, int] = {}
+        self.sets = np.empty(16 * self.max_rows, dtype=np.uint32)
 
-    def table(self, sentences: Sequence[str], keys: np.ndarray) -> SentenceTable:
-        """The table of distinct ``sentences`` (``keys``: their distinct 64-bit keys)."""
-        rows = np.fromiter(map(self.row.get, keys.tolist(), itertools.repeat(-1)), dtype=np.int64, count=len(keys))
+    def table(self, sentences: Sequence[str]) -> tuple[SentenceTable, np.ndarray]:
+        """The table and the content keys of distinct ``sentences``."""
+        rows = np.fromiter(map(self.row.get, sentences, itertools.repeat(-1)), dtype=np.int64, count=len(sentences))
         miss = np.flatnonzero(rows < 0)
         if len(self.row) + len(miss) > self.max_rows:
             self.clear()
-            miss = np.arange(len(keys))
-        fresh = sentence_table([sentences[i] for i in miss.tolist()], self.shingle, self.lsh)
+            miss = np.arange(len(sentences))
+        missing = [sentences[i] for i in miss.tolist()]
+        fresh = sentence_table(missing, self.shingle, self.lsh)
+        fresh_keys = np.fromiter(map(self.key, missing), dtype=np.uint64, count=len(missing))
         if len(miss) > self.max_rows:
-            return fresh
-        rows[miss] = self._append(fresh)
-        self.row.update(zip(keys[miss].tolist(), rows[miss].tolist(), strict=True))
+            return fresh, fresh_keys
+        rows[miss] = self._append(fresh, fresh_keys)
+        self.row.update(zip(missing, rows[miss].tolist(), strict=True))
         n = len(self.row)
-        return SentenceTable(self.sigs[:n], self.sets[: self.set_start[n]], self.set_start[: n + 1]).take(rows)
+        kept = SentenceTable(self.sigs[:n], self.sets[: self.set_start[n]], self.set_start[: n + 1])
+        return kept.take(rows), self.keys[rows]
 
-    def _append(self, fresh: SentenceTable) -> np.ndarray:
+    def _append(self, fresh: SentenceTable, keys: np.ndarray) -> np.ndarray:
         """Store the rows of new sentences; returns their row numbers."""
         n, k = len(self.row), len(fresh.sigs)
         lo, add = int(self.set_start[n]), len(fresh.sets)
-        if n + k > len(self.sigs):
-            self.sigs = _grown(self.sigs, n, n + k)
-            self.set_start = _grown(self.set_start, n + 1, n + k + 1)
         if lo + add > len(self.sets):
-            self.sets = _grown(self.sets, lo, lo + add)
+            grown = np.empty(max(lo + add, 2 * len(self.sets)), dtype=np.uint32)
+            grown[:lo] = self.sets[:lo]
+            self.sets = grown
         self.sigs[n : n + k] = fresh.sigs
+        self.keys[n : n + k] = keys
         self.sets[lo : lo + add] = fresh.sets
         self.set_start[n + 1 : n + k + 1] = lo + fresh.set_start[1:]
         return np.arange(n, n + k, dtype=np.int64)
-
-
-def _grown(array: np.ndarray, used: int, need: int) -> np.ndarray:
-    """A copy of ``array[:used]`` in a buffer of at least ``need`` rows (capacity doubles)."""
-    out = np.empty((max(need, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
-    out[:used] = array[:used]
-    return out
 
 
 def fingerprint(

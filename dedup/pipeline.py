@@ -132,8 +132,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     indexed = [p for ps in long_ for p in ps]
     sentences = [p.sentences for p in indexed]
     distinct, occurrence = distinct_sentences(sentences)
-    distinct_keys = np.fromiter(map(text_key, distinct), dtype=np.uint64, count=len(distinct))
-    table = sentence_memo.table(distinct, distinct_keys)
+    table, distinct_keys = sentence_memo.table(distinct)
     fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence), table=table)
     bands = np.ascontiguousarray(band_keys(table.sigs, cfg.lsh).T)[occurrence]
     keys = distinct_keys[occurrence]
@@ -165,7 +164,7 @@ def _memos(cfg: DedupConfig) -> tuple[SegmentMemo, SentenceMemo]:
     params = (cfg.segment, cfg.shingle, cfg.lsh.num_perm, cfg.lsh.seed)
     if params not in _MEMOS:
         _MEMOS.clear()
-        _MEMOS[params] = ({}, SentenceMemo(cfg.shingle, cfg.lsh))
+        _MEMOS[params] = ({}, SentenceMemo(cfg.shingle, cfg.lsh, text_key))
     return _MEMOS[params]
 
 

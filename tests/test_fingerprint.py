@@ -152,13 +152,14 @@ def test_sentence_memo_gives_the_rows_it_would_compute(max_rows: int) -> None:
 
     shingle, lsh = ShingleConfig(3), LshConfig(num_perm=64)
     pool = [f"sentence {i} has words {i % 3} and more {i * 7}" for i in range(8)] + ["one", "two words"]
-    pool += [f"filler {i} of a long batch that grows the memo" for i in range(3000)]  # past its first buffers
+    # Long sentences: more shingles than the memo reserves for them at first, so its buffer grows.
+    pool += [" ".join(f"filler{i} w{j}" for j in range(20)) for i in range(3000)]
     batches = [[0, 1, 2], [2, 3, 0], [4, 5, 6, 7], [9, 1, 8, 0], [3], list(range(6, 3010)), [0, 1, 2, 3, 4, 5]]
-    memo = SentenceMemo(shingle, lsh, max_rows=max_rows)
+    memo = SentenceMemo(shingle, lsh, text_key, max_rows=max_rows)
     for batch in batches:
         sentences = [pool[i] for i in batch]
-        keys = np.array([text_key(t) for t in sentences], dtype=np.uint64)
-        got, want = memo.table(sentences, keys), sentence_table(sentences, shingle, lsh)
+        (got, keys), want = memo.table(sentences), sentence_table(sentences, shingle, lsh)
+        assert keys.tolist() == [text_key(t) for t in sentences]
         assert np.array_equal(got.sigs, want.sigs)
         assert np.array_equal(got.sets, want.sets)
         assert np.array_equal(got.set_start, want.set_start)
