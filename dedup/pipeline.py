@@ -1283,25 +1283,28 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     groups_out: list[BoilerplateGroup] = []
     occ_article = tables["occ_article"]
     reused = np.flatnonzero(tables["articles"] >= 2)
-    # Occurrences of the reused groups, grouped (stable: in occurrence order inside a group).
-    positions = np.flatnonzero(np.isin(occ_group, reused)) if len(reused) else np.empty(0, np.int64)
-    positions = positions[np.argsort(occ_group[positions], kind="stable")]
-    starts = np.searchsorted(occ_group[positions], reused, side="left").tolist()
-    ends = np.searchsorted(occ_group[positions], reused, side="right").tolist()
-    occ_uid_arr = np.asarray(corpus.occ_uid, dtype=np.int64)
+    # (group, article) and (group, text) of every occurrence of a reused group, sorted and
+    # distinct: each group's articles (in id order, so in path order) and texts are then slices.
+    in_reused = np.zeros(len(tables["articles"]), dtype=bool)
+    in_reused[reused] = True
+    mine = np.flatnonzero(in_reused[occ_group]) if len(occ_group) else np.empty(0, np.int64)
+    width = max(n_articles, len(corpus.norms), 1)
+    by_article = sorted_unique(occ_group[mine] * width + occ_article[mine])
+    by_text = sorted_unique(occ_group[mine] * width + np.asarray(corpus.occ_uid, dtype=np.int64)[mine])
+    article_bounds = np.searchsorted(by_article // width, np.append(reused, len(in_reused))).tolist()
+    text_bounds = np.searchsorted(by_text // width, np.append(reused, len(in_reused))).tolist()
+    group_articles, group_texts = (by_article % width).tolist(), (by_text % width).tolist()
     for i, g in enumerate(reused.tolist()):
-        mine = positions[starts[i] : ends[i]]
-        canonical = min(set(occ_uid_arr[mine].tolist()), key=lambda u: corpus.norms[u])
-        # Articles are in id order, so sorted article numbers give sorted paths.
-        paths = [ids[k] for k in sorted_unique(occ_article[mine]).tolist()]
-        sample = corpus.samples[canonical]
+        texts = group_texts[text_bounds[i] : text_bounds[i + 1]]
+        canonical = texts[0] if len(texts) == 1 else min(texts, key=lambda u: corpus.norms[u])
+        paths = [ids[k] for k in group_articles[article_bounds[i] : article_bounds[i + 1]]]
         groups_out.append(
             BoilerplateGroup(
                 id=stable_id("g", corpus.norms[canonical]),
                 articles=int(tables["articles"][g]),
                 occurrences=int(tables["occurrences"][g]),
                 is_template=bool(template_group[g]),
-                sample=sample,
+                sample=corpus.samples[canonical],
                 example_paths=tuple(paths[:_EXAMPLE_PATHS]),
                 all_paths=tuple(paths),
             )
