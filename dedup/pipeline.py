@@ -905,10 +905,26 @@ class DedupResult:
     """Normalised texts of every paragraph in a boilerplate group (``dedup clean --strip-boilerplate``)."""
 
 
+def _content_jaccards(corpus: Corpus, first_article: list[int], pairs: list[tuple[int, int]]) -> list[float]:
+    """MinHash Jaccard estimate of each content pair: a content's signature is the element-wise
+    minimum of its (first article's) paragraph signatures, i.e. the MinHash of all its shingles."""
+    if not pairs:
+        return []
+    xy = np.asarray(pairs, dtype=np.int64)
+    needed, slot = np.unique(xy, return_inverse=True)
+    articles = np.asarray(first_article, dtype=np.int64)[needed]
+    occ_start = np.asarray(corpus.occ_start, dtype=np.int64)
+    uids = np.asarray(corpus.occ_uid, dtype=np.int64)[gather_ranges(occ_start, articles)]
+    counts = occ_start[articles + 1] - occ_start[articles]
+    sigs = np.minimum.reduceat(corpus.sigs[uids], np.concatenate(([0], np.cumsum(counts)[:-1])), axis=0)
+    slot = slot.reshape(-1, 2)
+    return signature_jaccard(sigs[slot[:, 0]], sigs[slot[:, 1]]).tolist()
+
+
 def _group_tables(corpus: Corpus, edges: ParagraphEdges, content_of: np.ndarray) -> dict[str, np.ndarray]:
     """Group label of every distinct text, and per-group article / content / occurrence counts."""
     n = len(corpus.norms)
-    label = connected_labels(n, zip(edges.a[edges.full].tolist(), edges.b[edges.full].tolist(), strict=True))
+    label = connected_labels(n, edges.a[edges.full], edges.b[edges.full])
     occ_uid = np.asarray(corpus.occ_uid, dtype=np.int64)
     occ_article = np.repeat(np.arange(len(corpus.ids)), np.diff(corpus.occ_start))
     occ_group = label[occ_uid] if len(occ_uid) else occ_uid
@@ -1129,15 +1145,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         occ = corpus.occurrences(k)
         base_chars[c] = int(occ_chars[occ.start : occ.stop][occ_used[occ.start : occ.stop]].sum())
 
-    signature_cache: dict[int, np.ndarray] = {}
-
-    def content_signature(c: int) -> np.ndarray:
-        found = signature_cache.get(c)
-        if found is None:
-            occ = corpus.occurrences(first_article[c])
-            rows = np.asarray(corpus.occ_uid[occ.start : occ.stop], dtype=np.int64)
-            found = signature_cache[c] = np.asarray(corpus.sigs[rows].min(axis=0))
-        return found
+    occ_chars_list = corpus.occ_chars  # Python ints: indexing the NumPy array per item is slower
 
     def covered(found: dict[tuple[int, int], _Link], side: int) -> tuple[float, int]:
         """Characters of one side credited by the matches, and how many of its paragraphs fully match.
@@ -1151,7 +1159,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             if p in best and best[p] is None:
                 continue
             best[p] = None if credit is None else (credit if p not in best else np.maximum(best[p], credit))
-        chars = sum(occ_chars[p] * credit_share(p, c) for p, c in best.items())
+        chars = sum(occ_chars_list[p] * credit_share(p, c) for p, c in best.items())
         return chars, sum(1 for c in best.values() if c is None)
 
     occ_index = corpus.occ_index
@@ -1242,20 +1250,20 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
 
     # ------------------------------------------------------------------ article pairs
     pairs: list[ArticlePair] = []
-    for x, y, sim, cont_x, cont_y, shingles, matched, found in content_pairs:
-        evidence = tuple(
-            sorted(
-                ParagraphMatch(
-                    occ_index[px],
-                    occ_index[py],
-                    v.score if v.full else round(credit_share(px, v.credit_a), 4),
-                    v.full,
-                    1.0 if v.full else round(credit_share(py, v.credit_b), 4),
-                )
-                for (px, py), v in found.items()
+    jaccards = _content_jaccards(corpus, first_article, [(x, y) for x, y, *_ in content_pairs])
+    for (x, y, sim, cont_x, cont_y, shingles, matched, found), jac in zip(content_pairs, jaccards, strict=True):
+        # Sorted as plain tuples (ParagraphMatch orders by its fields in this order), then wrapped.
+        rows = sorted(
+            (
+                occ_index[px],
+                occ_index[py],
+                v.score if v.full else round(credit_share(px, v.credit_a), 4),
+                v.full,
+                1.0 if v.full else round(credit_share(py, v.credit_b), 4),
             )
+            for (px, py), v in found.items()
         )
-        jac = float(signature_jaccard(content_signature(x), content_signature(y)))
+        evidence = tuple(ParagraphMatch(*row) for row in rows)
         pairs.append(
             ArticlePair(
                 ids[first_article[x]],
@@ -1271,6 +1279,8 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             )
         )
     for members in content_members:
+        if len(members) == 1:
+            continue
         first = members[0]
         n_par = len(corpus.occurrences(first))
         full = tuple(ParagraphMatch(occ_index[p], occ_index[p], 1.0) for p in corpus.occurrences(first))

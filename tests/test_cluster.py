@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from dedup.cluster import UnionFind, connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import KeepPolicy
 
@@ -10,7 +13,18 @@ def test_union_find_labels_are_smallest_member() -> None:
     uf.union(3, 1)
     uf.union(2, 4)
     assert uf.labels().tolist() == [0, 1, 2, 1, 2, 1]
-    assert connected_labels(3, []).tolist() == [0, 1, 2]
+    assert connected_labels(3, np.empty(0, np.int64), np.empty(0, np.int64)).tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_connected_labels_equal_union_find(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 300
+    a, b = rng.integers(0, n, 200), rng.integers(0, n, 200)
+    uf = UnionFind(n)
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        uf.union(x, y)
+    assert connected_labels(n, a, b).tolist() == uf.labels().tolist()
 
 
 def test_chain_guard() -> None:
