@@ -41,13 +41,12 @@ from dedup.records import (
     Cluster,
     ClusterMember,
     DigestBatch,
-    Paragraph,
     ParagraphMatch,
     RunStats,
     Skip,
     text_sample,
 )
-from dedup.segment import SegmentMemo, split_paragraphs
+from dedup.segment import Segment, SegmentMemo, segment_article
 from dedup.verify import score_pairs, sorted_tokens
 from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragraph_identities
 
@@ -115,7 +114,11 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     cfg = batch.cfg
     root = Path(batch.root)
     skips: list[Skip] = []
-    pending: list[tuple[str, str, list[Paragraph]]] = []
+    # Per article: its file, id, and (index, raw text, normalised segment) of its indexed paragraphs.
+    pending: list[tuple[str, str, list[tuple[int, str, Segment]]]] = []
+    chars: list[int] = []
+    short_counts: list[int] = []
+    short_chars: list[int] = []
     files_read = 0
     segment_memo, sentence_memo = _memos(cfg)
     for rel in batch.paths:
@@ -123,31 +126,35 @@ def _digest_files(batch: _Batch) -> _BatchResult:
         skips.extend(result.skips)
         files_read += result.read_ok
         for article in result.articles:
-            paragraphs = split_paragraphs(article.id, article.text, cfg.segment, segment_memo)
-            if not paragraphs:
+            segments = segment_article(article.text, cfg.segment, segment_memo)
+            if not segments:
                 skips.append(Skip(article.id, "empty", "no words"))
                 continue
-            pending.append((rel, article.id, paragraphs))
-    long_ = [[p for p in paragraphs if not p.is_short] for _, _, paragraphs in pending]
-    indexed = [p for ps in long_ for p in ps]
-    sentences = [p.sentences for p in indexed]
+            indexed = [(i, raw, seg) for i, (raw, seg) in enumerate(segments) if not seg[2]]
+            pending.append((rel, article.id, indexed))
+            chars.append(sum(len(raw) for raw, _ in segments))
+            short_counts.append(len(segments) - len(indexed))
+            short_chars.append(chars[-1] - sum(len(raw) for _, raw, _ in indexed))
+    indexed = [p for _, _, ps in pending for p in ps]
+    sentences = [seg[3] for _, _, seg in indexed]
     distinct, occurrence = distinct_sentences(sentences)
     table, distinct_keys = sentence_memo.table(distinct)
     fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence), table=table)
     bands = np.ascontiguousarray(band_keys(table.sigs, cfg.lsh).T)[occurrence]
     keys = distinct_keys[occurrence]
+    norms = tuple(seg[0] for _, _, seg in indexed)
     digests = DigestBatch(
         ids=tuple(aid for _, aid, _ in pending),
         files=tuple(rel for rel, _, _ in pending),
-        chars=tuple(sum(p.chars for p in paragraphs) for _, _, paragraphs in pending),
-        short_segments=tuple(len(ps) - len(long) for (_, _, ps), long in zip(pending, long_, strict=True)),
-        short_chars=tuple(sum(p.chars for p in paragraphs if p.is_short) for _, _, paragraphs in pending),
-        para_start=np.concatenate(([0], np.cumsum([len(ps) for ps in long_], dtype=np.int64))),
-        indices=tuple(p.index for p in indexed),
-        norms=tuple(p.norm for p in indexed),
-        para_keys=np.fromiter((text_key(p.norm) for p in indexed), dtype=np.uint64, count=len(indexed)),
-        samples=tuple(text_sample(p.text) for p in indexed),
-        lengths=tuple(p.chars for p in indexed),
+        chars=tuple(chars),
+        short_segments=tuple(short_counts),
+        short_chars=tuple(short_chars),
+        para_start=np.concatenate(([0], np.cumsum([len(ps) for _, _, ps in pending], dtype=np.int64))),
+        indices=tuple(i for i, _, _ in indexed),
+        norms=norms,
+        para_keys=np.fromiter(map(text_key, norms), dtype=np.uint64, count=len(norms)),
+        samples=tuple(text_sample(raw) for _, raw, _ in indexed),
+        lengths=tuple(len(raw) for _, raw, _ in indexed),
         sentence_keys=keys,
         sentence_bands=bands,
         fingerprints=fp.without_sentence_sigs(),

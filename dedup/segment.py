@@ -107,40 +107,28 @@ def split_segments(text: str) -> list[str]:
     return segments
 
 
-SegmentMemo = dict[str, "tuple[str, int, bool, tuple[str, ...]] | None"]
-"""What :func:`split_paragraphs` made of each raw segment: ``(norm, words, is_short, sentences)``,
-or ``None`` for a segment without a word."""
+Segment = tuple[str, int, bool, tuple[str, ...]]
+"""What one raw segment normalises to: ``(norm, words, is_short, sentences)`` (see :class:`Paragraph`)."""
+
+SegmentMemo = dict[str, "Segment | None"]
+"""Raw segments already split (``None`` for a segment without a word)."""
 
 _MEMO_LIMIT = 100_000
 
 
-def split_paragraphs(
-    article_id: str, text: str, cfg: SegmentConfig, memo: SegmentMemo | None = None
-) -> list[Paragraph]:
-    """Segment and normalise one article.
+def segment_article(text: str, cfg: SegmentConfig, memo: SegmentMemo | None = None) -> list[tuple[str, Segment]]:
+    """The segments of an article that have a word, each as ``(raw, (norm, words, is_short, sentences))``.
 
-    Bullet and heading markers (``-``, ``*``, ``1.``, ``#``) are removed before normalising, so a
-    bullet item and the heading it repeats normalise to the same text. A segment is *short*
-    (``is_short=True``) when it has fewer than ``cfg.min_words`` words, or fewer than twice that and
-    looks like a heading: it does not end like a sentence. Short segments count in the article's
-    length but are never fingerprinted or matched, so a shared table of contents cannot make two
-    articles alike. Segments with no word are dropped.
+    What :func:`split_paragraphs` returns, as plain tuples (the workers' hot path makes no record
+    per segment).
 
     Args:
-        article_id: the article's path (or ``file.jsonl#id``).
         text: raw text.
         cfg: segmentation parameters.
         memo: segments already split with the same ``cfg`` (filled in; emptied when it passes
             100k segments). Scraped articles repeat headings and boilerplate lines word for word:
             half the segments of the generated corpus are repeats. A segment's result does not
             depend on the article around it, so the memo never changes one.
-
-    Returns:
-        Paragraphs in article order, indexed from 0.
-
-    >>> text = "- A heading that runs to ten words in all here\\n" + "word " * 10 + "end."
-    >>> [(p.index, p.is_short) for p in split_paragraphs("a", text, SegmentConfig())]
-    [(0, True), (1, False)]
     """
     segments = split_segments(text)
     if memo is None:
@@ -164,12 +152,35 @@ def split_paragraphs(
             heading_like = not _PROSE_END.search(raw)
             short = words < cfg.min_words or (heading_like and words < 2 * cfg.min_words)
             memo[raw] = (norm, words, short, tuple(sentences))
-    paragraphs: list[Paragraph] = []
-    for raw in segments:
-        done = memo[raw]
-        if done is not None:
-            paragraphs.append(Paragraph(article_id, len(paragraphs), raw, *done))
-    return paragraphs
+    return [(raw, done) for raw in segments if (done := memo[raw]) is not None]
 
 
-__all__ = ["SegmentMemo", "split_paragraphs", "split_segments", "split_sentences"]
+def split_paragraphs(
+    article_id: str, text: str, cfg: SegmentConfig, memo: SegmentMemo | None = None
+) -> list[Paragraph]:
+    """Segment and normalise one article.
+
+    Bullet and heading markers (``-``, ``*``, ``1.``, ``#``) are removed before normalising, so a
+    bullet item and the heading it repeats normalise to the same text. A segment is *short*
+    (``is_short=True``) when it has fewer than ``cfg.min_words`` words, or fewer than twice that and
+    looks like a heading: it does not end like a sentence. Short segments count in the article's
+    length but are never fingerprinted or matched, so a shared table of contents cannot make two
+    articles alike. Segments with no word are dropped.
+
+    Args:
+        article_id: the article's path (or ``file.jsonl#id``).
+        text: raw text.
+        cfg: segmentation parameters.
+        memo: see :func:`segment_article`.
+
+    Returns:
+        Paragraphs in article order, indexed from 0.
+
+    >>> text = "- A heading that runs to ten words in all here\\n" + "word " * 10 + "end."
+    >>> [(p.index, p.is_short) for p in split_paragraphs("a", text, SegmentConfig())]
+    [(0, True), (1, False)]
+    """
+    return [Paragraph(article_id, i, raw, *done) for i, (raw, done) in enumerate(segment_article(text, cfg, memo))]
+
+
+__all__ = ["Segment", "SegmentMemo", "segment_article", "split_paragraphs", "split_segments", "split_sentences"]
