@@ -431,3 +431,43 @@ def test_template_shingles_do_not_count(tmp_path: Path) -> None:
     assert result.shingle_scored == {} and result.clusters == []
     fewer = run(tmp_path, build_config(workers=1, shingle_containment=0.01, boilerplate_min_articles=13))
     assert min(fewer.shingle_scored.values()) > 0.4 and len(fewer.shingle_scored) == 66
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sentence_spread_bounds_equal_summing_every_similar_pair(seed: int) -> None:
+    """Deciding template sentences by spread bounds (and summing partners only for the undecided)
+    gives the template mask and similar pairs of summing over every similar pair."""
+    from dedup.pipeline import _similar_sentences_by_bounds
+
+    rng = np.random.default_rng(seed)
+    n, n_bands, cap = 400, 6, int(rng.integers(6, 14))
+    keys = rng.integers(0, 250, size=(n_bands, n)).astype(np.uint64)  # many shared band keys
+    n_owners = rng.integers(1, 3, size=n)  # sentences decided by the bounds, and undecided ones
+    partners: list[set[int]] = [set() for _ in range(n)]
+    for band in keys:
+        for key in np.unique(band):
+            members = np.flatnonzero(band == key).tolist()
+            if 2 <= len(members) <= cap:
+                for s in members:
+                    partners[s].update(t for t in members if t != s)
+    spread = np.array([n_owners[s] + sum(n_owners[t] for t in partners[s]) for s in range(n)])
+    want_ok = spread <= cap
+    want_pairs = sorted((s, t) for s in range(n) for t in partners[s] if s < t and want_ok[s] and want_ok[t])
+    ok, similar = _similar_sentences_by_bounds(keys, n_owners, cap)
+    assert ok.tolist() == want_ok.tolist()
+    assert similar.tolist() == [list(p) for p in want_pairs]
+    assert 0 < want_ok.sum() < n  # both kinds present
+
+
+@pytest.mark.parametrize("cap", [3, 20])
+def test_sentence_spread_bounds_equal_the_exact_way_on_a_generated_corpus(plain_generated: Path, cap: int) -> None:
+    from dedup.pipeline import _similar_sentences, _similar_sentences_by_bounds, ingest_corpus
+    from dedup.records import RunStats
+
+    cfg = build_config(workers=1)
+    cfg = dataclasses.replace(cfg, lsh=dataclasses.replace(cfg.lsh, max_sentence_spread=cap))
+    corpus = ingest_corpus(plain_generated / "articles", cfg, RunStats())
+    ok, similar = _similar_sentences(corpus, cfg)
+    got_ok, got_similar = _similar_sentences_by_bounds(corpus.sentence_bands, np.diff(corpus.owner_start), cap)
+    assert np.array_equal(got_ok, ok) and np.array_equal(got_similar, similar)
+    assert 0 < ok.sum() < len(ok)
