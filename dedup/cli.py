@@ -33,6 +33,7 @@ from dedup.config import (
     ShingleConfig,
     VerifyConfig,
 )
+from dedup.engines import no_huge_pages
 from dedup.errors import ConfigError, DedupError
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import Skip
@@ -194,6 +195,7 @@ def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> None:
+        no_huge_pages()
         ctx = kwargs.pop("ctx")
         _apply_config_file(ctx, kwargs.pop("config"), kwargs, annotations)
         opts = {name: kwargs.pop(name) for name, _, _ in _RUN_OPTIONS}
