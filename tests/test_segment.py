@@ -111,3 +111,4 @@ def test_segment_memo_gives_the_paragraphs_of_a_fresh_split(monkeypatch) -> None
         for k, text in enumerate(articles * 2):
             assert split_paragraphs(f"a{k}", text, cfg, memo) == split_paragraphs(f"a{k}", text, cfg)
             assert len(memo) <= limit + len(split_segments(text))
+            assert all(len(raw) <= segment._MEMO_CHARS for raw in memo)  # long paragraphs are not kept
