@@ -171,7 +171,7 @@ def _memos(cfg: DedupConfig) -> tuple[SegmentMemo, SentenceMemo]:
     params = (cfg.segment, cfg.shingle, cfg.lsh.num_perm, cfg.lsh.seed)
     if params not in _MEMOS:
         _MEMOS.clear()
-        _MEMOS[params] = ({}, SentenceMemo(cfg.shingle, cfg.lsh, text_key))
+        _MEMOS[params] = (SegmentMemo(), SentenceMemo(cfg.shingle, cfg.lsh, text_key))
     return _MEMOS[params]
 
 

@@ -110,11 +110,30 @@ def split_segments(text: str) -> list[str]:
 Segment = tuple[str, int, bool, tuple[str, ...]]
 """What one raw segment normalises to: ``(norm, words, is_short, sentences)`` (see :class:`Paragraph`)."""
 
-SegmentMemo = dict[str, "Segment | None"]
-"""Raw segments already split (``None`` for a segment without a word)."""
-
 _MEMO_LIMIT = 100_000
-_MEMO_CHARS = 200  # longer segments are rarely repeated word for word, and would cost ~2 KB each
+_MEMO_CHARS = 200
+
+
+class SegmentMemo:
+    """Raw segments already split by :func:`segment_article` (with one :class:`SegmentConfig`).
+
+    Scraped articles repeat headings, bullets and boilerplate lines word for word: half the
+    segments of the generated corpus are repeats. Segments of up to 200 characters (85 % of those
+    repeats) are kept when first met; a longer one only when met a second time (its hash is noted
+    the first time), since most long paragraphs are unique and would cost ~2 KB each. At most 100k
+    segments and 400k hashes are kept; past that the memo starts afresh.
+
+    Attributes:
+        done: raw segment → ``(norm, words, is_short, sentences)``, or ``None`` without a word.
+        seen_once: ``hash()`` of the long segments met once.
+    """
+
+    def __init__(self) -> None:
+        self.done: dict[str, Segment | None] = {}
+        self.seen_once: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.done)
 
 
 def segment_article(text: str, cfg: SegmentConfig, memo: SegmentMemo | None = None) -> list[tuple[str, Segment]]:
@@ -126,19 +145,17 @@ def segment_article(text: str, cfg: SegmentConfig, memo: SegmentMemo | None = No
     Args:
         text: raw text.
         cfg: segmentation parameters.
-        memo: segments already split with the same ``cfg`` (filled in with segments of at most
-            200 characters; emptied when it passes 100k). Scraped articles repeat headings, bullets
-            and short boilerplate lines word for word: half the segments of the generated corpus
-            are repeats, 85 % of them that short, while keeping every segment would cost ~2 KB per
-            (mostly unique) paragraph. A segment's result does not depend on the article around
-            it, so the memo never changes one.
+        memo: segments already split with the same ``cfg`` (see :class:`SegmentMemo`). A
+            segment's result does not depend on the article around it, so the memo never changes one.
     """
     segments = split_segments(text)
     if memo is None:
-        memo = {}
-    elif len(memo) > _MEMO_LIMIT:
-        memo.clear()
-    todo = [raw for raw in dict.fromkeys(segments) if raw not in memo]
+        memo = SegmentMemo()
+    elif len(memo.done) > _MEMO_LIMIT or len(memo.seen_once) > 4 * _MEMO_LIMIT:
+        memo.done.clear()
+        memo.seen_once.clear()
+    done = memo.done
+    todo = [raw for raw in dict.fromkeys(segments) if raw not in done]
     if todo:
         # Every sentence piece of the new segments is normalised in one call.
         pieces = [_SENTENCE_BREAK.split(_BULLET.sub("", raw, count=1)) for raw in todo]
@@ -148,17 +165,20 @@ def segment_article(text: str, cfg: SegmentConfig, memo: SegmentMemo | None = No
             sentences = _join_short(norms[offset : offset + len(group)], cfg.min_sentence_words)
             offset += len(group)
             if not sentences:
-                memo[raw] = None
+                done[raw] = None
                 continue
             norm = " ".join(sentences)
             words = norm.count(" ") + 1
             heading_like = not _PROSE_END.search(raw)
             short = words < cfg.min_words or (heading_like and words < 2 * cfg.min_words)
-            memo[raw] = (norm, words, short, tuple(sentences))
-    found = [(raw, done) for raw in segments if (done := memo[raw]) is not None]
+            done[raw] = (norm, words, short, tuple(sentences))
+    found = [(raw, seg) for raw in segments if (seg := done[raw]) is not None]
     for raw in todo:
         if len(raw) > _MEMO_CHARS:
-            del memo[raw]
+            key = hash(raw)
+            if key not in memo.seen_once:
+                memo.seen_once.add(key)
+                del done[raw]
     return found
 
 

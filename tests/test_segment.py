@@ -94,6 +94,7 @@ def test_segment_memo_gives_the_paragraphs_of_a_fresh_split(monkeypatch) -> None
     from dedup import segment
 
     cfg = SegmentConfig()
+    long_paragraph = "A long paragraph that several articles repeat word for word. " * 5
     lines = [
         "# A Heading",
         "- Understanding Kratom's Role",
@@ -102,13 +103,18 @@ def test_segment_memo_gives_the_paragraphs_of_a_fresh_split(monkeypatch) -> None
         "...",
         "1. A numbered item that runs on for quite a few words here",
         "Short line",
+        long_paragraph.strip(),
     ]
     articles = ["\n".join(lines[i:] + lines[:i]) + "\n\n" + lines[i] for i in range(len(lines))]
     articles.append(SEED_LIKE)
     for limit in (2, 1000):
         monkeypatch.setattr(segment, "_MEMO_LIMIT", limit)
-        memo: segment.SegmentMemo = {}
+        memo = segment.SegmentMemo()
         for k, text in enumerate(articles * 2):
             assert split_paragraphs(f"a{k}", text, cfg, memo) == split_paragraphs(f"a{k}", text, cfg)
             assert len(memo) <= limit + len(split_segments(text))
-            assert all(len(raw) <= segment._MEMO_CHARS for raw in memo)  # long paragraphs are not kept
+        if limit == 1000:  # the long paragraph is kept from its second article on, short ones at once
+            assert long_paragraph.strip() in memo.done and "# A Heading" in memo.done
+    memo = segment.SegmentMemo()
+    segment.segment_article(long_paragraph, cfg, memo)
+    assert long_paragraph.strip() not in memo.done and len(memo.seen_once) == 1
