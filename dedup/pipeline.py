@@ -32,7 +32,7 @@ from dedup.fingerprint import (
     gather_ranges,
     signature_jaccard,
 )
-from dedup.index import band_keys, candidate_pairs_from_keys, sorted_unique
+from dedup.index import band_keys, bucket_pairs, candidate_pairs_from_keys, sorted_unique
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
     ArticlePair,
@@ -566,14 +566,9 @@ def _pairs_in_runs(ids: np.ndarray, run: np.ndarray, wanted: np.ndarray, both: b
         holds[run[keep]] = True
         keep = holds[run]
     ids, run = ids[keep], run[keep]
-    chunks = []
-    for d in range(1, len(ids)):
-        same = np.flatnonzero(run[d:] == run[:-d])
-        if not len(same):
-            break
-        a, b = ids[same], ids[same + d]
-        chunks.append(np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1))
-    return np.concatenate(chunks) if chunks else np.empty((0, 2), dtype=np.int64)
+    local = bucket_pairs(run.astype(np.uint64), max_neighbors=max(len(run), 1))  # a run is one bucket
+    a, b = ids[local[:, 0]], ids[local[:, 1]]
+    return np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)
 
 
 def _unique_pairs(parts: list[np.ndarray], n: int) -> np.ndarray:
