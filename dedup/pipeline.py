@@ -522,13 +522,15 @@ def _similar_sentences_by_bounds(keys: np.ndarray, n_owners: np.ndarray, cap: in
     templates.
     """
     n = keys.shape[1]
+    if n == 0:
+        return np.zeros(0, dtype=bool), np.empty((0, 2), dtype=np.int64)
     lower = np.zeros(n, dtype=np.int64)
     upper = np.zeros(n, dtype=np.int64)
     bands: list[tuple[np.ndarray, np.ndarray]] = []  # members of small buckets, grouped; bucket of each
     for band in range(len(keys)):
         order = np.argsort(keys[band])
         sorted_keys = keys[band][order]
-        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))) if n else order
+        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
         lengths = np.diff(np.append(starts, n))
         small = (lengths >= 2) & (lengths <= cap)
         ids = order[np.repeat(small, lengths)]
