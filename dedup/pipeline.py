@@ -630,15 +630,19 @@ def _rows_of(flat: np.ndarray, starts: np.ndarray, rows: np.ndarray | None) -> t
 class _ShingleIndex:
     """Sparse incidence matrices of paragraphs and of their sentences over the corpus' shingles."""
 
-    def __init__(self, corpus: Corpus, template: np.ndarray | None = None, only: np.ndarray | None = None) -> None:
+    def __init__(self, corpus: Corpus, only: np.ndarray | None = None) -> None:
         """``only``: the distinct paragraphs that will be queried (the rows of the others stay empty)."""
-        # Sentences that are templates (see _sentence_pairs) never earn credit.
-        self.creditable = ~template[corpus.psent_sid] if template is not None else None
+        self.creditable: np.ndarray | None = None
         self.paragraphs = _incidence(*_rows_of(corpus.shingles, corpus.shingle_start, only))
         sentence_rows = None if only is None else gather_ranges(corpus.psent_start, only)
         self.sentences = _incidence(*_rows_of(corpus.psent_shingles, corpus.psent_shingle_start, sentence_rows))
         self.sentence_sizes = np.diff(corpus.psent_shingle_start)
         self.psent_start = corpus.psent_start
+
+    def exclude(self, sentences: np.ndarray) -> None:
+        """Sentences (one flag per paragraph sentence, ``psent`` order) that never earn credit:
+        template sentences (see :func:`_sentence_pairs`)."""
+        self.creditable = ~sentences
 
     def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact shared-shingle counts of paragraph pairs."""
@@ -793,8 +797,18 @@ def _verify_candidates(
     # The candidate sources (sentences, and the paragraph bands in parts) are independent: with two
     # workers or more they run side by side in forked processes.
     _VERIFY_STATE["corpus"] = (corpus, cfg)
+    built: list[_ShingleIndex] = []
+
+    def build_index() -> None:
+        # Without a cache every paragraph may be queried: the index does not depend on the
+        # candidates, so it is built while the workers look for them.
+        if not want_cache:
+            built.append(_ShingleIndex(corpus))
+
     try:
-        (by_sentence, template), *by_paragraph = map_forked(_candidates_of, _candidate_tasks(cfg), cfg.workers)
+        (by_sentence, template), *by_paragraph = map_forked(
+            _candidates_of, _candidate_tasks(cfg), cfg.workers, meanwhile=build_index
+        )
     finally:
         _VERIFY_STATE.clear()
     cand = _unique_pairs([*by_paragraph, by_sentence], n)
@@ -813,8 +827,9 @@ def _verify_candidates(
     # Chunks are verified in forked workers that share the corpus copy-on-write; results come
     # back in chunk order, so the edges are the same whatever the worker count.
     # With a cache, few pairs are left to verify: only their paragraphs' shingles are indexed.
-    only = sorted_unique(cand[todo].ravel()) if want_cache else None
-    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg)
+    index = built[0] if built else _ShingleIndex(corpus, sorted_unique(cand[todo].ravel()))
+    index.exclude(template[corpus.psent_sid])
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, index, cand[todo], cfg)
     chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
         results = list(map_forked(_verify_chunk, chunks, cfg.workers))
@@ -1077,6 +1092,12 @@ def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunS
         return _analyse(corpus, edges, cfg, stats)
 
 
+def _containment_task(_: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Worker task: :func:`_shingle_containment` of the arguments the analysis left in ``_VERIFY_STATE``."""
+    with _no_gc():
+        return _shingle_containment(*_VERIFY_STATE["containment"])
+
+
 def _shingle_containment(
     corpus: Corpus, first_article: list[int], occ_used: np.ndarray, cap: int, min_shared: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1181,13 +1202,9 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     # Occurrences of each distinct text in the *first* article of each content.
     first_article = [members[0] for members in content_members]
     uid_occ: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for c, k in enumerate(first_article):
-        for pos in corpus.occurrences(k):
-            if occ_used[pos]:
-                uid_occ[corpus.occ_uid[pos]].append((c, pos))
-
     # Paragraph matches per content pair, X < Y: {(X, Y): {(posX, posY): Link}}.
     matches: dict[tuple[int, int], dict[tuple[int, int], _Link]] = defaultdict(dict)
+    base_chars = np.zeros(n_contents, dtype=np.int64)
 
     def link(occ_a: list[tuple[int, int]], occ_b: list[tuple[int, int]], found: _Link) -> None:
         flipped = _Link(found.score, found.credit_b, found.credit_a, found.full)
@@ -1201,14 +1218,39 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                 if old is None or (value.full, value.score) > (old.full, old.score):
                     bucket[pos] = value
 
-    identical = _Link(1.0, None, None, True)
-    for occ in uid_occ.values():
-        if len({c for c, _ in occ}) > 1:
-            link(occ, occ, identical)
-    for i, (a, b) in enumerate(zip(edges.a.tolist(), edges.b.tolist(), strict=True)):
-        if a in uid_occ and b in uid_occ:
-            found = _Link(float(edges.score[i]), edges.credit_a[i], edges.credit_b[i], bool(edges.full[i]))
-            link(uid_occ[a], uid_occ[b], found)
+    def link_matches() -> None:
+        """Fill ``uid_occ``, ``matches`` and ``base_chars``."""
+        for c, k in enumerate(first_article):
+            for pos in corpus.occurrences(k):
+                if occ_used[pos]:
+                    uid_occ[corpus.occ_uid[pos]].append((c, pos))
+        identical = _Link(1.0, None, None, True)
+        for occ in uid_occ.values():
+            if len({c for c, _ in occ}) > 1:
+                link(occ, occ, identical)
+        for i, (a, b) in enumerate(zip(edges.a.tolist(), edges.b.tolist(), strict=True)):
+            if a in uid_occ and b in uid_occ:
+                found = _Link(float(edges.score[i]), edges.credit_a[i], edges.credit_b[i], bool(edges.full[i]))
+                link(uid_occ[a], uid_occ[b], found)
+        for c, k in enumerate(first_article):
+            occ = corpus.occurrences(k)
+            base_chars[c] = int(occ_chars[occ.start : occ.stop][occ_used[occ.start : occ.stop]].sum())
+
+    # Whole-article shingle containment: finds revisions whose paragraphs were all edited (no
+    # paragraph pair verifies) and copies of part of a longer article. It does not depend on the
+    # paragraph matches: with two workers or more a forked worker computes it while this process
+    # links them.
+    _VERIFY_STATE["containment"] = (
+        corpus,
+        first_article,
+        occ_used,
+        n_contents + 1 if cfg.cluster.include_boilerplate else cfg.cluster.boilerplate_min_articles,
+        max(1, cfg.segment.min_words - cfg.shingle.size + 1),
+    )
+    try:
+        ((doc_x, doc_y, doc_sx, doc_sy),) = map_forked(_containment_task, [None], cfg.workers, meanwhile=link_matches)
+    finally:
+        _VERIFY_STATE.clear()
 
     weight_cache: dict[int, np.ndarray] = {}
 
@@ -1223,11 +1265,6 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             return 1.0
         w = sentence_weights(corpus.occ_uid[pos])
         return float(credit @ w / w.sum())
-
-    base_chars = np.zeros(n_contents, dtype=np.int64)
-    for c, k in enumerate(first_article):
-        occ = corpus.occurrences(k)
-        base_chars[c] = int(occ_chars[occ.start : occ.stop][occ_used[occ.start : occ.stop]].sum())
 
     occ_chars_list = corpus.occ_chars  # Python ints: indexing the NumPy array per item is slower
 
@@ -1249,15 +1286,6 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     occ_index = corpus.occ_index
     threshold = cfg.cluster.min_article_similarity
     min_shingles = cfg.cluster.min_shingle_containment
-    # Whole-article shingle containment: finds revisions whose paragraphs were all edited (no
-    # paragraph pair verifies) and copies of part of a longer article.
-    doc_x, doc_y, doc_sx, doc_sy = _shingle_containment(
-        corpus,
-        first_article,
-        occ_used,
-        n_contents + 1 if cfg.cluster.include_boilerplate else cfg.cluster.boilerplate_min_articles,
-        max(1, cfg.segment.min_words - cfg.shingle.size + 1),
-    )
     doc_share = np.round(np.minimum(np.maximum(doc_sx, doc_sy), 1.0), 4)
     shingle_share = dict(zip(zip(doc_x.tolist(), doc_y.tolist(), strict=True), doc_share.tolist(), strict=True))
     doc_floor = min(cfg.cluster.floor, cfg.cluster.min_shingle_containment)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from dedup.engines import no_huge_pages
+from dedup.engines import map_forked, no_huge_pages
 
 
 def _set(enabled: bool) -> bool:
@@ -24,3 +26,31 @@ def test_run_commands_stop_numpy_asking_for_huge_pages(monkeypatch: pytest.Monke
         assert _set(True) is True  # left on
     finally:
         _set(previous)
+
+
+_STATE: dict[str, int] = {}
+
+
+def _plus_state(x: int) -> int:
+    return x + _STATE.get("offset", 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("n_items", [0, 3, 20])
+def test_meanwhile_runs_once_in_this_process_and_results_keep_their_order(workers: int, n_items: int) -> None:
+    """``meanwhile`` runs here while the forked workers work; the workers were forked before it ran,
+    so what it changes is not seen by them (with one worker it runs before the items)."""
+    calls: list[int] = []
+    _STATE["offset"] = 100
+
+    def meanwhile() -> None:
+        calls.append(os.getpid())
+        _STATE["offset"] = 1000
+
+    try:
+        out = list(map_forked(_plus_state, range(n_items), workers, meanwhile=meanwhile))
+    finally:
+        _STATE.clear()
+    assert calls == [os.getpid()]
+    offset = 1000 if workers == 1 else 100
+    assert out == [i + offset for i in range(n_items)]

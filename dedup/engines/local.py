@@ -6,7 +6,7 @@ import gc
 import multiprocessing
 import multiprocessing.context
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
@@ -35,7 +35,13 @@ def no_huge_pages() -> bool:
     return True
 
 
-def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int, fork: bool = False) -> Iterator[R]:
+def map_ordered(
+    func: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    fork: bool = False,
+    meanwhile: Callable[[], object] | None = None,
+) -> Iterator[R]:
     """``map`` with results in input order, whatever the worker count.
 
     Args:
@@ -44,11 +50,15 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int, fork: 
         workers: 1 runs in this process; more uses a process pool of that size.
         fork: start the workers by forking this process, so they see its current memory (large
             read-only state set up before the call) without pickling it.
+        meanwhile: called once in this process while the workers run their first items (with one
+            worker, before them): work of this process that the items do not need.
 
     Yields:
         ``func(item)`` for each item, in the order of ``items``.
     """
     if workers <= 1:
+        if meanwhile is not None:
+            meanwhile()
         yield from map(func, items)
         return
     context = multiprocessing.get_context("fork") if fork else None
@@ -57,15 +67,21 @@ def map_ordered(func: Callable[[T], R], items: Iterable[T], workers: int, fork: 
         # forked worker would otherwise write to every one of them and copy the whole heap.
         gc.freeze()
     try:
-        yield from _pooled(func, items, workers, context)
+        yield from _pooled(func, items, workers, context, meanwhile)
     finally:
         if fork:
             gc.unfreeze()
 
 
 def _pooled(
-    func: Callable[[T], R], items: Iterable[T], workers: int, context: multiprocessing.context.BaseContext | None
+    func: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    context: multiprocessing.context.BaseContext | None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[R]:
+    if isinstance(items, Sized):  # no idle worker for a short list (with ``meanwhile``, one item is worth a fork)
+        workers = max(1, min(workers, len(items)))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # Bounded look-ahead keeps memory flat: at most 4 batches per worker are in flight.
         pending = []
@@ -73,11 +89,20 @@ def _pooled(
         for item in iterator:
             pending.append(pool.submit(func, item))
             if len(pending) >= 4 * workers:
+                if meanwhile is not None:
+                    meanwhile, run = None, meanwhile
+                    run()
                 yield pending.pop(0).result()
+        if meanwhile is not None:
+            # A forking pool starts every worker at its first submit, before its manager thread:
+            # this process forks nothing while it runs ``meanwhile``.
+            meanwhile()
         for future in pending:
             yield future.result()
 
 
-def map_forked(func: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+def map_forked(
+    func: Callable[[T], R], items: Iterable[T], workers: int, meanwhile: Callable[[], object] | None = None
+) -> Iterator[R]:
     """:func:`map_ordered` in workers forked from this process (they share its memory copy-on-write)."""
-    return map_ordered(func, items, workers, fork=True)
+    return map_ordered(func, items, workers, fork=True, meanwhile=meanwhile)
