@@ -36,7 +36,7 @@ from dedup.config import (
 from dedup.engines import no_huge_pages
 from dedup.errors import ConfigError, DedupError
 from dedup.pipeline import DedupResult, analyse, match_corpus
-from dedup.records import Skip
+from dedup.records import RunStats, Skip
 from dedup.report import write_csv, write_new_reports, write_reports
 from dedup.store import LockTimeoutError
 
@@ -328,8 +328,7 @@ def _print_table(title: str, rows: list[tuple[str, object]]) -> None:
     Console(stderr=True).print(table)
 
 
-def _summary_rows(result: DedupResult) -> list[tuple[str, object]]:
-    s = result.stats
+def _summary_rows(s: RunStats) -> list[tuple[str, object]]:
     return [
         ("files seen / read", f"{s.files_seen} / {s.files_read}"),
         ("skipped", ", ".join(f"{k} {v}" for k, v in sorted(s.skipped.items())) or "0"),
@@ -376,7 +375,7 @@ def scan(
         result = analyse(corpus, edges, cfg, stats)
         write_reports(result, out)
     if not opts["quiet"]:
-        _print_table("dedup scan", [*_summary_rows(result), ("reports", str(out))])
+        _print_table("dedup scan", [*_summary_rows(result.stats), ("reports", str(out))])
 
 
 EVAL_ERRORS_COLUMNS = ("kind", "path_a", "path_b", "truth_a", "truth_b", "similarity", "shingle_containment")
@@ -526,7 +525,7 @@ def index_(
 ) -> None:
     """Index new or changed files of FOLDER into the store and report what is new since the last run."""
     from dedup.incremental import index_folder, restrict_result
-    from dedup.report import summary_dict
+    from dedup.report import run_summary
     from dedup.store import Store, store_lock
 
     store_path = store or folder / ".dedup" / "index.sqlite"
@@ -542,14 +541,16 @@ def index_(
                     typer.echo(f"skipped {skip.path} ({skip.reason}{detail})", err=True)
 
             with _progress(not opts["quiet"] and sys.stderr.isatty()) as hook:
-                result, changes = index_folder(folder, db, cfg, keep_missing, on_skip=on_skip, on_progress=hook)
+                result, changes = index_folder(
+                    folder, db, cfg, keep_missing, on_skip=on_skip, on_progress=hook, need_result=out is not None
+                )
         extra = {"store": str(store_path), "changes": changes.to_dict()}
-        if out is not None:
+        if result is not None and out is not None:
             write_reports(result, out, extra)
             write_new_reports(restrict_result(result, changes.new_pairs, changes.new_clusters), out)
     counts = changes.to_dict()
     if json_summary:
-        typer.echo(json.dumps(summary_dict(result, extra), indent=2))
+        typer.echo(json.dumps(run_summary(cfg, changes.stats, extra), indent=2))
     if not opts["quiet"]:
         _print_table(
             "dedup index",
@@ -560,7 +561,7 @@ def index_(
                         str(counts[k]) for k in ("files_new", "files_changed", "files_unchanged", "files_removed")
                     ),
                 ),
-                *_summary_rows(result)[1:],
+                *_summary_rows(changes.stats)[1:],
                 ("new pairs / new clusters", f"{counts['new_pairs']} / {counts['new_clusters']}"),
                 ("duplicate rate", f"{counts['duplicate_rate']:.4f}"),
             ],
@@ -596,7 +597,7 @@ def report_(
             result = report_from_store(db, cfg)
         write_reports(result, out, {"store": str(store)})
     if not opts["quiet"]:
-        _print_table("dedup report", [*_summary_rows(result), ("reports", str(out))])
+        _print_table("dedup report", [*_summary_rows(result.stats), ("reports", str(out))])
 
 
 @app.command("clean")

@@ -50,6 +50,8 @@ class Changes:
     new_pairs: list[ArticlePair] = field(default_factory=list)
     new_clusters: list[Cluster] = field(default_factory=list)
     duplicate_rate: float = 0.0
+    stats: RunStats = field(default_factory=RunStats)
+    """The run's counts and timings (those of its full result; also there when it made none)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Counts for ``summary.json``."""
@@ -167,6 +169,26 @@ def _group_first_seen(
     return out
 
 
+_SUMMARY = "last_summary"
+
+
+def _summary_key(cfg: DedupConfig) -> dict[str, Any]:
+    """What a stored run summary is valid for: this tool version and every parameter but ``workers``."""
+    from dedup.report import package_version
+
+    params = cfg.to_dict()
+    params.pop("workers", None)
+    return {"version": package_version("dedup"), "params": params}
+
+
+def _unchanged_stats(store: Store, cfg: DedupConfig) -> tuple[RunStats, float] | None:
+    """The stats and duplicate rate of the last run, if it was made with ``cfg`` by this tool version."""
+    found = store.get_state(_SUMMARY)
+    if isinstance(found, dict) and found.get("key") == _summary_key(cfg) and isinstance(found.get("stats"), RunStats):
+        return found["stats"], float(found["duplicate_rate"])
+    return None
+
+
 def index_folder(
     root: Path,
     store: Store,
@@ -174,8 +196,15 @@ def index_folder(
     keep_missing: bool = False,
     on_skip: SkipHook = _noop_skip,
     on_progress: ProgressHook = _noop_progress,
-) -> tuple[DedupResult, Changes]:
+    need_result: bool = True,
+) -> tuple[DedupResult | None, Changes]:
     """Bring the store up to date with ``root`` and return the full result and what changed.
+
+    Args:
+        need_result: ``False`` when the caller needs only the changes and the run's stats (no
+            reports): when no file was added, changed or removed since a run with the same
+            parameters, nothing is matched again and the result is ``None`` (the stats are the
+            last run's, which the same stored digests would give again).
 
     Raises:
         InputError: ``root`` is not a directory.
@@ -230,6 +259,24 @@ def index_folder(
             yield batch
 
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0  # listing and hashing; loading adds to it
+    last = None if need_result or to_read or removed else _unchanged_stats(store, cfg)
+    if last is not None:
+        # Nothing to read or forget, same parameters: the stored digests give the last run's result
+        # again, so no pair or cluster is new.
+        with store.transaction():
+            store.set_meta("input_folder", str(root.resolve()))
+            store.update_mtimes(same_content)
+            store.touch_files(unchanged, when)
+            store.set_state("last_run", when)
+        last_stats, changes.duplicate_rate = last
+        changes.stats = dataclasses.replace(
+            last_stats,
+            files_seen=stats.files_seen,
+            files_read=0,
+            reused_candidate_pairs=last_stats.candidate_pairs,
+            seconds=stats.seconds,
+        )
+        return None, changes
     # One transaction for the whole run: a run killed at any point leaves the store as it was.
     with store.transaction():
         store.forget_files([*to_read, *removed])
@@ -265,6 +312,10 @@ def index_folder(
         store.set_state("clusters", {m.path: c.id for c in result.clusters for m in c.members})
         store.set_state("groups", groups_seen)
         store.set_state("last_run", when)
+        kept_stats = dataclasses.replace(result.stats, seconds={})
+        summary = {"key": _summary_key(cfg), "stats": kept_stats, "duplicate_rate": changes.duplicate_rate}
+        store.set_state(_SUMMARY, summary)
+    changes.stats = result.stats
     return result, changes
 
 

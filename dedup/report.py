@@ -11,8 +11,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from dedup.config import DedupConfig
 from dedup.pipeline import DedupResult
-from dedup.records import ParagraphMatch
+from dedup.records import ParagraphMatch, RunStats
 
 CLUSTERS_COLUMNS = (
     "cluster_id",
@@ -201,14 +202,18 @@ def write_new_reports(new_pairs: DedupResult, out: Path) -> list[Path]:
 
 def summary_dict(result: DedupResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The content of ``summary.json``: counts, skips, parameters, versions, timings."""
-    cfg = result.config
+    return run_summary(result.config, result.stats, extra)
+
+
+def run_summary(cfg: DedupConfig, stats: RunStats, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`summary_dict` of a run's parameters and stats (all a summary needs)."""
     out: dict[str, Any] = {
         "tool": "dedup",
         "version": package_version("dedup"),
         "datasketch_version": package_version("datasketch"),
         "rapidfuzz_version": package_version("rapidfuzz"),
         "parameters": {**cfg.to_dict(), "tag": cfg.tag, "minhash_scheme": "affine32"},
-        **result.stats.to_dict(),
+        **stats.to_dict(),
     }
     if extra:
         out.update(extra)
@@ -242,6 +247,7 @@ __all__ = [
     "CLUSTERS_COLUMNS",
     "PAIRS_COLUMNS",
     "REPORT_FILES",
+    "run_summary",
     "summary_dict",
     "write_articles_csv",
     "write_boilerplate_csv",

@@ -301,3 +301,44 @@ def test_arrival_order_does_not_change_results(tmp_path: Path) -> None:
         (g.id, g.sample, g.all_paths) for g in scanned.groups
     ]
     assert len(scanned.pairs) > 10
+
+
+def test_unchanged_folder_is_not_matched_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing added, changed or removed, a run without --out takes the last run's stats: its
+    summary and gates are those a full re-match gives, and nothing is matched."""
+    import dedup.incremental
+
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    (folder / "empty.txt").write_text("")  # a skip, counted in every summary
+    index = ["index", str(folder), "--store", str(store), "--json", "--workers", "1", "-q"]
+    first = CliRunner().invoke(app, index)
+    assert first.exit_code == 0, first.output
+    os.utime(sorted(folder.rglob("*.txt"))[0], ns=(1, 1))  # touched, same content
+    full = CliRunner().invoke(app, [*index, "--out", str(tmp_path / "out")])  # reports: a full re-match
+    assert full.exit_code == 0, full.output
+
+    def no_matching(*args: object, **kwargs: object) -> None:
+        raise AssertionError("matched again")
+
+    with monkeypatch.context() as m:
+        m.setattr(dedup.incremental, "_match_all", no_matching)
+        quick = CliRunner().invoke(app, index)
+        assert quick.exit_code == 0, quick.output
+        gate = CliRunner().invoke(app, [*index, "--max-duplicate-rate", "0", "--fail-on-new-duplicates"])
+        assert gate.exit_code == EXIT_DUPLICATE_RATE
+    expected, got = json.loads(full.output), json.loads(quick.output)
+    assert got["changes"]["files_unchanged"] == len(list(folder.rglob("*.*")))
+    assert got["changes"]["new_pairs"] == 0 and got["skipped"] == {"empty": 1}
+    assert {**expected, "seconds": {}} == {**got, "seconds": {}}
+    rate = got["changes"]["duplicate_rate"]
+    assert rate > 0 and gate.output.endswith(f"Gate: duplicate rate {rate:.4f} > 0 (--max-duplicate-rate)\n")
+    # Other parameters, or a new file, and the folder is matched again.
+    for extra in (["--article-similarity", "0.5"], []):
+        if not extra:
+            _copy(["maca"], folder)
+        with monkeypatch.context() as m:
+            m.setattr(dedup.incremental, "_match_all", no_matching)
+            assert CliRunner().invoke(app, [*index, *extra]).exit_code == 1
+        assert CliRunner().invoke(app, [*index, *extra]).exit_code == 0
