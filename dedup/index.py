@@ -214,10 +214,77 @@ def candidate_pairs_from_keys(
     return out[keep(out)] if keep is not None and len(out) else out
 
 
+def candidate_pairs_after_additions(
+    keys: np.ndarray,
+    lsh: LshConfig,
+    fresh: np.ndarray,
+    previous: np.ndarray,
+    order_by: np.ndarray,
+    rows: np.ndarray,
+    min_equal: int,
+    keep: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """:func:`candidate_pairs_from_keys` (with ``order_by``, ``rows``, ``min_equal`` and ``keep``) of
+    items of which only the ``fresh`` ones are new, given the result for the others.
+
+    Items are only ever added: inside a bucket an added item moves the items after it one place
+    further, so a pair of earlier items can leave the window, never enter it. The result is the
+    earlier pairs that some band still proposes (same key, still inside the window), and the pairs
+    with a fresh item that a band proposes and the filters keep (the filters look at the two items
+    only). Equal to computing everything again; the work grows with the fresh items and the earlier
+    pairs, not with the buckets.
+
+    Args:
+        keys: ``(bands, n)`` band keys of every item (these bands only: the result is then the part
+            these bands propose, and the union over a split of the bands is the whole).
+        lsh: supplies the window (``max_bucket_neighbors``).
+        fresh: boolean per item, True for the added ones.
+        previous: ``(k, 2)`` result (``a < b``) for the items that are not fresh, over all bands.
+        order_by: one distinct key per item (the order inside buckets).
+        rows, min_equal, keep: the filters (see :func:`candidate_pairs_from_keys`).
+
+    Returns:
+        ``(k, 2)`` int64 array of unique pairs ``a < b``, sorted.
+    """
+    n = keys.shape[1]
+    window = lsh.max_bucket_neighbors
+    order = stable_argsort(order_by)
+    added = np.flatnonzero(fresh)
+    pa, pb = previous[:, 0], previous[:, 1]
+    supported = np.zeros(len(previous), dtype=bool)
+    codes = []
+    rank = np.empty(n, dtype=np.int64)
+    steps = np.concatenate((np.arange(1, window + 1), -np.arange(1, window + 1)))
+    for band in range(len(keys)):
+        band_order = order[stable_argsort(keys[band][order])]  # bucket by bucket, content order inside
+        sorted_keys = keys[band][band_order]
+        rank[band_order] = np.arange(n)
+        supported |= (keys[band][pa] == keys[band][pb]) & (np.abs(rank[pa] - rank[pb]) <= window)
+        for lo in range(0, len(added), _ROW_CHUNK // 8):
+            at = rank[added[lo : lo + _ROW_CHUNK // 8]]
+            here = np.repeat(at, len(steps))
+            there = here + np.tile(steps, len(at))
+            ok = (there >= 0) & (there < n)
+            here, there = here[ok], there[ok]
+            same = sorted_keys[here] == sorted_keys[there]
+            a, b = band_order[here[same]], band_order[there[same]]
+            if len(a):
+                a, b = np.minimum(a, b), np.maximum(a, b)
+                close = equal_counts(rows[a], rows[b]) >= min_equal
+                codes.append(a[close] * n + b[close])
+    new = sorted_unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    found = np.stack((new // n, new % n), axis=1)
+    found = found[keep(found)] if len(found) else found
+    kept = previous[supported].astype(np.int64)
+    merged = sorted_unique(np.concatenate((kept[:, 0] * n + kept[:, 1], found[:, 0] * n + found[:, 1])))
+    return np.stack((merged // n, merged % n), axis=1)
+
+
 __all__ = [
     "band_keys",
     "bucket_pairs",
     "candidate_pairs",
+    "candidate_pairs_after_additions",
     "candidate_pairs_from_keys",
     "sorted_unique",
     "stable_argsort",

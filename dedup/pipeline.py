@@ -32,7 +32,13 @@ from dedup.fingerprint import (
     gather_ranges,
     signature_jaccard,
 )
-from dedup.index import band_keys, bucket_pairs, candidate_pairs_from_keys, sorted_unique
+from dedup.index import (
+    band_keys,
+    bucket_pairs,
+    candidate_pairs_after_additions,
+    candidate_pairs_from_keys,
+    sorted_unique,
+)
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
     ArticlePair,
@@ -696,7 +702,12 @@ def _min_equal(bar: float, width: int) -> int:
     return next(k for k in range(width + 1) if k / np.float64(width) >= bar) if bar <= 1 else width + 1
 
 
-def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig, bands: range | None = None) -> np.ndarray:
+def _strong_band_pairs(
+    corpus: Corpus,
+    cfg: DedupConfig,
+    bands: range | None = None,
+    earlier: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Paragraph pairs proposed by the paragraph LSH bands whose estimate is at least ``lsh.min_estimate``.
 
     Paragraph-LSH candidates only matter as possible full matches. Paragraphs written from one
@@ -711,17 +722,54 @@ def _strong_band_pairs(corpus: Corpus, cfg: DedupConfig, bands: range | None = N
 
     Inside a bucket larger than the window, paragraphs are paired with their neighbours in
     content-key order (never arrival order, see :func:`build_corpus`). ``bands``: only these bands
-    (the union over a split of the bands is the result for all of them).
+    (the union over a split of the bands is the result for all of them). ``earlier``: ``(fresh,
+    pairs)`` when only the ``fresh`` paragraphs were added since a run whose result was ``pairs``
+    (see :func:`_earlier_band_pairs`): that result is brought up to date instead of made again.
     """
     bar = cfg.lsh.min_estimate
-    return candidate_pairs_from_keys(
-        band_keys(corpus.sigs, cfg.lsh, bands),
-        cfg.lsh,
-        keep=lambda pairs: _estimate_at_least(corpus.sigs, pairs, bar),
-        order_by=corpus.para_keys,
-        rows=corpus.sigs.astype(np.uint8),
-        min_equal=_min_equal(bar, corpus.sigs.shape[1]),
-    )
+    keys = band_keys(corpus.sigs, cfg.lsh, bands)
+    keep = lambda pairs: _estimate_at_least(corpus.sigs, pairs, bar)  # noqa: E731
+    rows, min_equal = corpus.sigs.astype(np.uint8), _min_equal(bar, corpus.sigs.shape[1])
+    if earlier is not None:
+        fresh, pairs = earlier
+        return candidate_pairs_after_additions(keys, cfg.lsh, fresh, pairs, corpus.para_keys, rows, min_equal, keep)
+    order_by = corpus.para_keys
+    return candidate_pairs_from_keys(keys, cfg.lsh, keep=keep, order_by=order_by, rows=rows, min_equal=min_equal)
+
+
+def _band_params(cfg: DedupConfig) -> tuple[object, ...]:
+    """What the strong band pairs depend on besides the paragraphs' fingerprints."""
+    lsh = cfg.lsh
+    return (CACHE_VERSION, lsh.band_count, lsh.row_count, lsh.max_bucket_neighbors, lsh.min_estimate)
+
+
+def _earlier_band_pairs(
+    corpus: Corpus, cfg: DedupConfig, cache: VerifyCache | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(fresh, pairs)`` for :func:`_strong_band_pairs` when the cache's run had every paragraph of
+    the corpus but a few new ones (a nightly run that added files), else ``None``.
+
+    Paragraphs are matched by text key; a paragraph of that run that is gone (a file changed or
+    removed), a key shared by two texts, other parameters, or more than an eighth of the paragraphs
+    new, and everything is computed again (the same pairs, at the usual cost).
+    """
+    if cache is None or cache.band_params != _band_params(cfg) or not len(cache.band_keys):
+        return None
+    keys = corpus.para_keys
+    order = np.argsort(keys)
+    ordered = keys[order]
+    if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+        return None
+    known = cache.band_keys
+    at = np.searchsorted(ordered, known)
+    if at.max(initial=0) >= len(ordered) or (ordered[at] != known).any():
+        return None
+    fresh = np.ones(len(keys), dtype=bool)
+    fresh[order[at]] = False
+    if 8 * int(fresh.sum()) > len(keys):
+        return None
+    uids = order[np.searchsorted(ordered, cache.band_pairs.ravel())].reshape(-1, 2)
+    return fresh, np.stack((uids.min(axis=1), uids.max(axis=1)), axis=1)
 
 
 def _candidates_of(source: range | None) -> Any:
@@ -731,7 +779,7 @@ def _candidates_of(source: range | None) -> Any:
     with _no_gc():
         if source is None:
             return _sentence_pairs(corpus, cfg)
-        return _strong_band_pairs(corpus, cfg, source)
+        return _strong_band_pairs(corpus, cfg, source, _VERIFY_STATE.get("earlier"))
 
 
 def _candidate_tasks(cfg: DedupConfig) -> list[range | None]:
@@ -797,6 +845,7 @@ def _verify_candidates(
     # The candidate sources (sentences, and the paragraph bands in parts) are independent: with two
     # workers or more they run side by side in forked processes.
     _VERIFY_STATE["corpus"] = (corpus, cfg)
+    _VERIFY_STATE["earlier"] = _earlier_band_pairs(corpus, cfg, cache) if want_cache else None
     built: list[_ShingleIndex] = []
 
     def build_index() -> None:
@@ -812,6 +861,7 @@ def _verify_candidates(
     finally:
         _VERIFY_STATE.clear()
     cand = _unique_pairs([*by_paragraph, by_sentence], n)
+    strong = _unique_pairs(by_paragraph, n) if want_cache else cand[:0]
     stats.candidate_pairs = len(cand)
     stats.seconds["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -866,7 +916,8 @@ def _verify_candidates(
     if not want_cache:
         return edges, None
     outcome = (kept, score, shared, full, credits)
-    return edges, build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome)
+    bands = (_band_params(cfg), np.sort(corpus.para_keys), corpus.para_keys[strong])
+    return edges, build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome, bands=bands)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ status. The edges it produces are the ones a full verification would give, in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -72,6 +72,13 @@ class VerifyCache:
     off_lo: np.ndarray
     credit_hi: np.ndarray
     off_hi: np.ndarray
+    band_params: tuple[object, ...] = ()
+    """What the paragraph-band candidates depend on besides the paragraphs (the LSH parameters)."""
+    band_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    """Sorted text keys of every distinct paragraph of the run."""
+    band_pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.uint64))
+    """The run's paragraph-band candidates (strong pairs, see ``pipeline._strong_band_pairs``) as
+    pairs of text keys: a run that only adds paragraphs starts from them."""
 
     def __len__(self) -> int:
         return len(self.lo)
@@ -117,8 +124,10 @@ def build_cache(
     shared: np.ndarray,
     full: np.ndarray,
     credits: dict[int, tuple[np.ndarray, np.ndarray]],
+    bands: tuple[tuple[object, ...], np.ndarray, np.ndarray] | None = None,
 ) -> VerifyCache:
-    """A cache of one run's outcomes: per candidate pair, and the credits of partial pairs by candidate."""
+    """A cache of one run's outcomes: per candidate pair, and the credits of partial pairs by candidate;
+    ``bands``: the run's ``(band_params, band_keys, band_pairs)`` (see :class:`VerifyCache`)."""
     ia, ib = ident[cand[:, 0]], ident[cand[:, 1]]
     lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
     hashes = _pair_hash(lo, hi)
@@ -154,6 +163,7 @@ def build_cache(
         off_lo,
         credit_hi,
         off_hi,
+        *(bands or ()),
     )
 
 

@@ -8,7 +8,14 @@ import pytest
 from dedup.config import LshConfig, ShingleConfig, optimal_bands_rows
 from dedup.errors import ConfigError
 from dedup.fingerprint import signatures
-from dedup.index import band_keys, bucket_pairs, candidate_pairs, stable_argsort
+from dedup.index import (
+    band_keys,
+    bucket_pairs,
+    candidate_pairs,
+    candidate_pairs_after_additions,
+    candidate_pairs_from_keys,
+    stable_argsort,
+)
 
 
 def test_issue_reference_split() -> None:
@@ -89,3 +96,58 @@ def test_lsh_oracle_exact_jaccard() -> None:
 def test_stable_argsort_matches_numpy_stable_sort(n: int, distinct: int) -> None:
     keys = np.random.default_rng(n).integers(0, distinct, n, dtype=np.uint64)
     assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pairs_after_additions_equal_pairs_computed_again(seed: int) -> None:
+    """Items added in three steps; after each, the pairs from the earlier result and the added
+    items equal those of everything computed again, for any split of the bands. Few distinct band
+    keys and a small window make large buckets, where added items push earlier pairs apart."""
+    rng = np.random.default_rng(seed)
+    n, width = 300, 16
+    lsh = LshConfig(num_perm=width, bands=4, rows=4, max_bucket_neighbors=int(rng.integers(1, 4)))
+    base = rng.integers(0, 3, size=(6, width))
+    sigs = base[rng.integers(0, 6, size=n)] + (rng.random((n, width)) < 0.3) * rng.integers(1, 5, size=(n, width))
+    sigs = sigs.astype(np.uint32)
+    keys = band_keys(sigs, lsh)
+    order_by = rng.permutation(n).astype(np.uint64) * np.uint64(7919)
+    rows = sigs.astype(np.uint8)
+
+    def keep(pairs: np.ndarray) -> np.ndarray:
+        return (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).sum(axis=1) >= 9
+
+    def full(items: np.ndarray) -> np.ndarray:
+        got = candidate_pairs_from_keys(
+            keys[:, items], lsh, keep=lambda p: keep(items[p]), order_by=order_by[items], rows=rows[items], min_equal=8
+        )
+        return items[got]
+
+    arrival = rng.permutation(n)
+    present = np.zeros(n, dtype=bool)
+    previous = np.empty((0, 2), dtype=np.int64)
+    for step in (120, 220, n):
+        fresh = np.zeros(n, dtype=bool)
+        fresh[arrival[:step]] = ~present[arrival[:step]]
+        present[arrival[:step]] = True
+        items = np.flatnonzero(present)
+        slot = np.full(n, -1)
+        slot[items] = np.arange(len(items))
+        expected = full(items)
+        for split in ([range(4)], [range(0, 1), range(1, 4)]):
+            parts = [
+                candidate_pairs_after_additions(
+                    keys[list(bands)][:, items],
+                    lsh,
+                    fresh[items],
+                    slot[previous],
+                    order_by[items],
+                    rows[items],
+                    8,
+                    lambda p, items=items: keep(items[p]),
+                )
+                for bands in split
+            ]
+            got = np.unique(np.concatenate(parts), axis=0)
+            assert items[got].tolist() == expected.tolist()
+        previous = expected
+    assert len(previous) > 50

@@ -233,3 +233,45 @@ def test_nightly_runs_with_edits_equal_a_scan(
             ]
             reused.append(stored.stats.reused_candidate_pairs)
     assert reused[0] == 0 and all(r > 0 for r in reused[1:])
+
+
+@pytest.mark.parametrize(("window", "seed"), [(1, 3), (2, 4), (64, 5)])
+def test_runs_that_add_files_bring_the_band_pairs_up_to_date(
+    plain_generated: Path, tmp_path: Path, cfg: DedupConfig, window: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that only adds a few files starts from the last run's paragraph-band pairs (with a
+    small window, added paragraphs push earlier ones out of it) and still gives a scan's result."""
+    from dedup.incremental import _stored_cache, index_folder
+    from dedup.pipeline import ingest_corpus, run
+
+    cfg = dataclasses.replace(cfg, lsh=dataclasses.replace(cfg.lsh, max_bucket_neighbors=window))
+    updated: list[int] = []
+    real = dedup.pipeline.candidate_pairs_after_additions
+
+    def spy(*args: object) -> np.ndarray:
+        updated.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dedup.pipeline, "candidate_pairs_after_additions", spy)
+    sources = sorted((plain_generated / "articles").rglob("*.txt"))
+    random.Random(seed).shuffle(sources)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    with Store(tmp_path / "s.sqlite", cfg) as store:
+        for step, (lo, hi) in enumerate([(0, 96), (96, 100), (100, 106), (106, 108)]):
+            for src in sources[lo:hi]:
+                shutil.copyfile(src, folder / src.name)
+            stored, _ = index_folder(folder, store, cfg)
+            assert len(updated) == (0 if step == 0 else 1)
+            updated.clear()
+            corpus = ingest_corpus(folder, cfg, RunStats())
+            strong = corpus.para_keys[dedup.pipeline._strong_band_pairs(corpus, cfg)]
+            kept = _stored_cache(store)
+            assert kept is not None and len(strong) > 20
+            assert sorted(np.sort(kept.band_pairs, axis=1).tolist()) == sorted(np.sort(strong, axis=1).tolist())
+            scanned = run(folder, cfg)
+            assert stored.stats.candidate_pairs == scanned.stats.candidate_pairs
+            assert stored.pairs == scanned.pairs
+            assert sorted(sorted(m.path for m in c.members) for c in stored.clusters) == sorted(
+                sorted(m.path for m in c.members) for c in scanned.clusters
+            )
