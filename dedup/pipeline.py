@@ -755,6 +755,8 @@ def _earlier_band_pairs(
     """
     if cache is None or cache.band_params != _band_params(cfg) or not len(cache.band_keys):
         return None
+    if cache.band_pairs.dtype != np.int64 or cache.band_pairs.max(initial=0) >= len(cache.band_keys):
+        return None  # not positions in band_keys (made by another version)
     keys = corpus.para_keys
     order = np.argsort(keys)
     ordered = keys[order]
@@ -764,12 +766,13 @@ def _earlier_band_pairs(
     at = np.searchsorted(ordered, known)
     if at.max(initial=0) >= len(ordered) or (ordered[at] != known).any():
         return None
+    uid_of = order[at]  # this run's number of each paragraph of that run
     fresh = np.ones(len(keys), dtype=bool)
-    fresh[order[at]] = False
+    fresh[uid_of] = False
     if 8 * int(fresh.sum()) > len(keys):
         return None
-    uids = order[np.searchsorted(ordered, cache.band_pairs.ravel())].reshape(-1, 2)
-    return fresh, np.stack((uids.min(axis=1), uids.max(axis=1)), axis=1)
+    a, b = uid_of[cache.band_pairs[:, 0]], uid_of[cache.band_pairs[:, 1]]
+    return fresh, np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)
 
 
 def _candidates_of(source: range | None) -> Any:
@@ -916,7 +919,10 @@ def _verify_candidates(
     if not want_cache:
         return edges, None
     outcome = (kept, score, shared, full, credits)
-    bands = (_band_params(cfg), np.sort(corpus.para_keys), corpus.para_keys[strong])
+    by_key = np.argsort(corpus.para_keys)
+    position = np.empty(n, dtype=np.int64)
+    position[by_key] = np.arange(n)
+    bands = (_band_params(cfg), corpus.para_keys[by_key], position[strong])
     return edges, build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome, bands=bands)
 
 

@@ -76,9 +76,9 @@ class VerifyCache:
     """What the paragraph-band candidates depend on besides the paragraphs (the LSH parameters)."""
     band_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     """Sorted text keys of every distinct paragraph of the run."""
-    band_pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.uint64))
-    """The run's paragraph-band candidates (strong pairs, see ``pipeline._strong_band_pairs``) as
-    pairs of text keys: a run that only adds paragraphs starts from them."""
+    band_pairs: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
+    """The run's paragraph-band candidates (strong pairs, see ``pipeline._strong_band_pairs``), each
+    paragraph given by its position in ``band_keys``: a run that only adds paragraphs starts from them."""
 
     def __len__(self) -> int:
         return len(self.lo)
