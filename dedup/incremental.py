@@ -93,11 +93,24 @@ def _match_all(
     return analyse(corpus, edges, cfg, stats), fresh_cache
 
 
+_BAND_FIELDS = ("band_params", "band_keys", "band_pairs")
+
+
 def _stored_cache(store: Store) -> VerifyCache | None:
-    """The kept verification outcomes, if the store has a complete cache of this tool's making."""
+    """The kept verification outcomes, if the store has a complete cache of this tool's making.
+
+    A cache made before band candidates were kept (the last fields missing) still holds valid
+    outcomes: it is used without them.
+    """
     found = store.get_cache(_VERIFY_CACHE)
-    if isinstance(found, VerifyCache) and all(hasattr(found, name) for name in VerifyCache.__slots__):
+    if not isinstance(found, VerifyCache):
+        return None
+    names = VerifyCache.__slots__
+    missing = [name for name in names if not hasattr(found, name)]
+    if not missing:
         return found
+    if tuple(missing) == _BAND_FIELDS and names[-len(_BAND_FIELDS) :] == _BAND_FIELDS:
+        return VerifyCache(*(getattr(found, name) for name in names[: -len(_BAND_FIELDS)]))
     return None
 
 

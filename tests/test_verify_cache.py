@@ -183,14 +183,34 @@ def test_cache_of_another_shape_is_ignored(tmp_path: Path, cfg: DedupConfig) -> 
         index_folder(folder, store, cfg)
         cache = _stored_cache(store)
         assert isinstance(cache, VerifyCache) and len(cache) > 0
-        # Pickled as a VerifyCache whose last field did not exist yet.
+        # Pickled as a VerifyCache whose last four fields did not exist yet.
         with pytest.MonkeyPatch.context() as mp, store.transaction():
-            mp.setattr(VerifyCache, "__getstate__", lambda self: [getattr(self, n) for n in self.__slots__[:-1]])
+            mp.setattr(VerifyCache, "__getstate__", lambda self: [getattr(self, n) for n in self.__slots__[:-4]])
             store.set_cache("verify", cache)
         assert _stored_cache(store) is None
         result, _ = index_folder(folder, store, cfg)
         assert result.stats.reused_candidate_pairs == 0
         assert _stored_cache(store) is not None
+
+
+def test_cache_made_before_band_candidates_were_kept_is_used(tmp_path: Path, cfg: DedupConfig) -> None:
+    """The previous version's cache (no band fields) keeps its outcomes; the bands are made in full."""
+    from dedup.incremental import _stored_cache, index_folder
+    from dedup.verify_cache import VerifyCache
+
+    folder = tmp_path / "a"
+    shutil.copytree(SAMPLE / "articles" / "maca", folder / "maca")
+    with Store(tmp_path / "s.sqlite", cfg) as store:
+        index_folder(folder, store, cfg)
+        with pytest.MonkeyPatch.context() as mp, store.transaction():
+            mp.setattr(VerifyCache, "__getstate__", lambda self: [getattr(self, n) for n in self.__slots__[:-3]])
+            store.set_cache("verify", _stored_cache(store))
+        old = _stored_cache(store)
+        assert old is not None and len(old) > 0 and old.band_params == () and not len(old.band_keys)
+        shutil.copytree(SAMPLE / "articles" / "ginseng", folder / "ginseng")
+        result, _ = index_folder(folder, store, cfg)
+        assert result is not None and result.stats.reused_candidate_pairs > 0
+        assert len(_stored_cache(store).band_keys) > 0
 
 
 @pytest.mark.parametrize("seed", [1, 2])
