@@ -636,19 +636,15 @@ def _rows_of(flat: np.ndarray, starts: np.ndarray, rows: np.ndarray | None) -> t
 class _ShingleIndex:
     """Sparse incidence matrices of paragraphs and of their sentences over the corpus' shingles."""
 
-    def __init__(self, corpus: Corpus, only: np.ndarray | None = None) -> None:
+    def __init__(self, corpus: Corpus, template: np.ndarray | None = None, only: np.ndarray | None = None) -> None:
         """``only``: the distinct paragraphs that will be queried (the rows of the others stay empty)."""
-        self.creditable: np.ndarray | None = None
+        # Sentences that are templates (see _sentence_pairs) never earn credit.
+        self.creditable = ~template[corpus.psent_sid] if template is not None else None
         self.paragraphs = _incidence(*_rows_of(corpus.shingles, corpus.shingle_start, only))
         sentence_rows = None if only is None else gather_ranges(corpus.psent_start, only)
         self.sentences = _incidence(*_rows_of(corpus.psent_shingles, corpus.psent_shingle_start, sentence_rows))
         self.sentence_sizes = np.diff(corpus.psent_shingle_start)
         self.psent_start = corpus.psent_start
-
-    def exclude(self, sentences: np.ndarray) -> None:
-        """Sentences (one flag per paragraph sentence, ``psent`` order) that never earn credit:
-        template sentences (see :func:`_sentence_pairs`)."""
-        self.creditable = ~sentences
 
     def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact shared-shingle counts of paragraph pairs."""
@@ -730,11 +726,12 @@ def _strong_band_pairs(
     keys = band_keys(corpus.sigs, cfg.lsh, bands)
     keep = lambda pairs: _estimate_at_least(corpus.sigs, pairs, bar)  # noqa: E731
     rows, min_equal = corpus.sigs.astype(np.uint8), _min_equal(bar, corpus.sigs.shape[1])
-    if earlier is not None:
-        fresh, pairs = earlier
-        return candidate_pairs_after_additions(keys, cfg.lsh, fresh, pairs, corpus.para_keys, rows, min_equal, keep)
-    order_by = corpus.para_keys
-    return candidate_pairs_from_keys(keys, cfg.lsh, keep=keep, order_by=order_by, rows=rows, min_equal=min_equal)
+    if earlier is None:
+        return candidate_pairs_from_keys(
+            keys, cfg.lsh, keep=keep, order_by=corpus.para_keys, rows=rows, min_equal=min_equal
+        )
+    fresh, pairs = earlier
+    return candidate_pairs_after_additions(keys, cfg.lsh, fresh, pairs, corpus.para_keys, rows, min_equal, keep)
 
 
 def _band_params(cfg: DedupConfig) -> tuple[object, ...]:
@@ -872,9 +869,8 @@ def _verify_candidates(
     # With a cache, few pairs are left to verify: only their paragraphs' shingles are indexed. (Built
     # while the candidate workers ran, the index saved 0.3-0.5 s at 92 MB but raised the peak
     # footprint by 200 MB, its matrices beside the workers' temporaries.)
-    index = _ShingleIndex(corpus, sorted_unique(cand[todo].ravel()) if want_cache else None)
-    index.exclude(template[corpus.psent_sid])
-    _VERIFY_STATE["job"] = _VerifyJob(corpus, index, cand[todo], cfg)
+    only = sorted_unique(cand[todo].ravel()) if want_cache else None
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg)
     chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
         results = list(map_forked(_verify_chunk, chunks, cfg.workers))

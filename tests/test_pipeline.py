@@ -105,8 +105,7 @@ def _oracle_edges(corpus, cfg) -> ParagraphEdges:
     full = scores >= cfg.verify.min_similarity
     # Two shared shingles is the least any credited sentence needs (half of a 3-word+ sentence's).
     x, y = np.nonzero(np.triu(full | (shared >= 2), k=1))
-    index = _ShingleIndex(corpus)
-    index.exclude(template_sentences(corpus, cfg)[corpus.psent_sid])
+    index = _ShingleIndex(corpus, template_sentences(corpus, cfg))
     bar = cfg.verify.min_containment
     ca, off_a = index.sentence_credit(x, y, bar)
     cb, off_b = index.sentence_credit(y, x, bar)
