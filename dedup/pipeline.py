@@ -741,21 +741,21 @@ def _band_params(cfg: DedupConfig) -> tuple[object, ...]:
 
 
 def _earlier_band_pairs(
-    corpus: Corpus, cfg: DedupConfig, cache: VerifyCache | None
+    corpus: Corpus, cfg: DedupConfig, cache: VerifyCache | None, by_key: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(fresh, pairs)`` for :func:`_strong_band_pairs` when the cache's run had every paragraph of
     the corpus but a few new ones (a nightly run that added files), else ``None``.
 
     Paragraphs are matched by text key; a paragraph of that run that is gone (a file changed or
     removed), a key shared by two texts, other parameters, or more than an eighth of the paragraphs
-    new, and everything is computed again (the same pairs, at the usual cost).
+    new, and everything is computed again (the same pairs, at the usual cost). ``by_key``: the
+    paragraphs in text-key order.
     """
     if cache is None or cache.band_params != _band_params(cfg) or not len(cache.band_keys):
         return None
     if cache.band_pairs.dtype != np.int64 or cache.band_pairs.max(initial=0) >= len(cache.band_keys):
         return None  # not positions in band_keys (made by another version)
-    keys = corpus.para_keys
-    order = np.argsort(keys)
+    keys, order = corpus.para_keys, by_key
     ordered = keys[order]
     if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
         return None
@@ -845,7 +845,8 @@ def _verify_candidates(
     # The candidate sources (sentences, and the paragraph bands in parts) are independent: with two
     # workers or more they run side by side in forked processes.
     _VERIFY_STATE["corpus"] = (corpus, cfg)
-    _VERIFY_STATE["earlier"] = _earlier_band_pairs(corpus, cfg, cache) if want_cache else None
+    by_key = np.argsort(corpus.para_keys) if want_cache else None
+    _VERIFY_STATE["earlier"] = _earlier_band_pairs(corpus, cfg, cache, by_key) if by_key is not None else None
     try:
         (by_sentence, template), *by_paragraph = map_forked(_candidates_of, _candidate_tasks(cfg), cfg.workers)
     finally:
@@ -907,7 +908,7 @@ def _verify_candidates(
     if not want_cache:
         return edges, None
     outcome = (kept, score, shared, full, credits)
-    by_key = np.argsort(corpus.para_keys)
+    assert by_key is not None
     position = np.empty(n, dtype=np.int64)
     position[by_key] = np.arange(n)
     bands = (_band_params(cfg), corpus.para_keys[by_key], position[strong])
