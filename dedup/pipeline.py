@@ -23,7 +23,7 @@ from scipy import sparse
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import DedupConfig, Linkage
-from dedup.engines import map_forked, map_ordered
+from dedup.engines import map_forked, map_ordered, release_memory
 from dedup.errors import InputError
 from dedup.fingerprint import (
     SentenceMemo,
@@ -380,6 +380,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     stats.short_segments = sum(corpus.short_segments)
     stats.unique_paragraphs = len(corpus.norms)
     stats.unique_sentences = n_sentences
+    release_memory()  # the batches' buffers, freed piecemeal, stay in the heap otherwise
     return corpus
 
 
@@ -594,7 +595,8 @@ def _incidence(flat: np.ndarray, starts: np.ndarray) -> sparse.csr_matrix:
     The hashes are the column indices themselves (no renumbering); each row's hashes are sorted and
     distinct, so the matrix is in canonical form and row products merge sorted index lists.
     """
-    data = np.ones(len(flat), dtype=np.float32)
+    # One byte per entry: products of ones are ones, and scipy sums int8 rows into int64.
+    data = np.ones(len(flat), dtype=np.int8)
     return sparse.csr_matrix((data, flat.astype(np.int64), starts), shape=(len(starts) - 1, 1 << 32))
 
 
@@ -778,8 +780,11 @@ def _candidates_of(source: range | None) -> Any:
     corpus, cfg = _VERIFY_STATE["corpus"]
     with _no_gc():
         if source is None:
-            return _sentence_pairs(corpus, cfg)
-        return _strong_band_pairs(corpus, cfg, source, _VERIFY_STATE.get("earlier"))
+            found = _sentence_pairs(corpus, cfg)
+        else:
+            found = _strong_band_pairs(corpus, cfg, source, _VERIFY_STATE.get("earlier"))
+    release_memory()  # the task's temporaries: a worker that takes the next task starts small again
+    return found
 
 
 def _candidate_tasks(cfg: DedupConfig) -> list[range | None]:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+import platform
+import sys
 
 import pytest
 
-from dedup.engines import map_forked, no_huge_pages
+from dedup.engines import map_forked, no_huge_pages, release_memory
 
 
 def _set(enabled: bool) -> bool:
@@ -54,3 +56,22 @@ def test_meanwhile_runs_once_in_this_process_and_results_keep_their_order(worker
     assert calls == [os.getpid()]
     offset = 1000 if workers == 1 else 100
     assert out == [i + offset for i in range(n_items)]
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc malloc_trim"
+)
+def test_release_memory_hands_freed_heap_pages_back() -> None:
+    blocks = [bytearray(64 * 1024) for _ in range(2048)]  # 134 MB of heap chunks (under the mmap threshold)
+    last = blocks.pop()  # a live chunk above the freed ones: free() alone cannot shrink the heap
+    before = _resident_mb()
+    del blocks
+    assert _resident_mb() > before - 64  # glibc kept the freed chunks
+    assert release_memory() is True
+    assert _resident_mb() < before - 100
+    del last
