@@ -30,6 +30,7 @@ from dedup.fingerprint import (
     distinct_sentences,
     fingerprint,
     gather_ranges,
+    minimum_of_runs,
     signature_jaccard,
 )
 from dedup.index import (
@@ -145,7 +146,8 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     sentences = [seg[3] for _, _, seg in indexed]
     distinct, occurrence = distinct_sentences(sentences)
     table, distinct_keys = sentence_memo.table(distinct)
-    fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=(distinct, occurrence), table=table)
+    occurrences = (distinct, occurrence)
+    fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=occurrences, table=table, sentence_sigs=False)
     bands = np.ascontiguousarray(band_keys(table.sigs, cfg.lsh).T)[occurrence]
     keys = distinct_keys[occurrence]
     norms = tuple(seg[0] for _, _, seg in indexed)
@@ -163,7 +165,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
         lengths=tuple(len(raw) for _, raw, _ in indexed),
         sentence_keys=keys,
         sentence_bands=bands,
-        fingerprints=fp.without_sentence_sigs(),
+        fingerprints=fp,
     )
     return _BatchResult(len(batch.paths), files_read, tuple(skips), digests)
 
@@ -1066,7 +1068,7 @@ def _content_jaccards(corpus: Corpus, first_article: list[int], pairs: list[tupl
     occ_start = np.asarray(corpus.occ_start, dtype=np.int64)
     uids = np.asarray(corpus.occ_uid, dtype=np.int64)[gather_ranges(occ_start, articles)]
     counts = occ_start[articles + 1] - occ_start[articles]
-    sigs = np.minimum.reduceat(corpus.sigs[uids], np.concatenate(([0], np.cumsum(counts)[:-1])), axis=0)
+    sigs = minimum_of_runs(corpus.sigs, uids, np.concatenate(([0], np.cumsum(counts))))
     slot = slot.reshape(-1, 2)
     return signature_jaccard(sigs[slot[:, 0]], sigs[slot[:, 1]]).tolist()
 

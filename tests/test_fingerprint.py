@@ -143,6 +143,36 @@ def test_fingerprint_sentences_paragraphs_and_shingle_sets() -> None:
             assert np.array_equal(new, old)
 
 
+def test_fingerprint_without_sentence_signatures_keeps_everything_else() -> None:
+    from dedup.fingerprint import fingerprint
+
+    paragraphs = [["a b c d e", "f g h i j"], ["a b c d e"], [f"w{i} w{i + 1} w{i + 2}" for i in range(12)]]
+    full = fingerprint(paragraphs, ShingleConfig(3), LshConfig())
+    lean = fingerprint(paragraphs, ShingleConfig(3), LshConfig(), sentence_sigs=False)
+    assert lean.sentence_sigs.shape == (15, 0)
+    expected = full.without_sentence_sigs()
+    for name in lean.__dataclass_fields__:
+        assert np.array_equal(getattr(lean, name), getattr(expected, name)), name
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_minimum_of_runs_is_reduceat_over_gathered_rows(seed: int) -> None:
+    from dedup.fingerprint import minimum_of_runs
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 1 << 32, size=(50, 16), dtype=np.uint32)
+    counts = rng.integers(1, 9, size=40)
+    counts[rng.integers(0, 40, size=3)] = 30  # a few long runs
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    index = rng.integers(0, 50, size=int(starts[-1]))
+    expected = np.minimum.reduceat(values[index], starts[:-1], axis=0)
+    assert np.array_equal(minimum_of_runs(values, index, starts), expected)
+    with_empty = np.insert(starts, 5, starts[5])  # an empty run: the MinHash of nothing
+    got = minimum_of_runs(values, index, with_empty)
+    assert (got[5] == np.iinfo(np.uint32).max).all()
+    assert np.array_equal(np.delete(got, 5, axis=0), expected)
+
+
 @pytest.mark.parametrize("max_rows", [3, 5, 5000])
 def test_sentence_memo_gives_the_rows_it_would_compute(max_rows: int) -> None:
     """Batches that repeat sentences of earlier batches, and batches that overflow the memo, get
