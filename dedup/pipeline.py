@@ -550,7 +550,8 @@ def _similar_sentences_by_bounds(keys: np.ndarray, n_owners: np.ndarray, cap: in
         brought = np.repeat(np.add.reduceat(n_owners[ids], run_starts), run_lengths) - n_owners[ids]
         lower[ids] = np.maximum(lower[ids], brought)  # a sentence is in one bucket per band
         upper[ids] += brought
-        bands.append((ids, np.repeat(np.arange(len(run_lengths)), run_lengths)))
+        # Kept as int32 for the second pass (24 bands of int64 held 110 MB at 102 MB of text).
+        bands.append((ids.astype(np.int32), np.repeat(np.arange(len(run_lengths), dtype=np.int32), run_lengths)))
     ok = n_owners + upper <= cap
     undecided = np.flatnonzero(~ok & (n_owners + lower <= cap))
     if len(undecided):
@@ -576,7 +577,7 @@ def _pairs_in_runs(ids: np.ndarray, run: np.ndarray, wanted: np.ndarray, both: b
         holds = np.zeros(int(run[-1]) + 1, dtype=bool)
         holds[run[keep]] = True
         keep = holds[run]
-    ids, run = ids[keep], run[keep]
+    ids, run = ids[keep].astype(np.int64), run[keep]
     local = bucket_pairs(run.astype(np.uint64), max_neighbors=max(len(run), 1))  # a run is one bucket
     a, b = ids[local[:, 0]], ids[local[:, 1]]
     return np.stack((np.minimum(a, b), np.maximum(a, b)), axis=1)
@@ -681,10 +682,11 @@ def template_sentences(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     return _sentence_pairs(corpus, cfg)[1]
 
 
-def _estimate_at_least(sigs: np.ndarray, pairs: np.ndarray, bar: float, chunk: int = 50_000) -> np.ndarray:
+def _estimate_at_least(sigs: np.ndarray, pairs: np.ndarray, bar: float, chunk: int = 10_000) -> np.ndarray:
     """Boolean per row pair: is the MinHash Jaccard estimate of ``sigs[a]``, ``sigs[b]`` at least ``bar``?
 
-    Rows are gathered in chunks (gathering all of them at once costs GBs).
+    Rows are gathered in chunks (gathering all of them at once costs GBs; a chunk of 10k pairs of
+    128-value rows, 10 MB, is as fast as larger ones).
     """
     keep = np.zeros(len(pairs), dtype=bool)
     for lo in range(0, len(pairs), chunk):
@@ -729,12 +731,15 @@ def _strong_band_pairs(
     bar = cfg.lsh.min_estimate
     keys = band_keys(corpus.sigs, cfg.lsh, bands)
     keep = lambda pairs: _estimate_at_least(corpus.sigs, pairs, bar)  # noqa: E731
-    rows, min_equal = corpus.sigs.astype(np.uint8), _min_equal(bar, corpus.sigs.shape[1])
+    min_equal = _min_equal(bar, corpus.sigs.shape[1])
+    # The low bytes are made in the call (no reference kept here): the callee reorders them and the
+    # first copy is freed at once.
     if earlier is None:
         return candidate_pairs_from_keys(
-            keys, cfg.lsh, keep=keep, order_by=corpus.para_keys, rows=rows, min_equal=min_equal
+            keys, cfg.lsh, keep=keep, order_by=corpus.para_keys, rows=corpus.sigs.astype(np.uint8), min_equal=min_equal
         )
     fresh, pairs = earlier
+    rows = corpus.sigs.astype(np.uint8)
     return candidate_pairs_after_additions(keys, cfg.lsh, fresh, pairs, corpus.para_keys, rows, min_equal, keep)
 
 
@@ -878,7 +883,8 @@ def _verify_candidates(
     # while the candidate workers ran, the index saved 0.3-0.5 s at 92 MB but raised the peak
     # footprint by 200 MB, its matrices beside the workers' temporaries.)
     only = sorted_unique(cand[todo].ravel()) if want_cache else None
-    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg)
+    texts = _PackedTexts(corpus.norms)
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg, texts)
     chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
         results = list(map_forked(_verify_chunk, chunks, cfg.workers))
@@ -922,20 +928,50 @@ def _verify_candidates(
     return edges, build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome, bands=bands)
 
 
+class _PackedTexts:
+    """Texts in one UTF-8 buffer with offsets.
+
+    Forked workers read them without writing to the parent's pages: taking an item of a list of
+    strings writes its reference count, which copies the page holding it into the worker.
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        joined = "".join(texts)
+        self.data = joined.encode("utf-8")
+        sizes = map(len, texts) if len(self.data) == len(joined) else (len(t.encode("utf-8")) for t in texts)
+        self.starts = np.concatenate(([0], np.cumsum(np.fromiter(sizes, dtype=np.int64, count=len(texts)))))
+
+    def take(self, rows: Sequence[int]) -> list[str]:
+        """The texts of the given rows.
+
+        >>> _PackedTexts(["café au lait", "", "tea"]).take([2, 0, 1, 0])
+        ['tea', 'café au lait', '', 'café au lait']
+        """
+        at = np.asarray(rows, dtype=np.int64)
+        bounds = zip(self.starts[at].tolist(), self.starts[at + 1].tolist(), strict=True)
+        data = self.data
+        return [data[lo:hi].decode("utf-8") for lo, hi in bounds]
+
+
 @dataclass(frozen=True, slots=True)
 class _VerifyJob:
     corpus: Corpus
     index: _ShingleIndex
     cand: np.ndarray
     cfg: DedupConfig
+    texts: _PackedTexts
     sorted_cache: dict[int, str] = field(default_factory=dict)
 
-    def sorted_tokens(self, uid: int) -> str:
-        """A distinct paragraph's words in sorted order (token_sort_ratio), computed once per worker."""
-        found = self.sorted_cache.get(uid)
-        if found is None:
-            found = self.sorted_cache[uid] = sorted_tokens(self.corpus.norms[uid])
-        return found
+    def sorted_tokens(self, uids: list[int], texts: list[str]) -> list[str]:
+        """Distinct paragraphs' words in sorted order (token_sort_ratio), computed once per worker."""
+        cache = self.sorted_cache
+        out = []
+        for uid, text in zip(uids, texts, strict=True):
+            found = cache.get(uid)
+            if found is None:
+                found = cache[uid] = sorted_tokens(text)
+            out.append(found)
+        return out
 
 
 _VERIFY_STATE: dict[str, Any] = {}
@@ -977,11 +1013,12 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     # rapidfuzz only where the paragraphs could be the same (shingle Jaccard >= 0.2).
     maybe = np.flatnonzero(shared >= 0.2 * union)
     left, right = a[maybe].tolist(), b[maybe].tolist()
+    left_texts, right_texts = job.texts.take(left), job.texts.take(right)
     scores[maybe] = score_pairs(
-        [corpus.norms[i] for i in left],
-        [corpus.norms[i] for i in right],
-        left_sorted=[job.sorted_tokens(i) for i in left],
-        right_sorted=[job.sorted_tokens(i) for i in right],
+        left_texts,
+        right_texts,
+        left_sorted=job.sorted_tokens(left, left_texts),
+        right_sorted=job.sorted_tokens(right, right_texts),
     )
     full = scores >= cfg.verify.min_similarity
     # Partial credit needs a run of two sentences (two shared shingles each at least), or a
