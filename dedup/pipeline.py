@@ -883,7 +883,7 @@ def _verify_candidates(
     # while the candidate workers ran, the index saved 0.3-0.5 s at 92 MB but raised the peak
     # footprint by 200 MB, its matrices beside the workers' temporaries.)
     only = sorted_unique(cand[todo].ravel()) if want_cache else None
-    texts = _PackedTexts(corpus.norms)
+    texts = _PackedTexts(corpus.norms, only)
     _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg, texts)
     chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
@@ -935,7 +935,11 @@ class _PackedTexts:
     strings writes its reference count, which copies the page holding it into the worker.
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], only: np.ndarray | None = None) -> None:
+        """``only``: the rows that will be taken (sorted, distinct); the others are left out."""
+        self.only = only
+        if only is not None:
+            texts = [texts[i] for i in only.tolist()]
         joined = "".join(texts)
         self.data = joined.encode("utf-8")
         sizes = map(len, texts) if len(self.data) == len(joined) else (len(t.encode("utf-8")) for t in texts)
@@ -946,8 +950,12 @@ class _PackedTexts:
 
         >>> _PackedTexts(["café au lait", "", "tea"]).take([2, 0, 1, 0])
         ['tea', 'café au lait', '', 'café au lait']
+        >>> _PackedTexts(["a", "b", "c"], only=np.array([0, 2])).take([2, 0])
+        ['c', 'a']
         """
         at = np.asarray(rows, dtype=np.int64)
+        if self.only is not None:
+            at = np.searchsorted(self.only, at)
         bounds = zip(self.starts[at].tolist(), self.starts[at + 1].tolist(), strict=True)
         data = self.data
         return [data[lo:hi].decode("utf-8") for lo, hi in bounds]
