@@ -1268,6 +1268,9 @@ def _shingle_containment(
     return x, y, k / sizes[x], k / sizes[y]
 
 
+_NOT_SEEN = np.empty(0)  # marks a paragraph with no credit yet in covered()
+
+
 def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats) -> DedupResult:
     t_start = time.perf_counter()
     n_articles = len(corpus.ids)
@@ -1318,10 +1321,16 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
 
     def link_matches() -> None:
         """Fill ``uid_occ``, ``matches`` and ``base_chars``."""
-        for c, k in enumerate(first_article):
-            for pos in corpus.occurrences(k):
-                if occ_used[pos]:
-                    uid_occ[corpus.occ_uid[pos]].append((c, pos))
+        firsts = np.asarray(first_article, dtype=np.int64)
+        occ_start = np.asarray(corpus.occ_start, dtype=np.int64)
+        pos = gather_ranges(occ_start, firsts)
+        owner = np.repeat(np.arange(len(firsts), dtype=np.int64), occ_start[firsts + 1] - occ_start[firsts])
+        used = occ_used[pos] if len(pos) else np.zeros(0, dtype=bool)
+        pos, owner = pos[used], owner[used]
+        base_chars[:] = np.bincount(owner, weights=occ_chars[pos], minlength=n_contents).astype(np.int64)
+        uids = np.asarray(corpus.occ_uid, dtype=np.int64)[pos]
+        for u, c, p in zip(uids.tolist(), owner.tolist(), pos.tolist(), strict=True):
+            uid_occ[u].append((c, p))
         identical = _Link(1.0, None, None, True)
         for occ in uid_occ.values():
             if len({c for c, _ in occ}) > 1:
@@ -1330,25 +1339,6 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             if a in uid_occ and b in uid_occ:
                 found = _Link(float(edges.score[i]), edges.credit_a[i], edges.credit_b[i], bool(edges.full[i]))
                 link(uid_occ[a], uid_occ[b], found)
-        for c, k in enumerate(first_article):
-            occ = corpus.occurrences(k)
-            base_chars[c] = int(occ_chars[occ.start : occ.stop][occ_used[occ.start : occ.stop]].sum())
-
-    # Whole-article shingle containment: finds revisions whose paragraphs were all edited (no
-    # paragraph pair verifies) and copies of part of a longer article. It does not depend on the
-    # paragraph matches: with two workers or more a forked worker computes it while this process
-    # links them.
-    _VERIFY_STATE["containment"] = (
-        corpus,
-        first_article,
-        occ_used,
-        n_contents + 1 if cfg.cluster.include_boilerplate else cfg.cluster.boilerplate_min_articles,
-        max(1, cfg.segment.min_words - cfg.shingle.size + 1),
-    )
-    try:
-        ((doc_x, doc_y, doc_sx, doc_sy),) = map_forked(_containment_task, [None], cfg.workers, meanwhile=link_matches)
-    finally:
-        _VERIFY_STATE.clear()
 
     weight_cache: dict[int, np.ndarray] = {}
 
@@ -1373,13 +1363,87 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         sentences were copied from several paragraphs of the other article is credited in full.
         """
         best: dict[int, np.ndarray | None] = {}
-        for pos, value in found.items():
-            p, credit = (pos[0], value.credit_a) if side == 0 else (pos[1], value.credit_b)
-            if p in best and best[p] is None:
-                continue
-            best[p] = None if credit is None else (credit if p not in best else np.maximum(best[p], credit))
-        chars = sum(occ_chars_list[p] * credit_share(p, c) for p, c in best.items())
+        if side == 0:
+            items = [(pos[0], value.credit_a) for pos, value in found.items()]
+        else:
+            items = [(pos[1], value.credit_b) for pos, value in found.items()]
+        for p, credit in items:
+            if credit is None:
+                best[p] = None  # a full match: nothing more to merge
+            elif (old := best.get(p, _NOT_SEEN)) is _NOT_SEEN:
+                best[p] = credit
+            elif old is not None:
+                best[p] = np.maximum(old, credit)
+        chars = sum(occ_chars_list[p] * (1.0 if c is None else credit_share(p, c)) for p, c in best.items())
         return chars, sum(1 for c in best.values() if c is None)
+
+    occ_article = tables["occ_article"]
+
+    def boilerplate_groups() -> list[BoilerplateGroup]:
+        """The reused paragraph groups, most widespread first."""
+        groups_out: list[BoilerplateGroup] = []
+        reused = np.flatnonzero(tables["articles"] >= 2)
+        # (group, article) and (group, text) of every occurrence of a reused group, sorted and
+        # distinct: each group's articles (in id order, so in path order) and texts are then slices.
+        in_reused = np.zeros(len(tables["articles"]), dtype=bool)
+        in_reused[reused] = True
+        mine = np.flatnonzero(in_reused[occ_group]) if len(occ_group) else np.empty(0, np.int64)
+        width = max(n_articles, len(corpus.norms), 1)
+        by_article = sorted_unique(occ_group[mine] * width + occ_article[mine])
+        by_text = sorted_unique(occ_group[mine] * width + np.asarray(corpus.occ_uid, dtype=np.int64)[mine])
+        article_bounds = np.searchsorted(by_article // width, np.append(reused, len(in_reused))).tolist()
+        text_bounds = np.searchsorted(by_text // width, np.append(reused, len(in_reused))).tolist()
+        group_articles, group_texts = (by_article % width).tolist(), (by_text % width).tolist()
+        norms = corpus.norms
+        for i, g in enumerate(reused.tolist()):
+            texts = group_texts[text_bounds[i] : text_bounds[i + 1]]
+            canonical = texts[0] if len(texts) == 1 else min(texts, key=norms.__getitem__)
+            paths = [corpus.ids[k] for k in group_articles[article_bounds[i] : article_bounds[i + 1]]]
+            groups_out.append(
+                BoilerplateGroup(
+                    id=stable_id("g", corpus.norms[canonical]),
+                    articles=int(tables["articles"][g]),
+                    occurrences=int(tables["occurrences"][g]),
+                    is_template=bool(template_group[g]),
+                    sample=corpus.samples[canonical],
+                    example_paths=tuple(paths[:_EXAMPLE_PATHS]),
+                    all_paths=tuple(paths),
+                )
+            )
+        groups_out.sort(key=lambda g: (-g.articles, g.id))
+        return groups_out
+
+    pair_cover: dict[tuple[int, int], tuple[float, int, float]] = {}
+    groups_out: list[BoilerplateGroup] = []
+
+    def while_containment_runs() -> None:
+        """What needs no shingle containment: the paragraph matches, how much of each side of
+        every matched content pair they cover, and the boilerplate groups."""
+        link_matches()
+        for (x, y), found in matches.items():
+            chars_x, matched_x = covered(found, 0)
+            cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
+            cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
+            pair_cover[x, y] = (cont_x, matched_x, cont_y)
+        groups_out.extend(boilerplate_groups())
+
+    # Whole-article shingle containment: finds revisions whose paragraphs were all edited (no
+    # paragraph pair verifies) and copies of part of a longer article. It does not depend on the
+    # paragraph matches: with two workers or more a forked worker computes it while this process
+    # links them and does the rest that needs no containment.
+    _VERIFY_STATE["containment"] = (
+        corpus,
+        first_article,
+        occ_used,
+        n_contents + 1 if cfg.cluster.include_boilerplate else cfg.cluster.boilerplate_min_articles,
+        max(1, cfg.segment.min_words - cfg.shingle.size + 1),
+    )
+    try:
+        ((doc_x, doc_y, doc_sx, doc_sy),) = map_forked(
+            _containment_task, [None], cfg.workers, meanwhile=while_containment_runs
+        )
+    finally:
+        _VERIFY_STATE.clear()
 
     occ_index = corpus.occ_index
     threshold = cfg.cluster.min_article_similarity
@@ -1396,9 +1460,12 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     scored: dict[tuple[str, str], float] = {}
     shingle_scored: dict[tuple[str, str], float] = {}
     for (x, y), found in matches.items():
-        chars_x, matched_x = covered(found, 0)
-        cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
-        cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
+        if (x, y) in pair_cover:
+            cont_x, matched_x, cont_y = pair_cover[x, y]
+        else:  # a pair found by shingle containment alone
+            chars_x, matched_x = covered(found, 0)
+            cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
+            cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
         sim = round(float(min(1.0, max(cont_x, cont_y))), 4)
         shingles = shingle_share.get((x, y), 0.0)
         best = max(sim, shingles)
@@ -1473,7 +1540,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             )
             for (px, py), v in found.items()
         )
-        evidence = tuple(ParagraphMatch(*row) for row in rows)
+        evidence = tuple(map(ParagraphMatch._make, rows))
         pairs.append(
             ArticlePair(
                 ids[first_article[x]],
@@ -1498,38 +1565,6 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             pairs.append(ArticlePair(ids[first], ids[k], 1.0, 1.0, 1.0, 1.0, n_par, 1.0, 1.0, full))
     pairs.sort(key=lambda p: (p.a, p.b))
     stats.article_pairs = len(pairs)
-
-    # ------------------------------------------------------------------ boilerplate groups
-    groups_out: list[BoilerplateGroup] = []
-    occ_article = tables["occ_article"]
-    reused = np.flatnonzero(tables["articles"] >= 2)
-    # (group, article) and (group, text) of every occurrence of a reused group, sorted and
-    # distinct: each group's articles (in id order, so in path order) and texts are then slices.
-    in_reused = np.zeros(len(tables["articles"]), dtype=bool)
-    in_reused[reused] = True
-    mine = np.flatnonzero(in_reused[occ_group]) if len(occ_group) else np.empty(0, np.int64)
-    width = max(n_articles, len(corpus.norms), 1)
-    by_article = sorted_unique(occ_group[mine] * width + occ_article[mine])
-    by_text = sorted_unique(occ_group[mine] * width + np.asarray(corpus.occ_uid, dtype=np.int64)[mine])
-    article_bounds = np.searchsorted(by_article // width, np.append(reused, len(in_reused))).tolist()
-    text_bounds = np.searchsorted(by_text // width, np.append(reused, len(in_reused))).tolist()
-    group_articles, group_texts = (by_article % width).tolist(), (by_text % width).tolist()
-    for i, g in enumerate(reused.tolist()):
-        texts = group_texts[text_bounds[i] : text_bounds[i + 1]]
-        canonical = texts[0] if len(texts) == 1 else min(texts, key=lambda u: corpus.norms[u])
-        paths = [ids[k] for k in group_articles[article_bounds[i] : article_bounds[i + 1]]]
-        groups_out.append(
-            BoilerplateGroup(
-                id=stable_id("g", corpus.norms[canonical]),
-                articles=int(tables["articles"][g]),
-                occurrences=int(tables["occurrences"][g]),
-                is_template=bool(template_group[g]),
-                sample=corpus.samples[canonical],
-                example_paths=tuple(paths[:_EXAMPLE_PATHS]),
-                all_paths=tuple(paths),
-            )
-        )
-    groups_out.sort(key=lambda g: (-g.articles, g.id))
 
     # ------------------------------------------------------------------ per-article shares
     reports: list[ArticleReport] = []
