@@ -137,7 +137,7 @@ def _csv_bytes(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
 
 
-def test_deterministic_whatever_file_order_and_workers(
+def test_deterministic_whatever_file_order_workers_and_batch_size(
     generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = generated / "articles"
@@ -151,6 +151,7 @@ def test_deterministic_whatever_file_order_and_workers(
     write_reports(run(src, build_config(workers=1)), tmp_path / "one")
 
     import dedup.ingest
+    import dedup.pipeline
 
     real_scandir = dedup.ingest.os.scandir
 
@@ -160,6 +161,8 @@ def test_deterministic_whatever_file_order_and_workers(
         return iter(entries)
 
     monkeypatch.setattr(dedup.ingest.os, "scandir", shuffled_scandir)
+    # Small read tasks: many batches, split between the workers, folded into the corpus in turn.
+    monkeypatch.setattr(dedup.pipeline, "_FILES_PER_TASK", 7)
     result = run(copy_root, build_config(workers=2))
     monkeypatch.undo()
     write_reports(result, tmp_path / "two")
