@@ -11,7 +11,6 @@ which ``tests/test_fingerprint.py`` checks.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 from collections.abc import Callable, Sequence
@@ -238,10 +237,6 @@ class Fingerprints:
     sentence_shingles: np.ndarray
     sentence_shingle_start: np.ndarray
 
-    def without_sentence_sigs(self) -> Fingerprints:
-        """The same fingerprints with zero-width sentence signatures (once their band keys are taken)."""
-        return dataclasses.replace(self, sentence_sigs=self.sentence_sigs[:, :0])
-
     def select(self, rows: np.ndarray) -> Fingerprints:
         """The fingerprints of the given paragraphs (in the given order), offsets rebased."""
         sentences = gather_ranges(self.sentence_start, rows)
@@ -402,8 +397,8 @@ def fingerprint(
         sentences: :func:`distinct_sentences` of ``paragraphs`` when the caller has it.
         table: :func:`sentence_table` of those distinct sentences when the caller has it (e.g. from
             a :class:`SentenceMemo`).
-        sentence_sigs: False leaves the sentence signatures out (zero-width, as
-            :meth:`Fingerprints.without_sentence_sigs`) instead of gathering one row per occurrence.
+        sentence_sigs: False leaves the sentence signatures out (a zero-width array) instead of
+            gathering one row per occurrence (the workers keep only the sentences' band keys).
 
     Returns:
         :class:`Fingerprints` for the batch.

@@ -742,8 +742,8 @@ def _strong_band_pairs(
             keys, cfg.lsh, keep=keep, order_by=corpus.para_keys, rows=corpus.sigs.astype(np.uint8), min_equal=min_equal
         )
     fresh, pairs = earlier
-    rows = corpus.sigs.astype(np.uint8)
-    return candidate_pairs_after_additions(keys, cfg.lsh, fresh, pairs, corpus.para_keys, rows, min_equal, keep)
+    low_bytes = corpus.sigs.astype(np.uint8)  # not reordered by the callee: one copy either way
+    return candidate_pairs_after_additions(keys, cfg.lsh, fresh, pairs, corpus.para_keys, low_bytes, min_equal, keep)
 
 
 def _band_params(cfg: DedupConfig) -> tuple[object, ...]:

@@ -150,9 +150,9 @@ def test_fingerprint_without_sentence_signatures_keeps_everything_else() -> None
     full = fingerprint(paragraphs, ShingleConfig(3), LshConfig())
     lean = fingerprint(paragraphs, ShingleConfig(3), LshConfig(), sentence_sigs=False)
     assert lean.sentence_sigs.shape == (15, 0)
-    expected = full.without_sentence_sigs()
     for name in lean.__dataclass_fields__:
-        assert np.array_equal(getattr(lean, name), getattr(expected, name)), name
+        if name != "sentence_sigs":
+            assert np.array_equal(getattr(lean, name), getattr(full, name)), name
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
