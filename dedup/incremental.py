@@ -8,6 +8,8 @@ from run to run, and tells what is new since the previous run.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import os
 import time
 from collections import Counter
@@ -185,13 +187,30 @@ def _group_first_seen(
 _SUMMARY = "last_summary"
 
 
+@functools.cache
+def _code_digest() -> str:
+    """BLAKE2b of this package's source files and rapidfuzz's version.
+
+    A development change that alters results keeps the version number, so the version alone would
+    let a run with nothing new show counts the new code would not give.
+    """
+    from dedup.report import package_version
+
+    digest = hashlib.blake2b(package_version("rapidfuzz").encode(), digest_size=8)
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _summary_key(cfg: DedupConfig) -> dict[str, Any]:
-    """What a stored run summary is valid for: this tool version and every parameter but ``workers``."""
+    """What a stored run summary is valid for: this tool version and code, and every parameter but ``workers``."""
     from dedup.report import package_version
 
     params = cfg.to_dict()
     params.pop("workers", None)
-    return {"version": package_version("dedup"), "params": params}
+    return {"version": package_version("dedup"), "code": _code_digest(), "params": params}
 
 
 def _unchanged_stats(store: Store, cfg: DedupConfig) -> tuple[RunStats, float] | None:

@@ -334,7 +334,14 @@ def test_unchanged_folder_is_not_matched_again(tmp_path: Path, monkeypatch: pyte
     assert {**expected, "seconds": {}} == {**got, "seconds": {}}
     rate = got["changes"]["duplicate_rate"]
     assert rate > 0 and gate.output.endswith(f"Gate: duplicate rate {rate:.4f} > 0 (--max-duplicate-rate)\n")
-    # Other parameters, or a new file, and the folder is matched again.
+    # Other code (a development change keeps the version), other parameters, or a new file, and the
+    # folder is matched again.
+    with monkeypatch.context() as m:
+        m.setattr(dedup.incremental, "_code_digest", lambda: "other code")
+        with monkeypatch.context() as m2:
+            m2.setattr(dedup.incremental, "_match_all", no_matching)
+            assert CliRunner().invoke(app, index).exit_code == 1
+        assert CliRunner().invoke(app, index).exit_code == 0
     for extra in (["--article-similarity", "0.5"], []):
         if not extra:
             _copy(["maca"], folder)
