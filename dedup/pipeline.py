@@ -1404,7 +1404,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             paths = [corpus.ids[k] for k in group_articles[article_bounds[i] : article_bounds[i + 1]]]
             groups_out.append(
                 BoilerplateGroup(
-                    id=stable_id("g", corpus.norms[canonical]),
+                    id=stable_id("g", norms[canonical]),
                     articles=int(tables["articles"][g]),
                     occurrences=int(tables["occurrences"][g]),
                     is_template=bool(template_group[g]),
@@ -1419,15 +1419,19 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     pair_cover: dict[tuple[int, int], tuple[float, int, float]] = {}
     groups_out: list[BoilerplateGroup] = []
 
+    def cover(x: int, y: int, found: dict[tuple[int, int], _Link]) -> tuple[float, int, float]:
+        """Share of X and of Y the matches cover, and how many of X's paragraphs fully match."""
+        chars_x, matched_x = covered(found, 0)
+        cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
+        cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
+        return cont_x, matched_x, cont_y
+
     def while_containment_runs() -> None:
         """What needs no shingle containment: the paragraph matches, how much of each side of
         every matched content pair they cover, and the boilerplate groups."""
         link_matches()
         for (x, y), found in matches.items():
-            chars_x, matched_x = covered(found, 0)
-            cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
-            cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
-            pair_cover[x, y] = (cont_x, matched_x, cont_y)
+            pair_cover[x, y] = cover(x, y, found)
         groups_out.extend(boilerplate_groups())
 
     # Whole-article shingle containment: finds revisions whose paragraphs were all edited (no
@@ -1463,12 +1467,8 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     scored: dict[tuple[str, str], float] = {}
     shingle_scored: dict[tuple[str, str], float] = {}
     for (x, y), found in matches.items():
-        if (x, y) in pair_cover:
-            cont_x, matched_x, cont_y = pair_cover[x, y]
-        else:  # a pair found by shingle containment alone
-            chars_x, matched_x = covered(found, 0)
-            cont_x = chars_x / base_chars[x] if base_chars[x] else 0.0
-            cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
+        # A pair found by shingle containment alone was not measured meanwhile.
+        cont_x, matched_x, cont_y = pair_cover[x, y] if (x, y) in pair_cover else cover(x, y, found)
         sim = round(float(min(1.0, max(cont_x, cont_y))), 4)
         shingles = shingle_share.get((x, y), 0.0)
         best = max(sim, shingles)
