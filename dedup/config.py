@@ -163,7 +163,9 @@ class LshConfig:
         max_sentence_spread: a sentence found (identical or near-identical) in more distinct
             paragraphs than this is a template sentence and proposes no candidate pairs.
         min_estimate: a pair proposed by the paragraph bands alone is verified only when its
-            signature Jaccard estimate reaches this (pairs sharing a sentence are always verified).
+            shingle Jaccard reaches this: judged on the signature estimate, and counted exactly on
+            the shingle sets when the estimate falls less than 1.5 standard errors under it (pairs
+            sharing a sentence are always verified).
     """
 
     num_perm: int = 128

@@ -26,6 +26,8 @@ from dedup.pipeline import (
     ParagraphEdges,
     _Batch,
     _candidate_tasks,
+    _exact_jaccards,
+    _near_bar,
     _ShingleIndex,
     _strong_band_pairs,
     _unique_pairs,
@@ -338,11 +340,26 @@ def test_strong_band_pairs_prefilter_is_exact(bar: float, window: int) -> None:
         sigs[i, same] = sigs[i - 1, same]
     for start in range(0, 400, 40):  # buckets of 20 rows sharing their first four bands, little else
         sigs[start + 1 : start + 20, :16] = sigs[start, :16]
-    corpus = Corpus(sigs=sigs, para_keys=rng.integers(0, 2**63, len(sigs), dtype=np.uint64))
+    sets = [set(rng.choice(500, 60, replace=False).tolist())]
+    for _ in range(1, len(sigs)):  # neighbours share a random share of their shingles too
+        kept = {x for x in sets[-1] if rng.random() < 0.8}
+        sets.append(kept | set(rng.choice(500, 60 - len(kept), replace=False).tolist()))
+    shingles = [np.array(sorted(x), dtype=np.uint32) for x in sets]
+    corpus = Corpus(
+        sigs=sigs,
+        para_keys=rng.integers(0, 2**63, len(sigs), dtype=np.uint64),
+        shingles=np.concatenate(shingles),
+        shingle_start=np.concatenate(([0], np.cumsum([len(x) for x in shingles]))),
+    )
     cfg = build_config()
     cfg = dataclasses.replace(cfg, lsh=dataclasses.replace(cfg.lsh, min_estimate=bar, max_bucket_neighbors=window))
     every = candidate_pairs_from_keys(band_keys(sigs, cfg.lsh), cfg.lsh, order_by=corpus.para_keys)
-    want = every[signature_jaccard(sigs[every[:, 0]], sigs[every[:, 1]]) >= bar]
+    estimate = signature_jaccard(sigs[every[:, 0]], sigs[every[:, 1]])
+    exact = np.array([len(sets[a] & sets[b]) / len(sets[a] | sets[b]) for a, b in every.tolist()])
+    # Kept: estimated at the bar, or estimated just under it (1.5 standard errors) with an exact Jaccard at the bar.
+    want = every[(estimate >= bar) | ((estimate >= _near_bar(bar, 128)) & (exact >= bar))]
+    if 0 < bar < 1:
+        assert (estimate >= bar).sum() < len(want)  # the exact count kept some
     assert np.array_equal(_strong_band_pairs(corpus, cfg), want)
     # Workers take the bands in parts (see _candidate_tasks); the union of the parts is the whole.
     tasks = _candidate_tasks(dataclasses.replace(cfg, workers=2))
@@ -474,3 +491,16 @@ def test_sentence_spread_bounds_equal_the_exact_way_on_a_generated_corpus(plain_
     got_ok, got_similar = _similar_sentences_by_bounds(corpus.sentence_bands, np.diff(corpus.owner_start), cap)
     assert np.array_equal(got_ok, ok) and np.array_equal(got_similar, similar)
     assert 0 < ok.sum() < len(ok)
+
+
+def test_exact_jaccards_count_the_shingle_sets() -> None:
+    """The exact Jaccard of paragraph pairs (used just under the estimate bar), in chunks, equals set arithmetic."""
+    rng = np.random.default_rng(3)
+    sets = [set(rng.choice(300, rng.integers(1, 80), replace=False).tolist()) for _ in range(60)]
+    shingles = [np.array(sorted(x), dtype=np.uint32) for x in sets]
+    corpus = Corpus(
+        shingles=np.concatenate(shingles), shingle_start=np.concatenate(([0], np.cumsum([len(x) for x in shingles])))
+    )
+    pairs = rng.integers(0, 60, (200, 2))
+    want = [len(sets[a] & sets[b]) / len(sets[a] | sets[b]) for a, b in pairs.tolist()]
+    assert np.allclose(_exact_jaccards(corpus, pairs, chunk=7), want)
