@@ -721,7 +721,7 @@ def _exact_jaccards(corpus: Corpus, pairs: np.ndarray, chunk: int = 20_000) -> n
 def _near_bar(bar: float, width: int) -> float:
     """The estimate under which a pair's Jaccard is taken to be under ``bar``: one and a half
     standard errors of a ``width``-permutation estimate below it (a pair at exactly ``bar`` is
-    estimated lower with a chance of about 7 %, one at ``bar + 0.02`` of about 2 %).
+    estimated lower with a chance of about 7 %, one at ``bar + 0.02`` of about 3 %).
 
     >>> round(_near_bar(0.4, 128), 4)
     0.335
