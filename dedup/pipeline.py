@@ -323,11 +323,12 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
 
     Distinct paragraphs and sentences are numbered in arrival order, articles are then put in id
     order; no result depends on the arrival order (a nightly run brings stored articles first).
-    The per-paragraph work is one dict lookup; everything else is gathered with one numpy call
-    per batch.
+    Distinct paragraphs are told apart by their 64-bit content keys, like sentences (and like the
+    verification cache). Each batch is folded in with a few numpy calls; only the repeats of
+    paragraphs already met take a Python step each (which article's sample to show).
     """
     corpus = Corpus()
-    uid_of: dict[str, int] = {}
+    uid_of: dict[int, int] = {}
     sid_of = _KeyIds()
     sample_source: list[str] = []
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -337,27 +338,31 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
             corpus.chars.extend(batch.chars)
             corpus.short_segments.extend(batch.short_segments)
             offset = len(corpus.occ_uid)
-            new_rows = []
-            article_of = np.repeat(np.arange(len(batch.ids)), np.diff(batch.para_start)).tolist()
-            for k, norm in enumerate(batch.norms):
-                uid = uid_of.get(norm)
-                source = batch.ids[article_of[k]]
-                if uid is None:
-                    uid = uid_of[norm] = len(corpus.norms)
-                    corpus.norms.append(norm)
-                    corpus.samples.append(batch.samples[k])
-                    sample_source.append(source)
-                    new_rows.append(k)
-                elif source < sample_source[uid]:
-                    # The sample shown for a text comes from its first article by id, whatever the
-                    # order the articles arrived in (a nightly run brings them in another order).
-                    corpus.samples[uid], sample_source[uid] = batch.samples[k], source
-                corpus.occ_uid.append(uid)
             corpus.occ_index.extend(batch.indices)
             corpus.occ_chars.extend(batch.lengths)
             corpus.occ_start.extend((batch.para_start[1:] + offset).tolist())
-            if new_rows:
-                _add_paragraphs(parts, sid_of, batch, np.array(new_rows, dtype=np.int64))
+            if not len(batch.norms):
+                continue
+            article_of = np.repeat(np.arange(len(batch.ids)), np.diff(batch.para_start))
+            before = len(uid_of)
+            uids = np.array([uid_of.setdefault(key, len(uid_of)) for key in batch.para_keys.tolist()], dtype=np.int64)
+            new_rows = np.flatnonzero(uids >= before)
+            new_rows = new_rows[np.unique(uids[new_rows], return_index=True)[1]]  # first appearances, in order
+            new_list = new_rows.tolist()
+            corpus.norms.extend([batch.norms[k] for k in new_list])
+            corpus.samples.extend([batch.samples[k] for k in new_list])
+            sample_source.extend([batch.ids[a] for a in article_of[new_rows].tolist()])
+            repeat = np.ones(len(uids), dtype=bool)
+            repeat[new_rows] = False
+            rows = np.flatnonzero(repeat)
+            for k, uid, a in zip(rows.tolist(), uids[rows].tolist(), article_of[rows].tolist(), strict=True):
+                # The sample shown for a text comes from its first article by id, whatever the
+                # order the articles arrived in (a nightly run brings them in another order).
+                if batch.ids[a] < sample_source[uid]:
+                    corpus.samples[uid], sample_source[uid] = batch.samples[k], batch.ids[a]
+            corpus.occ_uid.extend(uids.tolist())
+            if len(new_rows):
+                _add_paragraphs(parts, sid_of, batch, new_rows)
     empty_sigs = np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
     no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
     corpus.sigs = _stack(parts["sigs"], empty_sigs)
@@ -434,6 +439,24 @@ class _KeyIds:
         return ids
 
 
+def _number_new(ids: _KeyIds, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The id of each key, numbering the keys never met in order of first appearance, and the
+    positions of those first appearances (in order).
+
+    >>> ids = _KeyIds()
+    >>> [x.tolist() for x in _number_new(ids, np.array([9, 4, 9], dtype=np.uint64))]
+    [[0, 1, 0], [0, 1]]
+    >>> [x.tolist() for x in _number_new(ids, np.array([5, 4, 5, 7], dtype=np.uint64))]
+    [[2, 1, 2, 3], [0, 3]]
+    """
+    distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    known = ids.lookup(distinct)
+    fresh = np.flatnonzero(known < 0)
+    fresh = fresh[np.argsort(first[fresh], kind="stable")]  # in order of first appearance
+    known[fresh] = ids.add(distinct[fresh])
+    return known[inverse.reshape(-1)], first[fresh]
+
+
 def _add_paragraphs(parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: DigestBatch, rows: np.ndarray) -> None:
     """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus."""
     fp = batch.fingerprints
@@ -447,13 +470,8 @@ def _add_paragraphs(parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: 
     parts["sentence_shingle_counts"].append(np.diff(fp.sentence_shingle_start)[sentences])
     # Distinct sentences by key, numbered by first arrival; band keys are kept once per sentence.
     # Only the batch's distinct keys are looked up (one vectorised np.unique per batch).
-    keys, first, inverse = np.unique(batch.sentence_keys[sentences], return_index=True, return_inverse=True)
-    known = sid_of.lookup(keys)
-    fresh = np.flatnonzero(known < 0)
-    fresh = fresh[np.argsort(first[fresh], kind="stable")]  # in order of first arrival
-    known[fresh] = sid_of.add(keys[fresh])
-    new_sentences = first[fresh]
-    parts["sentence_ids"].append(known[inverse.reshape(-1)])
+    sentence_ids, new_sentences = _number_new(sid_of, batch.sentence_keys[sentences])
+    parts["sentence_ids"].append(sentence_ids)
     parts["sentence_bands"].append(batch.sentence_bands[sentences[new_sentences]])
     parts["sentence_keys"].append(batch.sentence_keys[sentences[new_sentences]])
 
