@@ -280,6 +280,13 @@ def _guard() -> Iterator[None]:
         raise _fail(str(exc), EXIT_LOCKED) from None
     except DedupError as exc:
         raise _fail(str(exc), EXIT_ERROR) from None
+    except ImportError as exc:
+        if os.environ.get("DEDUP_DEBUG"):
+            raise
+        # A module name, never article text: say which dependency is missing or broken.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = f"a dependency is missing or broken ({first}); reinstall dedup with its dependencies"
+        raise _fail(message, EXIT_ERROR) from None
     except Exception as exc:
         if os.environ.get("DEDUP_DEBUG"):
             raise
