@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -349,3 +350,19 @@ def test_unchanged_folder_is_not_matched_again(tmp_path: Path, monkeypatch: pyte
             m.setattr(dedup.incremental, "_match_all", no_matching)
             assert CliRunner().invoke(app, [*index, *extra]).exit_code == 1
         assert CliRunner().invoke(app, [*index, *extra]).exit_code == 0
+
+
+def test_new_stores_have_large_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    """Digest batches are large blobs: a new store uses 64 KiB pages; a store made with other pages still opens."""
+    cfg = build_config(workers=1)
+    with Store(tmp_path / "new.sqlite", cfg) as store:
+        assert store.db.execute("PRAGMA page_size").fetchone()[0] == 65536
+    old = tmp_path / "old.sqlite"
+    con = sqlite3.connect(old)
+    con.execute("PRAGMA page_size=4096")
+    con.execute("CREATE TABLE earlier (x)")
+    con.commit()
+    con.close()
+    with Store(old, cfg) as store:
+        assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert store.db.execute("SELECT value FROM meta WHERE key = 'store_format'").fetchone() is not None
