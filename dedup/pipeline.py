@@ -344,6 +344,9 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
             if not len(batch.norms):
                 continue
             article_of = np.repeat(np.arange(len(batch.ids)), np.diff(batch.para_start))
+            # A plain dict here, _KeyIds for sentences (see _number_new): most paragraphs are new and
+            # met once, where a dict of ints is the fastest (loading 100k articles: 9.4 s, 10.0 s with
+            # _KeyIds); for sentences a dict was no faster and held 60 MB more at that size.
             before = len(uid_of)
             uids = np.array([uid_of.setdefault(key, len(uid_of)) for key in batch.para_keys.tolist()], dtype=np.int64)
             new_rows = np.flatnonzero(uids >= before)
