@@ -1140,6 +1140,125 @@ class _Link:
     full: bool
 
 
+def _products(
+    left: np.ndarray, left_n: np.ndarray, right: np.ndarray, right_n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each item, every ``(l, r)`` with ``l`` in ``left + range(left_n)`` and ``r`` in
+    ``right + range(right_n)``, row-major, items in order (nested loops in one vectorised pass).
+
+    >>> [x.tolist() for x in _products(np.array([0, 5]), np.array([2, 1]), np.array([10, 7]), np.array([2, 1]))]
+    [[0, 0, 1, 1, 5], [10, 11, 10, 11, 7]]
+    """
+    counts = left_n * right_n
+    item = np.repeat(np.arange(len(counts)), counts)
+    step = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = right_n[item]
+    return left[item] + step // width, right[item] + step % width
+
+
+@dataclass(slots=True)
+class _PairLinks:
+    """The paragraph matches of every content pair ``X < Y``, as flat records grouped by pair.
+
+    Pair ``k`` is ``keys[k]``, numbered in order of its first match; its records are
+    ``start[k]:start[k + 1]``, in the order they were found. A record pairs occurrence ``px`` (of X)
+    with ``py`` (of Y) through ``link``: ``-1`` for the same text, else an edge index, whose sides
+    are swapped (``flip``) when the edge's ``a`` text is on Y's side. ``full`` tells a full match.
+    """
+
+    keys: list[tuple[int, int]]
+    index: dict[tuple[int, int], int]
+    start: np.ndarray
+    px: np.ndarray
+    py: np.ndarray
+    link: np.ndarray
+    flip: np.ndarray
+    full: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def records(self, k: int) -> zip[tuple[int, int, int, bool]]:
+        """``(px, py, link, flip)`` of pair ``k``, in order."""
+        lo, hi = int(self.start[k]), int(self.start[k + 1])
+        columns = (self.px, self.py, self.link, self.flip)
+        return zip(*(column[lo:hi].tolist() for column in columns), strict=True)
+
+    def matched(self, side: int) -> np.ndarray:
+        """Per pair, how many distinct occurrences of X (side 0) or Y (side 1) have a full match."""
+        pos = (self.px if side == 0 else self.py)[self.full]
+        pair = np.repeat(np.arange(len(self.keys)), np.diff(self.start))[self.full]
+        codes = sorted_unique(pair * (int(pos.max(initial=0)) + 1) + pos)
+        return np.bincount(codes // (int(pos.max(initial=0)) + 1), minlength=len(self.keys))
+
+    def full_chars(self, side: int, occ_chars: np.ndarray) -> np.ndarray:
+        """Per pair, the characters of the distinct occurrences of one side that have a match
+        (what a pair whose matches are all full covers of that side)."""
+        pos = self.px if side == 0 else self.py
+        pair = np.repeat(np.arange(len(self.keys)), np.diff(self.start))
+        width = int(pos.max(initial=0)) + 1
+        codes = sorted_unique(pair * width + pos)
+        return np.bincount(codes // width, weights=occ_chars[codes % width], minlength=len(self.keys))
+
+
+def _pair_links(
+    uids: np.ndarray, owner: np.ndarray, pos: np.ndarray, edges: ParagraphEdges, n_contents: int
+) -> _PairLinks:
+    """Every paragraph match between two contents, from the occurrences of their first articles.
+
+    ``uids``, ``owner`` and ``pos``: text, content and position of each occurrence, in position
+    order. Two occurrences of one text match (score 1, full), and so do two occurrences of the two
+    texts of an edge, unless both are in one content. The records come in the order nested loops
+    would find them: texts in order of first occurrence, each with every pair of its occurrences,
+    then the edges in order, each with every pair of their texts' occurrences; a match found twice
+    (the same text, in both orders) is kept once.
+    """
+    order = np.argsort(uids, kind="stable")
+    grouped = uids[order]
+    starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1]))) if len(grouped) else grouped[:0]
+    sizes = np.diff(np.append(starts, len(grouped)))
+    by_first = np.argsort(order[starts])  # texts in order of first occurrence
+    same_l, same_r = _products(starts[by_first], sizes[by_first], starts[by_first], sizes[by_first])
+    texts = grouped[starts]
+    at_a = np.minimum(np.searchsorted(texts, edges.a), max(len(texts) - 1, 0))
+    at_b = np.minimum(np.searchsorted(texts, edges.b), max(len(texts) - 1, 0))
+    present = np.flatnonzero((texts[at_a] == edges.a) & (texts[at_b] == edges.b)) if len(texts) else edges.a[:0]
+    at_a, at_b = at_a[present], at_b[present]
+    edge_l, edge_r = _products(starts[at_a], sizes[at_a], starts[at_b], sizes[at_b])
+    link = np.concatenate((np.full(len(same_l), -1), np.repeat(present, sizes[at_a] * sizes[at_b])))
+    i, j = order[np.concatenate((same_l, edge_l))], order[np.concatenate((same_r, edge_r))]
+    ci, cj = owner[i], owner[j]
+    keep = ci != cj
+    # The same text's occurrences meet twice (i, j and j, i): the first meeting is kept.
+    flip = ci > cj
+    px, py = np.where(flip, pos[j], pos[i]), np.where(flip, pos[i], pos[j])
+    same = keep & (link < 0)
+    width = int(pos.max(initial=0)) + 1
+    first = np.unique(px[same] * width + py[same], return_index=True)[1]
+    keep[np.flatnonzero(same)] = False
+    keep[np.flatnonzero(same)[first]] = True
+    rows = np.flatnonzero(keep)
+    x, y = np.minimum(ci[rows], cj[rows]), np.maximum(ci[rows], cj[rows])
+    codes, first_row, pair = np.unique(x * max(n_contents, 1) + y, return_index=True, return_inverse=True)
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[np.argsort(first_row, kind="stable")] = np.arange(len(codes))
+    pair = rank[pair.reshape(-1)]
+    grouped_rows = rows[np.argsort(pair, kind="stable")]
+    in_order = codes[np.argsort(first_row, kind="stable")]
+    keys = list(zip((in_order // max(n_contents, 1)).tolist(), (in_order % max(n_contents, 1)).tolist(), strict=True))
+    link = link[grouped_rows]
+    return _PairLinks(
+        keys=keys,
+        index={key: k for k, key in enumerate(keys)},
+        start=np.concatenate(([0], np.cumsum(np.bincount(pair, minlength=len(codes))))),
+        px=px[grouped_rows],
+        py=py[grouped_rows],
+        link=link,
+        flip=flip[grouped_rows],
+        full=np.where(link < 0, True, edges.full[np.maximum(link, 0)] if len(edges.full) else True),
+    )
+
+
 @dataclass(slots=True)
 class DedupResult:
     """Everything a run produces, ready for the report writers."""
@@ -1361,25 +1480,13 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
 
     # Occurrences of each distinct text in the *first* article of each content.
     first_article = [members[0] for members in content_members]
-    uid_occ: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    # Paragraph matches per content pair, X < Y: {(X, Y): {(posX, posY): Link}}.
-    matches: dict[tuple[int, int], dict[tuple[int, int], _Link]] = defaultdict(dict)
     base_chars = np.zeros(n_contents, dtype=np.int64)
-
-    def link(occ_a: list[tuple[int, int]], occ_b: list[tuple[int, int]], found: _Link) -> None:
-        flipped = _Link(found.score, found.credit_b, found.credit_a, found.full)
-        for ca, pa in occ_a:
-            for cb, pb in occ_b:
-                if ca == cb:
-                    continue
-                key, pos, value = ((ca, cb), (pa, pb), found) if ca < cb else ((cb, ca), (pb, pa), flipped)
-                bucket = matches[key]
-                old = bucket.get(pos)
-                if old is None or (value.full, value.score) > (old.full, old.score):
-                    bucket[pos] = value
+    # Paragraph matches of every content pair X < Y (see _PairLinks); set by link_matches().
+    links = _pair_links(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), edges, n_contents)
 
     def link_matches() -> None:
-        """Fill ``uid_occ``, ``matches`` and ``base_chars``."""
+        """Set ``links`` and ``base_chars``."""
+        nonlocal links
         firsts = np.asarray(first_article, dtype=np.int64)
         occ_start = np.asarray(corpus.occ_start, dtype=np.int64)
         pos = gather_ranges(occ_start, firsts)
@@ -1387,17 +1494,23 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         used = occ_used[pos] if len(pos) else np.zeros(0, dtype=bool)
         pos, owner = pos[used], owner[used]
         base_chars[:] = np.bincount(owner, weights=occ_chars[pos], minlength=n_contents).astype(np.int64)
-        uids = np.asarray(corpus.occ_uid, dtype=np.int64)[pos]
-        for u, c, p in zip(uids.tolist(), owner.tolist(), pos.tolist(), strict=True):
-            uid_occ[u].append((c, p))
-        identical = _Link(1.0, None, None, True)
-        for occ in uid_occ.values():
-            if len({c for c, _ in occ}) > 1:
-                link(occ, occ, identical)
-        for i, (a, b) in enumerate(zip(edges.a.tolist(), edges.b.tolist(), strict=True)):
-            if a in uid_occ and b in uid_occ:
-                found = _Link(float(edges.score[i]), edges.credit_a[i], edges.credit_b[i], bool(edges.full[i]))
-                link(uid_occ[a], uid_occ[b], found)
+        links = _pair_links(np.asarray(corpus.occ_uid, dtype=np.int64)[pos], owner, pos, edges, n_contents)
+
+    identical = _Link(1.0, None, None, True)
+    edge_links: dict[tuple[int, bool], _Link] = {}
+
+    def link_of(i: int, flip: bool) -> _Link:
+        """The match of a record: the same text, or edge ``i`` (sides swapped when ``flip``)."""
+        if i < 0:
+            return identical
+        if (i, flip) not in edge_links:
+            a, b = edges.credit_a[i], edges.credit_b[i]
+            edge_links[i, flip] = _Link(float(edges.score[i]), b if flip else a, a if flip else b, bool(edges.full[i]))
+        return edge_links[i, flip]
+
+    def found_of(k: int) -> dict[tuple[int, int], _Link]:
+        """Pair ``k``'s matches by ``(posX, posY)``, in the order found."""
+        return {(px, py): link_of(i, flip) for px, py, i, flip in links.records(k)}
 
     weight_cache: dict[int, np.ndarray] = {}
 
@@ -1472,7 +1585,8 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         groups_out.sort(key=lambda g: (-g.articles, g.id))
         return groups_out
 
-    pair_cover: dict[tuple[int, int], tuple[float, int, float]] = {}
+    pair_cover: list[tuple[float, int, float]] = []  # per pair of ``links``
+    matched_sides: list[list[int]] = [[], []]  # per pair of ``links``: fully matched paragraphs of X, of Y
     groups_out: list[BoilerplateGroup] = []
 
     def cover(x: int, y: int, found: dict[tuple[int, int], _Link]) -> tuple[float, int, float]:
@@ -1482,12 +1596,28 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         cont_y = covered(found, 1)[0] / base_chars[y] if base_chars[y] else 0.0
         return cont_x, matched_x, cont_y
 
+    def cover_all() -> None:
+        """:func:`cover` of every pair of ``links``: in one pass for the pairs whose matches are all
+        full (the characters of the distinct matched paragraphs of each side), one by one for the others."""
+        chars = [links.full_chars(side, occ_chars).tolist() for side in (0, 1)]
+        matched_sides[:] = [links.matched(side).tolist() for side in (0, 1)]
+        partial = np.zeros(len(links), dtype=bool)
+        partial[np.repeat(np.arange(len(links)), np.diff(links.start))[~links.full]] = True
+        base = base_chars
+        for k, ((x, y), is_partial) in enumerate(zip(links.keys, partial.tolist(), strict=True)):
+            if is_partial:
+                pair_cover.append(cover(x, y, found_of(k)))
+            else:
+                # Sums of whole characters: the same floats as cover()'s sums, in any order.
+                cont_x = float(chars[0][k]) / base[x] if base[x] else 0.0
+                cont_y = float(chars[1][k]) / base[y] if base[y] else 0.0
+                pair_cover.append((cont_x, matched_sides[0][k], cont_y))
+
     def while_containment_runs() -> None:
         """What needs no shingle containment: the paragraph matches, how much of each side of
         every matched content pair they cover, and the boilerplate groups."""
         link_matches()
-        for (x, y), found in matches.items():
-            pair_cover[x, y] = cover(x, y, found)
+        cover_all()
         groups_out.extend(boilerplate_groups())
 
     # Whole-article shingle containment: finds revisions whose paragraphs were all edited (no
@@ -1514,22 +1644,25 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     doc_share = np.round(np.minimum(np.maximum(doc_sx, doc_sy), 1.0), 4)
     shingle_share = dict(zip(zip(doc_x.tolist(), doc_y.tolist(), strict=True), doc_share.tolist(), strict=True))
     doc_floor = min(cfg.cluster.floor, cfg.cluster.min_shingle_containment)
+    # The pairs to score: those with paragraph matches (pair k of links), then those found by
+    # shingle containment alone (-1).
+    to_score = [(key, k) for k, key in enumerate(links.keys)]
     for key in zip(doc_x[doc_share >= doc_floor].tolist(), doc_y[doc_share >= doc_floor].tolist(), strict=True):
-        if key not in matches:
-            matches[key] = {}
+        if key not in links.index:
+            to_score.append((key, -1))
     neighbors: dict[int, dict[int, float]] = defaultdict(dict)
     direct: dict[int, dict[int, float]] = defaultdict(dict)
-    content_pairs: list[tuple[int, int, float, float, float, float, int, dict[tuple[int, int], _Link]]] = []
+    content_pairs: list[tuple[int, int, float, float, float, float, int, int]] = []
     scored: dict[tuple[str, str], float] = {}
     shingle_scored: dict[tuple[str, str], float] = {}
-    for (x, y), found in matches.items():
-        # A pair found by shingle containment alone was not measured meanwhile.
-        cont_x, matched_x, cont_y = pair_cover[x, y] if (x, y) in pair_cover else cover(x, y, found)
+    for (x, y), found in to_score:
+        # A pair found by shingle containment alone has no paragraph match.
+        cont_x, matched_x, cont_y = pair_cover[found] if found >= 0 else cover(x, y, {})
         sim = round(float(min(1.0, max(cont_x, cont_y))), 4)
         shingles = shingle_share.get((x, y), 0.0)
         best = max(sim, shingles)
         key = (corpus.ids[first_article[x]], corpus.ids[first_article[y]])
-        if found:
+        if found >= 0:
             scored[key] = sim
         if shingles:
             shingle_scored[key] = shingles
@@ -1572,7 +1705,8 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                 sim, shared = 1.0, len(corpus.occurrences(k))
             else:
                 sim = direct[rep_c].get(c, 0.0)
-                shared = covered(matches.get((min(c, rep_c), max(c, rep_c)), {}), 0 if c < rep_c else 1)[1]
+                pair = links.index.get((min(c, rep_c), max(c, rep_c)), -1)
+                shared = matched_sides[0 if c < rep_c else 1][pair] if pair >= 0 else 0
             rows.append(
                 ClusterMember(cid, ids[k], len(member_articles), k == rep_article, sim, corpus.chars[k], shared)
             )
@@ -1586,19 +1720,23 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
 
     # ------------------------------------------------------------------ article pairs
     pairs: list[ArticlePair] = []
+    edge_full, edge_score = edges.full.tolist(), edges.score.tolist()
     jaccards = _content_jaccards(corpus, first_article, [(x, y) for x, y, *_ in content_pairs])
     for (x, y, sim, cont_x, cont_y, shingles, matched, found), jac in zip(content_pairs, jaccards, strict=True):
         # Sorted as plain tuples (ParagraphMatch orders by its fields in this order), then wrapped.
-        rows = sorted(
-            (
-                occ_index[px],
-                occ_index[py],
-                v.score if v.full else round(credit_share(px, v.credit_a), 4),
-                v.full,
-                1.0 if v.full else round(credit_share(py, v.credit_b), 4),
-            )
-            for (px, py), v in found.items()
-        )
+        rows = []
+        best = 0.0
+        for px, py, i, flip in links.records(found) if found >= 0 else ():
+            if i < 0 or edge_full[i]:
+                score = 1.0 if i < 0 else edge_score[i]
+                rows.append((occ_index[px], occ_index[py], score, True, 1.0))
+            else:
+                v = link_of(i, flip)
+                score = v.score
+                credits = round(credit_share(px, v.credit_a), 4), round(credit_share(py, v.credit_b), 4)
+                rows.append((occ_index[px], occ_index[py], credits[0], False, credits[1]))
+            best = max(best, score)
+        rows.sort()
         evidence = tuple(map(ParagraphMatch._make, rows))
         pairs.append(
             ArticlePair(
@@ -1609,7 +1747,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                 cont_y,
                 shingles,
                 matched,
-                max((v.score for v in found.values()), default=0.0),
+                best,
                 round(jac, 4),
                 evidence,
             )

@@ -28,6 +28,7 @@ from dedup.pipeline import (
     _candidate_tasks,
     _exact_jaccards,
     _near_bar,
+    _pair_links,
     _ShingleIndex,
     _strong_band_pairs,
     _unique_pairs,
@@ -504,3 +505,54 @@ def test_exact_jaccards_count_the_shingle_sets() -> None:
     pairs = rng.integers(0, 60, (200, 2))
     want = [len(sets[a] & sets[b]) / len(sets[a] | sets[b]) for a, b in pairs.tolist()]
     assert np.allclose(_exact_jaccards(corpus, pairs, chunk=7), want)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pair_links_equal_nested_loops(seed: int) -> None:
+    """The vectorised paragraph matches of every content pair are those (and in the order) the
+    nested loops over each text's occurrences, then each edge's, find; a pair met twice is kept once."""
+    rng = np.random.default_rng(seed)
+    n_contents, n_texts = 12, 15
+    owner = np.sort(rng.integers(0, n_contents, 70))
+    uids = rng.integers(0, n_texts, 70)
+    pos = np.arange(70) * 3  # occurrence positions, ascending like the occurrences
+    pairs = sorted({tuple(sorted(p)) for p in rng.integers(0, n_texts + 2, (25, 2)).tolist() if p[0] != p[1]})
+    a, b = np.array(pairs).T
+    full = rng.random(len(pairs)) < 0.7
+    edges = ParagraphEdges(
+        a, b, rng.random(len(pairs)), np.zeros(len(pairs), int), full, (None,) * len(pairs), (None,) * len(pairs)
+    )
+    occ: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for u, c, p in zip(uids.tolist(), owner.tolist(), pos.tolist(), strict=True):
+        occ[u].append((c, p))
+    want: dict[tuple[int, int], dict[tuple[int, int], tuple[int, bool]]] = defaultdict(dict)
+
+    def link(left: list[tuple[int, int]], right: list[tuple[int, int]], i: int) -> None:
+        for ca, pa in left:
+            for cb, pb in right:
+                if ca != cb:
+                    key, at = ((ca, cb), (pa, pb)) if ca < cb else ((cb, ca), (pb, pa))
+                    want[key].setdefault(at, (i, ca > cb))
+
+    for found in occ.values():
+        link(found, found, -1)
+    for i, (x, y) in enumerate(pairs):
+        if x in occ and y in occ:
+            link(occ[x], occ[y], i)
+    links = _pair_links(uids, owner, pos, edges, n_contents)
+    assert links.keys == list(want)
+    got = {
+        key: {(px, py): (i, flip if i >= 0 else False) for px, py, i, flip in links.records(k)}
+        for k, key in enumerate(links.keys)
+    }
+    assert got == {
+        key: {at: (i, flip if i >= 0 else False) for at, (i, flip) in found.items()} for key, found in want.items()
+    }
+    assert [list(found) for found in got.values()] == [list(found) for found in want.values()]  # same order
+    is_full = {(px, py): i < 0 or bool(full[i]) for k in range(len(links)) for px, py, i, _ in links.records(k)}
+    for side in (0, 1):
+        want_matched = [len({at[side] for at, (i, _) in found.items() if is_full[at]}) for found in want.values()]
+        assert links.matched(side).tolist() == want_matched
+        chars = np.arange(300) % 7 + 1
+        want_chars = [sum(chars[p] for p in {at[side] for at in found}) for found in want.values()]
+        assert links.full_chars(side, chars).tolist() == want_chars
