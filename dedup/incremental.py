@@ -234,9 +234,9 @@ def index_folder(
 
     Args:
         need_result: ``False`` when the caller needs only the changes and the run's stats (no
-            reports): when no file was added, changed or removed since a run with the same
-            parameters, nothing is matched again and the result is ``None`` (the stats are the
-            last run's, which the same stored digests would give again).
+            reports): the result is then ``None``. When no file was added, changed or removed
+            since a run with the same parameters, nothing is matched again either (the stats are
+            the last run's, which the same stored digests would give again).
 
     Raises:
         InputError: ``root`` is not a directory.
@@ -323,13 +323,14 @@ def index_folder(
         for skip in store.skips():  # skipped files that were not read again still count in the summary
             stats.add_skip(skip.reason)
 
-        result = _stable_ids(result, store.get_state("clusters", {}))
+        previous_clusters: dict[str, str] = store.get_state("clusters", {})
+        result = _stable_ids(result, previous_clusters)
         article_seen = {**seen_before, **{i: when for i in new_ids - old_ids}}
         groups_seen = _group_first_seen(result, store.get_state("groups", {}), article_seen, when)
-        result = _with_first_seen(result, groups_seen)
+        if need_result:  # the reports name each group's first carrier; the store keeps them anyway
+            result = _with_first_seen(result, groups_seen)
 
         previous_pairs: set[tuple[str, str]] = store.get_state("pairs", set())
-        previous_clusters: dict[str, str] = store.get_state("clusters", {})
         changes.new_pairs = [p for p in result.pairs if (p.a, p.b) not in previous_pairs]
         changes.new_clusters = [
             c for c in result.clusters if any(previous_clusters.get(m.path) != c.id for m in c.members)
@@ -348,7 +349,7 @@ def index_folder(
         summary = {"key": _summary_key(cfg), "stats": kept_stats, "duplicate_rate": changes.duplicate_rate}
         store.set_state(_SUMMARY, summary)
     changes.stats = result.stats
-    return result, changes
+    return (result if need_result else None), changes
 
 
 def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:

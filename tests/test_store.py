@@ -366,3 +366,25 @@ def test_new_stores_have_large_pages_and_old_ones_keep_theirs(tmp_path: Path) ->
     with Store(old, cfg) as store:
         assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
         assert store.db.execute("SELECT value FROM meta WHERE key = 'store_format'").fetchone() is not None
+
+
+def test_runs_without_reports_still_record_first_carriers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run without --out makes no reports, but the store still learns when and in which article
+    each paragraph group was first seen: a later report equals that of runs that wrote reports."""
+    import dedup.incremental
+
+    for label, extra in (("quiet", []), ("full", ["--out"])):
+        folder, store = tmp_path / label, tmp_path / f"{label}.sqlite"
+        folder.mkdir()
+        for run, names in enumerate(BATCHES[:2]):
+            _copy(names, folder)
+            monkeypatch.setattr(dedup.incremental, "now_iso", lambda run=run: f"2026-01-0{run + 1}T00:00:00Z")
+            out = [str(tmp_path / f"{label}-{run}")] if extra else []
+            assert _invoke("index", str(folder), "--store", str(store), *extra, *out).exit_code == 0
+        assert _invoke("report", "--store", str(store), "--out", str(tmp_path / f"{label}-report")).exit_code == 0
+    quiet = (tmp_path / "quiet-report" / "boilerplate.csv").read_bytes()
+    assert quiet == (tmp_path / "full-report" / "boilerplate.csv").read_bytes()
+    assert {r["first_seen"] for r in _rows(tmp_path / "quiet-report" / "boilerplate.csv")} == {
+        "2026-01-01T00:00:00Z",
+        "2026-01-02T00:00:00Z",
+    }
