@@ -1161,14 +1161,16 @@ class _PairLinks:
     """The paragraph matches of every content pair ``X < Y``, as flat records grouped by pair.
 
     Pair ``k`` is ``keys[k]``, numbered in order of its first match; its records are
-    ``start[k]:start[k + 1]``, in the order they were found. A record pairs occurrence ``px`` (of X)
-    with ``py`` (of Y) through ``link``: ``-1`` for the same text, else an edge index, whose sides
-    are swapped (``flip``) when the edge's ``a`` text is on Y's side. ``full`` tells a full match.
+    ``start[k]:start[k + 1]`` (``pair`` is ``k`` for each), in the order they were found. A record
+    pairs occurrence ``px`` (of X) with ``py`` (of Y) through ``link``: ``-1`` for the same text,
+    else an edge index, whose sides are swapped (``flip``) when the edge's ``a`` text is on Y's
+    side. ``full`` tells a full match.
     """
 
     keys: list[tuple[int, int]]
     index: dict[tuple[int, int], int]
     start: np.ndarray
+    pair: np.ndarray
     px: np.ndarray
     py: np.ndarray
     link: np.ndarray
@@ -1187,17 +1189,16 @@ class _PairLinks:
     def matched(self, side: int) -> np.ndarray:
         """Per pair, how many distinct occurrences of X (side 0) or Y (side 1) have a full match."""
         pos = (self.px if side == 0 else self.py)[self.full]
-        pair = np.repeat(np.arange(len(self.keys)), np.diff(self.start))[self.full]
-        codes = sorted_unique(pair * (int(pos.max(initial=0)) + 1) + pos)
-        return np.bincount(codes // (int(pos.max(initial=0)) + 1), minlength=len(self.keys))
+        width = int(pos.max(initial=0)) + 1
+        codes = sorted_unique(self.pair[self.full] * width + pos)
+        return np.bincount(codes // width, minlength=len(self.keys))
 
     def full_chars(self, side: int, occ_chars: np.ndarray) -> np.ndarray:
         """Per pair, the characters of the distinct occurrences of one side that have a match
         (what a pair whose matches are all full covers of that side)."""
         pos = self.px if side == 0 else self.py
-        pair = np.repeat(np.arange(len(self.keys)), np.diff(self.start))
         width = int(pos.max(initial=0)) + 1
-        codes = sorted_unique(pair * width + pos)
+        codes = sorted_unique(self.pair * width + pos)
         return np.bincount(codes // width, weights=occ_chars[codes % width], minlength=len(self.keys))
 
 
@@ -1243,7 +1244,8 @@ def _pair_links(
     rank = np.empty(len(codes), dtype=np.int64)
     rank[np.argsort(first_row, kind="stable")] = np.arange(len(codes))
     pair = rank[pair.reshape(-1)]
-    grouped_rows = rows[np.argsort(pair, kind="stable")]
+    by_pair = np.argsort(pair, kind="stable")
+    grouped_rows = rows[by_pair]
     in_order = codes[np.argsort(first_row, kind="stable")]
     keys = list(zip((in_order // max(n_contents, 1)).tolist(), (in_order % max(n_contents, 1)).tolist(), strict=True))
     link = link[grouped_rows]
@@ -1251,6 +1253,7 @@ def _pair_links(
         keys=keys,
         index={key: k for k, key in enumerate(keys)},
         start=np.concatenate(([0], np.cumsum(np.bincount(pair, minlength=len(codes))))),
+        pair=pair[by_pair],
         px=px[grouped_rows],
         py=py[grouped_rows],
         link=link,
@@ -1602,7 +1605,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         chars = [links.full_chars(side, occ_chars).tolist() for side in (0, 1)]
         matched_sides[:] = [links.matched(side).tolist() for side in (0, 1)]
         partial = np.zeros(len(links), dtype=bool)
-        partial[np.repeat(np.arange(len(links)), np.diff(links.start))[~links.full]] = True
+        partial[links.pair[~links.full]] = True
         base = base_chars
         for k, ((x, y), is_partial) in enumerate(zip(links.keys, partial.tolist(), strict=True)):
             if is_partial:

@@ -388,3 +388,29 @@ def test_runs_without_reports_still_record_first_carriers(tmp_path: Path, monkey
         "2026-01-01T00:00:00Z",
         "2026-01-02T00:00:00Z",
     }
+
+
+def test_readme_page_size_conversion_keeps_the_store(tmp_path: Path) -> None:
+    """The README's one-liner converts a store with 4 KiB pages to 64 KiB pages, and the store still serves reports."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"`sqlite3\s+index\.sqlite\s+'(.*?)'`", readme, re.S)
+    assert command is not None
+    folder, store = tmp_path / "a", tmp_path / "index.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    con = sqlite3.connect(store)
+    con.execute("PRAGMA page_size=4096")
+    con.execute("CREATE TABLE earlier (x)")  # the page size is fixed by the first table
+    con.execute("DROP TABLE earlier")
+    con.close()
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "before")).exit_code == 0
+    con = sqlite3.connect(store, isolation_level=None)
+    assert con.execute("PRAGMA page_size").fetchone()[0] == 4096
+    con.executescript(" ".join(command.group(1).split()))
+    assert con.execute("PRAGMA page_size").fetchone()[0] == 65536
+    con.close()
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "after")).exit_code == 0
+    for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv"):
+        assert (tmp_path / "after" / name).read_bytes() == (tmp_path / "before" / name).read_bytes()
