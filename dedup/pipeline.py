@@ -1212,13 +1212,16 @@ def _pair_links(
     texts of an edge, unless both are in one content. The records come in the order nested loops
     would find them: texts in order of first occurrence, each with every pair of its occurrences,
     then the edges in order, each with every pair of their texts' occurrences; a match found twice
-    (the same text, in both orders) is kept once.
+    (the same text, in both orders) is kept once. Two occurrences are met by one text or one edge
+    only (edges are distinct pairs of distinct texts), so no match is ever chosen over another.
     """
     order = np.argsort(uids, kind="stable")
     grouped = uids[order]
     starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1]))) if len(grouped) else grouped[:0]
     sizes = np.diff(np.append(starts, len(grouped)))
     by_first = np.argsort(order[starts])  # texts in order of first occurrence
+    # Only texts found in two contents or more (a text's occurrences are in content order).
+    by_first = by_first[owner[order[starts[by_first]]] != owner[order[starts[by_first] + sizes[by_first] - 1]]]
     same_l, same_r = _products(starts[by_first], sizes[by_first], starts[by_first], sizes[by_first])
     texts = grouped[starts]
     at_a = np.minimum(np.searchsorted(texts, edges.a), max(len(texts) - 1, 0))
@@ -1658,14 +1661,14 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     content_pairs: list[tuple[int, int, float, float, float, float, int, int]] = []
     scored: dict[tuple[str, str], float] = {}
     shingle_scored: dict[tuple[str, str], float] = {}
-    for (x, y), found in to_score:
+    for (x, y), linked_pair in to_score:
         # A pair found by shingle containment alone has no paragraph match.
-        cont_x, matched_x, cont_y = pair_cover[found] if found >= 0 else cover(x, y, {})
+        cont_x, matched_x, cont_y = pair_cover[linked_pair] if linked_pair >= 0 else cover(x, y, {})
         sim = round(float(min(1.0, max(cont_x, cont_y))), 4)
         shingles = shingle_share.get((x, y), 0.0)
         best = max(sim, shingles)
         key = (corpus.ids[first_article[x]], corpus.ids[first_article[y]])
-        if found >= 0:
+        if linked_pair >= 0:
             scored[key] = sim
         if shingles:
             shingle_scored[key] = shingles
@@ -1673,7 +1676,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         if sim >= threshold or shingles >= min_shingles:
             neighbors[x][y] = neighbors[y][x] = best
             content_pairs.append(
-                (x, y, sim, round(min(cont_x, 1.0), 4), round(min(cont_y, 1.0), 4), shingles, matched_x, found)
+                (x, y, sim, round(min(cont_x, 1.0), 4), round(min(cont_y, 1.0), 4), shingles, matched_x, linked_pair)
             )
     stats.paragraph_groups = int(np.count_nonzero(tables["articles"] >= 2))
     stats.boilerplate_groups = int(np.count_nonzero(template_group & (tables["articles"] >= 2)))
@@ -1725,11 +1728,11 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     pairs: list[ArticlePair] = []
     edge_full, edge_score = edges.full.tolist(), edges.score.tolist()
     jaccards = _content_jaccards(corpus, first_article, [(x, y) for x, y, *_ in content_pairs])
-    for (x, y, sim, cont_x, cont_y, shingles, matched, found), jac in zip(content_pairs, jaccards, strict=True):
+    for (x, y, sim, cont_x, cont_y, shingles, matched, linked_pair), jac in zip(content_pairs, jaccards, strict=True):
         # Sorted as plain tuples (ParagraphMatch orders by its fields in this order), then wrapped.
         rows = []
-        best = 0.0
-        for px, py, i, flip in links.records(found) if found >= 0 else ():
+        best_score = 0.0
+        for px, py, i, flip in links.records(linked_pair) if linked_pair >= 0 else ():
             if i < 0 or edge_full[i]:
                 score = 1.0 if i < 0 else edge_score[i]
                 rows.append((occ_index[px], occ_index[py], score, True, 1.0))
@@ -1738,7 +1741,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                 score = v.score
                 credits = round(credit_share(px, v.credit_a), 4), round(credit_share(py, v.credit_b), 4)
                 rows.append((occ_index[px], occ_index[py], credits[0], False, credits[1]))
-            best = max(best, score)
+            best_score = max(best_score, score)
         rows.sort()
         evidence = tuple(map(ParagraphMatch._make, rows))
         pairs.append(
@@ -1750,7 +1753,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                 cont_y,
                 shingles,
                 matched,
-                best,
+                best_score,
                 round(jac, 4),
                 evidence,
             )
