@@ -1208,39 +1208,59 @@ def _pair_links(
     """Every paragraph match between two contents, from the occurrences of their first articles.
 
     ``uids``, ``owner`` and ``pos``: text, content and position of each occurrence, in position
-    order. Two occurrences of one text match (score 1, full), and so do two occurrences of the two
-    texts of an edge, unless both are in one content. The records come in the order nested loops
-    would find them: texts in order of first occurrence, each with every pair of its occurrences,
-    then the edges in order, each with every pair of their texts' occurrences; a match found twice
-    (the same text, in both orders) is kept once. Two occurrences are met by one text or one edge
-    only (edges are distinct pairs of distinct texts), so no match is ever chosen over another.
+    order (so in content order). The occurrences of one text in one content form a *run*. Two runs
+    of one text in two contents match (score 1, full), and so do two runs of the two texts of an
+    edge in two contents: occurrence by occurrence in order, the last occurrence of the shorter run
+    standing in for the rest. Every occurrence is matched, which is all the coverage counts, with
+    ``max(m, n)`` records for runs of ``m`` and ``n`` occurrences instead of ``m * n`` (a scrape
+    that repeats a paragraph a thousand times in two articles would otherwise make a million
+    evidence rows). The records come in the order nested loops would find them: texts in order of
+    first occurrence, each with every pair of its runs, then the edges in order, each with every
+    pair of runs of their two texts; a match found twice (one text's runs in both orders) is kept
+    once. Two occurrences are met by one text or one edge only (edges are distinct pairs of
+    distinct texts), so no match is ever chosen over another.
     """
-    order = np.argsort(uids, kind="stable")
-    grouped = uids[order]
-    starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1]))) if len(grouped) else grouped[:0]
-    sizes = np.diff(np.append(starts, len(grouped)))
-    by_first = np.argsort(order[starts])  # texts in order of first occurrence
-    # Only texts found in two contents or more (a text's occurrences are in content order).
-    by_first = by_first[owner[order[starts[by_first]]] != owner[order[starts[by_first] + sizes[by_first] - 1]]]
-    same_l, same_r = _products(starts[by_first], sizes[by_first], starts[by_first], sizes[by_first])
-    texts = grouped[starts]
+    order = np.argsort(uids, kind="stable")  # by text, then by position
+    grouped, content = uids[order], owner[order]
+    new_run = np.ones(len(order), dtype=bool)
+    new_run[1:] = (grouped[1:] != grouped[:-1]) | (content[1:] != content[:-1])
+    run_start = np.flatnonzero(new_run)
+    run_size = np.diff(np.append(run_start, len(order)))
+    run_text = grouped[run_start]
+    new_text = np.ones(len(run_start), dtype=bool)
+    new_text[1:] = run_text[1:] != run_text[:-1]
+    text_run = np.flatnonzero(new_text)  # first run of each text
+    text_runs = np.diff(np.append(text_run, len(run_start)))
+    texts = run_text[text_run]
+    by_first = np.argsort(order[run_start[text_run]], kind="stable")  # texts in order of first occurrence
+    by_first = by_first[text_runs[by_first] > 1]  # only texts found in two contents or more
+    same_l, same_r = _products(text_run[by_first], text_runs[by_first], text_run[by_first], text_runs[by_first])
     at_a = np.minimum(np.searchsorted(texts, edges.a), max(len(texts) - 1, 0))
     at_b = np.minimum(np.searchsorted(texts, edges.b), max(len(texts) - 1, 0))
     present = np.flatnonzero((texts[at_a] == edges.a) & (texts[at_b] == edges.b)) if len(texts) else edges.a[:0]
     at_a, at_b = at_a[present], at_b[present]
-    edge_l, edge_r = _products(starts[at_a], sizes[at_a], starts[at_b], sizes[at_b])
-    link = np.concatenate((np.full(len(same_l), -1), np.repeat(present, sizes[at_a] * sizes[at_b])))
-    i, j = order[np.concatenate((same_l, edge_l))], order[np.concatenate((same_r, edge_r))]
+    edge_l, edge_r = _products(text_run[at_a], text_runs[at_a], text_run[at_b], text_runs[at_b])
+    run_l, run_r = np.concatenate((same_l, edge_l)), np.concatenate((same_r, edge_r))
+    run_link = np.concatenate((np.full(len(same_l), -1), np.repeat(present, text_runs[at_a] * text_runs[at_b])))
+    apart = content[run_start[run_l]] != content[run_start[run_r]]
+    run_l, run_r, run_link = run_l[apart], run_r[apart], run_link[apart]
+    # Occurrence by occurrence along the longer run of each pair of runs.
+    size_l, size_r = run_size[run_l], run_size[run_r]
+    counts = np.maximum(size_l, size_r)
+    item = np.repeat(np.arange(len(counts)), counts)
+    step = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    i = order[run_start[run_l][item] + np.minimum(step, size_l[item] - 1)]
+    j = order[run_start[run_r][item] + np.minimum(step, size_r[item] - 1)]
+    link = run_link[item]
     ci, cj = owner[i], owner[j]
-    keep = ci != cj
-    # The same text's occurrences meet twice (i, j and j, i): the first meeting is kept.
     flip = ci > cj
     px, py = np.where(flip, pos[j], pos[i]), np.where(flip, pos[i], pos[j])
-    same = keep & (link < 0)
+    # One text's runs meet twice (in both orders): the first meeting is kept.
+    keep = np.ones(len(i), dtype=bool)
+    same = np.flatnonzero(link < 0)
     width = int(pos.max(initial=0)) + 1
-    first = np.unique(px[same] * width + py[same], return_index=True)[1]
-    keep[np.flatnonzero(same)] = False
-    keep[np.flatnonzero(same)[first]] = True
+    keep[same] = False
+    keep[same[np.unique(px[same] * width + py[same], return_index=True)[1]]] = True
     rows = np.flatnonzero(keep)
     x, y = np.minimum(ci[rows], cj[rows]), np.maximum(ci[rows], cj[rows])
     codes, first_row, pair = np.unique(x * max(n_contents, 1) + y, return_index=True, return_inverse=True)

@@ -221,6 +221,24 @@ def test_article_without_paragraphs_and_single_paragraph(tmp_path: Path) -> None
     assert [sorted(m.path for m in c.members) for c in result.clusters] == [["one.txt", "two.txt"]]
 
 
+def test_paragraph_repeated_in_two_articles_is_matched_occurrence_by_occurrence(tmp_path: Path) -> None:
+    """A broken scrape repeats a paragraph hundreds of times: each repeat is matched (it counts in
+    the coverage), but one evidence row per repeat, not one per pair of repeats."""
+    repeated = "This paragraph about herbal supplements repeats itself again and again in a broken scrape."
+    ends = [
+        "A closing paragraph of the first article that has enough words of its own to be indexed here.",
+        "Quite another ending for the second article, also long enough to be indexed on its own today.",
+    ]
+    for name, m, end in (("a.txt", 300, ends[0]), ("b.txt", 200, ends[1])):
+        (tmp_path / name).write_text("\n\n".join([repeated] * m + [end]) + "\n", encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1))
+    (pair,) = result.pairs
+    assert (pair.a, pair.b, pair.matched_paragraphs) == ("a.txt", "b.txt", 300)
+    assert [(m.index_a, m.index_b) for m in pair.matches] == [(k, min(k, 199)) for k in range(300)]
+    share = 300 * len(repeated) / (300 * len(repeated) + len(ends[0]))
+    assert pair.containment_a == round(share, 4) and pair.similarity == round(share, 4)
+
+
 def test_every_identical_corpus(tmp_path: Path) -> None:
     text = "Every article in this corpus is the very same text, repeated over and over again here.\n"
     for i in range(5):
@@ -509,8 +527,10 @@ def test_exact_jaccards_count_the_shingle_sets() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_pair_links_equal_nested_loops(seed: int) -> None:
-    """The vectorised paragraph matches of every content pair are those (and in the order) the
-    nested loops over each text's occurrences, then each edge's, find; a pair met twice is kept once."""
+    """The vectorised paragraph matches of every content pair are those (and in the order) nested
+    loops find: over each text's runs (its occurrences in one content), then each edge's, two runs
+    matched occurrence by occurrence (the shorter run's last standing in for the rest); a pair met
+    twice is kept once."""
     rng = np.random.default_rng(seed)
     n_contents, n_texts = 12, 15
     owner = np.sort(rng.integers(0, n_contents, 70))
@@ -522,23 +542,27 @@ def test_pair_links_equal_nested_loops(seed: int) -> None:
     edges = ParagraphEdges(
         a, b, rng.random(len(pairs)), np.zeros(len(pairs), int), full, (None,) * len(pairs), (None,) * len(pairs)
     )
-    occ: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    runs: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))  # text -> content -> positions
     for u, c, p in zip(uids.tolist(), owner.tolist(), pos.tolist(), strict=True):
-        occ[u].append((c, p))
+        runs[u][c].append(p)
+    assert any(len(r) > 1 for by_content in runs.values() for r in by_content.values())  # repeats in a content
     want: dict[tuple[int, int], dict[tuple[int, int], tuple[int, bool]]] = defaultdict(dict)
 
-    def link(left: list[tuple[int, int]], right: list[tuple[int, int]], i: int) -> None:
-        for ca, pa in left:
-            for cb, pb in right:
-                if ca != cb:
+    def link(left: dict[int, list[int]], right: dict[int, list[int]], i: int) -> None:
+        for ca, run_a in left.items():
+            for cb, run_b in right.items():
+                if ca == cb:
+                    continue
+                for t in range(max(len(run_a), len(run_b))):
+                    pa, pb = run_a[min(t, len(run_a) - 1)], run_b[min(t, len(run_b) - 1)]
                     key, at = ((ca, cb), (pa, pb)) if ca < cb else ((cb, ca), (pb, pa))
                     want[key].setdefault(at, (i, ca > cb))
 
-    for found in occ.values():
-        link(found, found, -1)
+    for by_content in runs.values():
+        link(by_content, by_content, -1)
     for i, (x, y) in enumerate(pairs):
-        if x in occ and y in occ:
-            link(occ[x], occ[y], i)
+        if x in runs and y in runs:
+            link(runs[x], runs[y], i)
     links = _pair_links(uids, owner, pos, edges, n_contents)
     assert links.keys == list(want)
     got = {
