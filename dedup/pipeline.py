@@ -1149,11 +1149,19 @@ def _products(
     >>> [x.tolist() for x in _products(np.array([0, 5]), np.array([2, 1]), np.array([10, 7]), np.array([2, 1]))]
     [[0, 0, 1, 1, 5], [10, 11, 10, 11, 7]]
     """
-    counts = left_n * right_n
-    item = np.repeat(np.arange(len(counts)), counts)
-    step = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    item, step = _steps(left_n * right_n)
     width = right_n[item]
     return left[item] + step // width, right[item] + step % width
+
+
+def _steps(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For items taking ``counts[i]`` steps each: the item of every step and its number within the item.
+
+    >>> [x.tolist() for x in _steps(np.array([2, 0, 3]))]
+    [[0, 0, 2, 2, 2], [0, 1, 0, 1, 2]]
+    """
+    item = np.repeat(np.arange(len(counts)), counts)
+    return item, np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 @dataclass(slots=True)
@@ -1246,9 +1254,7 @@ def _pair_links(
     run_l, run_r, run_link = run_l[apart], run_r[apart], run_link[apart]
     # Occurrence by occurrence along the longer run of each pair of runs.
     size_l, size_r = run_size[run_l], run_size[run_r]
-    counts = np.maximum(size_l, size_r)
-    item = np.repeat(np.arange(len(counts)), counts)
-    step = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    item, step = _steps(np.maximum(size_l, size_r))
     i = order[run_start[run_l][item] + np.minimum(step, size_l[item] - 1)]
     j = order[run_start[run_r][item] + np.minimum(step, size_r[item] - 1)]
     link = run_link[item]
