@@ -1250,7 +1250,9 @@ def _pair_links(
     edge_l, edge_r = _products(text_run[at_a], text_runs[at_a], text_run[at_b], text_runs[at_b])
     run_l, run_r = np.concatenate((same_l, edge_l)), np.concatenate((same_r, edge_r))
     run_link = np.concatenate((np.full(len(same_l), -1), np.repeat(present, text_runs[at_a] * text_runs[at_b])))
-    apart = content[run_start[run_l]] != content[run_start[run_r]]
+    # Runs in two contents; one text's runs meet in both orders, and the first meeting (the
+    # earlier run on the left, runs being in content order) is the one kept.
+    apart = (content[run_start[run_l]] != content[run_start[run_r]]) & ((run_link >= 0) | (run_l < run_r))
     run_l, run_r, run_link = run_l[apart], run_r[apart], run_link[apart]
     # Occurrence by occurrence along the longer run of each pair of runs.
     size_l, size_r = run_size[run_l], run_size[run_r]
@@ -1261,28 +1263,21 @@ def _pair_links(
     ci, cj = owner[i], owner[j]
     flip = ci > cj
     px, py = np.where(flip, pos[j], pos[i]), np.where(flip, pos[i], pos[j])
-    # One text's runs meet twice (in both orders): the first meeting is kept.
-    keep = np.ones(len(i), dtype=bool)
-    same = np.flatnonzero(link < 0)
-    width = int(pos.max(initial=0)) + 1
-    keep[same] = False
-    keep[same[np.unique(px[same] * width + py[same], return_index=True)[1]]] = True
-    rows = np.flatnonzero(keep)
-    x, y = np.minimum(ci[rows], cj[rows]), np.maximum(ci[rows], cj[rows])
+    x, y = np.minimum(ci, cj), np.maximum(ci, cj)
     codes, first_row, pair = np.unique(x * max(n_contents, 1) + y, return_index=True, return_inverse=True)
+    by_first_row = np.argsort(first_row, kind="stable")  # content pairs in order of their first match
     rank = np.empty(len(codes), dtype=np.int64)
-    rank[np.argsort(first_row, kind="stable")] = np.arange(len(codes))
+    rank[by_first_row] = np.arange(len(codes))
     pair = rank[pair.reshape(-1)]
-    by_pair = np.argsort(pair, kind="stable")
-    grouped_rows = rows[by_pair]
-    in_order = codes[np.argsort(first_row, kind="stable")]
+    grouped_rows = np.argsort(pair, kind="stable")
+    in_order = codes[by_first_row]
     keys = list(zip((in_order // max(n_contents, 1)).tolist(), (in_order % max(n_contents, 1)).tolist(), strict=True))
     link = link[grouped_rows]
     return _PairLinks(
         keys=keys,
         index={key: k for k, key in enumerate(keys)},
         start=np.concatenate(([0], np.cumsum(np.bincount(pair, minlength=len(codes))))),
-        pair=pair[by_pair],
+        pair=pair[grouped_rows],
         px=px[grouped_rows],
         py=py[grouped_rows],
         link=link,
