@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import itertools
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -269,8 +270,37 @@ def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterato
         yield _Batch(str(root), tuple(paths[i : i + _FILES_PER_TASK]), cfg)
 
 
-def _stack(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
-    return np.concatenate(parts) if parts else empty
+_TRIM_BYTES = 16 << 20  # results from this size on give their parts' heap pages back (16 ms a call)
+
+
+def _stack(parts: list[np.ndarray], empty: np.ndarray, transpose: bool = False) -> np.ndarray:
+    """The parts end to end (``np.concatenate``; with ``transpose``, of their transposes along the
+    last axis, C-contiguous), *emptying* ``parts``: each part is freed once copied, so the peak is
+    the result and one part, not the result and every part (``np.concatenate`` and ``.T`` copies
+    held them all: at 101k stored articles the load peaked 1 GB above what it kept). The parts
+    are small enough to live in the C heap, so a large result hands their pages back at once.
+
+    >>> parts = [np.array([[1, 2], [3, 4]]), np.array([[5, 6]])]
+    >>> _stack(parts, np.empty((0, 2)), transpose=True).tolist(), parts
+    ([[1, 3, 5], [2, 4, 6]], [])
+    """
+    if not parts:
+        return np.ascontiguousarray(empty.T) if transpose else empty
+    total = sum(len(part) for part in parts)
+    shape = (*parts[0].shape[1:], total) if transpose else (total, *parts[0].shape[1:])
+    out = np.empty(shape, dtype=parts[0].dtype)
+    parts.reverse()
+    at = 0
+    while parts:
+        part = parts.pop()
+        if transpose:
+            out[..., at : at + len(part)] = part.T
+        else:
+            out[at : at + len(part)] = part
+        at += len(part)
+    if out.nbytes >= _TRIM_BYTES:
+        release_memory()
+    return out
 
 
 def ingest_corpus(
@@ -378,7 +408,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     corpus.psent_start = np.concatenate(([0], np.cumsum(per_uid)))
     corpus.psent_sid = _stack(parts["sentence_ids"], no_counts)
     no_bands = np.empty((0, cfg.lsh.band_count), dtype=np.uint64)
-    corpus.sentence_bands = np.ascontiguousarray(_stack(parts["sentence_bands"], no_bands).T)
+    corpus.sentence_bands = _stack(parts["sentence_bands"], no_bands, transpose=True)
     corpus.sentence_keys = _stack(parts["sentence_keys"], np.empty(0, dtype=np.uint64))
     n_sentences = corpus.sentence_bands.shape[1]
     # Owners of each distinct sentence: the distinct paragraphs holding it, ascending.
@@ -1427,39 +1457,30 @@ def _shingle_containment(
     used = occ_used[pos] if len(pos) else np.zeros(0, dtype=bool)
     uids = np.asarray(corpus.occ_uid, dtype=np.int64)[pos[used]]
     owner = owner[used]
-    counts = corpus.shingle_start[uids + 1] - corpus.shingle_start[uids]
-    # Distinct (shingle, content) pairs as 64-bit keys: one in-place sort, neighbours compared (an
-    # argsort or np.unique with inverse costs ten times more). Temporaries are freed as soon as
-    # possible: on a 454 MB corpus there are 50M keys.
-    half = np.uint64(32)
-    codes = corpus.shingles[gather_ranges(corpus.shingle_start, uids)].astype(np.uint64)
-    codes <<= half
-    codes |= np.repeat(owner.astype(np.uint64), counts)
-    del uids, owner, counts
+    # Distinct (shingle, content) pairs as 64-bit keys (shingle high, content low): one in-place
+    # sort, neighbours compared (an argsort or np.unique with inverse costs ten times more). On a
+    # 454 MB corpus there are 50M keys (400 MB): they are built, de-duplicated and read in place,
+    # chunk by chunk, so that no temporary of their size sits beside them (it peaked at 2.2 times
+    # their size).
+    codes = _content_shingle_keys(corpus, uids, owner)
+    del uids, owner
     codes.sort()
-    if len(codes):
-        distinct = np.empty(len(codes), dtype=bool)
-        distinct[0] = True
-        np.not_equal(codes[1:], codes[:-1], out=distinct[1:])
-        codes = codes[distinct]
-        del distinct
+    codes = _unique_sorted_in_place(codes)
+    halves = codes.view(np.uint32)  # (low, high) 32-bit halves of each key, as strided views
+    low, high = (halves[0::2], halves[1::2]) if sys.byteorder == "little" else (halves[1::2], halves[0::2])
     # Runs of one shingle: their length is the shingle's document frequency.
     first = np.empty(len(codes), dtype=bool)
     if len(codes):
         first[0] = True
-        boundary = codes[1:] ^ codes[:-1]
-        boundary >>= half
-        np.not_equal(boundary, 0, out=first[1:])
-        del boundary
+        np.not_equal(high[1:], high[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     del first
     run = np.diff(np.append(starts, len(codes)))
     run_kept = run < cap
-    content_kept = (codes[np.repeat(run_kept, run)] & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    sizes = np.bincount(content_kept, minlength=n)
+    sizes = np.bincount(low[np.repeat(run_kept, run)], minlength=n)
     run_shared = run_kept & (run >= 2)
-    content = (codes[np.repeat(run_shared, run)] & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    del codes, content_kept
+    content = low[np.repeat(run_shared, run)].astype(np.int64)
+    del codes, halves, low, high
     column = np.repeat(np.arange(int(run_shared.sum())), run[run_shared])
     incidence = sparse.csr_matrix(
         (np.ones(len(column), dtype=np.float32), (content, column)), shape=(n, int(run_shared.sum()))
@@ -1471,6 +1492,52 @@ def _shingle_containment(
     order = np.argsort(x * n + y, kind="stable")
     x, y, k = x[order], y[order], k[order]
     return x, y, k / sizes[x], k / sizes[y]
+
+
+_KEY_CHUNK = 1 << 22  # keys per step when building or compacting a large key array in place
+
+
+def _content_shingle_keys(corpus: Corpus, uids: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``shingle << 32 | owner`` for every shingle of every paragraph ``uids[i]`` (owned by
+    ``owner[i]``), in order, built into one array a slice of paragraphs at a time."""
+    counts = corpus.shingle_start[uids + 1] - corpus.shingle_start[uids]
+    ends = np.cumsum(counts)
+    codes = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint64)
+    lo = 0
+    while lo < len(uids):
+        # Enough paragraphs for about _KEY_CHUNK keys (at least one).
+        hi = max(lo + 1, int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + _KEY_CHUNK, side="right")))
+        at = int(ends[lo - 1]) if lo else 0
+        part = corpus.shingles[gather_ranges(corpus.shingle_start, uids[lo:hi])].astype(np.uint64)
+        part <<= np.uint64(32)
+        part |= np.repeat(owner[lo:hi].astype(np.uint64), counts[lo:hi])
+        codes[at : at + len(part)] = part
+        lo = hi
+    return codes
+
+
+def _unique_sorted_in_place(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted 1-D array, compacted into its own buffer, which is then
+    shrunk (no second array of its size).
+
+    >>> _unique_sorted_in_place(np.array([1, 1, 2, 5, 5, 5, 9], dtype=np.uint64)).tolist()
+    [1, 2, 5, 9]
+    """
+    kept = 0
+    previous = None
+    for lo in range(0, len(values), _KEY_CHUNK):
+        chunk = values[lo : lo + _KEY_CHUNK].copy()  # read before the writes below reach it
+        keep = np.empty(len(chunk), dtype=bool)
+        keep[0] = previous is None or chunk[0] != previous
+        np.not_equal(chunk[1:], chunk[:-1], out=keep[1:])
+        previous = chunk[-1]
+        chunk = chunk[keep]
+        values[kept : kept + len(chunk)] = chunk
+        kept += len(chunk)
+    if values.base is None and values.flags.c_contiguous:
+        values.resize(kept, refcheck=False)  # realloc: the tail's pages go back
+        return values
+    return values[:kept]
 
 
 _NOT_SEEN = np.empty(0)  # marks a paragraph with no credit yet in covered()

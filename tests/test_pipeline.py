@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 from scipy import sparse
 
+from dedup import pipeline
 from dedup.cli import build_config
 from dedup.cluster import stable_id
 from dedup.config import KeepPolicy
@@ -32,6 +33,7 @@ from dedup.pipeline import (
     _ShingleIndex,
     _strong_band_pairs,
     _unique_pairs,
+    _unique_sorted_in_place,
     analyse,
     digest_files,
     match_corpus,
@@ -470,6 +472,36 @@ def test_template_shingles_do_not_count(tmp_path: Path) -> None:
     assert result.shingle_scored == {} and result.clusters == []
     fewer = run(tmp_path, build_config(workers=1, shingle_containment=0.01, boilerplate_min_articles=13))
     assert min(fewer.shingle_scored.values()) > 0.4 and len(fewer.shingle_scored) == 66
+
+
+def test_shingle_containment_built_in_small_chunks_is_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The (shingle, article) keys are built and de-duplicated in place, chunk by chunk: chunks of a
+    few keys, which split every paragraph and every run of equal keys, give the same scores."""
+    rng = random.Random(13)
+    vocab = [f"v{i}" for i in range(300)]
+    shared = [_sentences(rng, vocab, 3) for _ in range(3)]
+    for i in range(8):
+        own = _sentences(rng, vocab, 3)
+        # own[0] twice in the article: its shingles give repeated (shingle, article) keys.
+        paras = [*rng.sample(shared, 2), own, [own[0], *_sentences(rng, vocab, 2)]]
+        (tmp_path / f"a{i}.txt").write_text("\n".join(" ".join(p) for p in paras) + "\n", encoding="utf-8")
+    cfg = build_config(workers=1, shingle_containment=0.01)
+    whole = run(tmp_path, cfg).shingle_scored
+    assert len(whole) >= 20
+    for chunk in (1, 7, 64):
+        monkeypatch.setattr(pipeline, "_KEY_CHUNK", chunk)
+        assert run(tmp_path, cfg).shingle_scored == whole
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16, 1 << 22])
+def test_unique_sorted_in_place_equals_np_unique(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "_KEY_CHUNK", chunk)
+    rng = np.random.default_rng(chunk)
+    for size in (0, 1, 2, 17, 1000):
+        values = np.sort(rng.integers(0, 40, size).astype(np.uint64))
+        expected = np.unique(values)
+        got = _unique_sorted_in_place(values)
+        assert got.dtype == np.uint64 and got.tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("seed", range(6))
