@@ -1218,11 +1218,34 @@ class _PairLinks:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def records(self, k: int) -> zip[tuple[int, int, int, bool]]:
-        """``(px, py, link, flip)`` of pair ``k``, in order."""
+    def records(self, k: int, only: np.ndarray | None = None) -> zip[tuple[int, int, int, bool]]:
+        """``(px, py, link, flip)`` of pair ``k``, in order (those where ``only`` is True, if given)."""
         lo, hi = int(self.start[k]), int(self.start[k + 1])
         columns = (self.px, self.py, self.link, self.flip)
-        return zip(*(column[lo:hi].tolist() for column in columns), strict=True)
+        if only is None:
+            return zip(*(column[lo:hi].tolist() for column in columns), strict=True)
+        rows = lo + np.flatnonzero(only[lo:hi])
+        return zip(*(column[rows].tolist() for column in columns), strict=True)
+
+    def best_matches(self, score: np.ndarray) -> np.ndarray:
+        """Which records are the best match, within their pair, of their occurrence of X or of
+        their occurrence of Y: a full match before a partial one, then the higher ``score`` (one
+        per record), then the earlier occurrence on the other side. At most one record per
+        occurrence on each side, so a pair has at most as many as its two sides' occurrences.
+
+        >>> links = _PairLinks([(0, 1)], {}, np.array([0, 3]), np.zeros(3, dtype=np.int64), np.array([0, 0, 1]),
+        ...     np.array([5, 6, 6]), np.zeros(3), np.zeros(3), np.ones(3, dtype=bool))
+        >>> links.best_matches(np.array([0.9, 0.85, 0.95])).tolist()
+        [True, False, True]
+        """
+        keep = np.zeros(len(self.px), dtype=bool)
+        for mine, other in ((self.px, self.py), (self.py, self.px)):
+            order = np.lexsort((other, -score, ~self.full, mine, self.pair))  # the last key sorts first
+            pair, mine_sorted = self.pair[order], mine[order]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = (pair[1:] != pair[:-1]) | (mine_sorted[1:] != mine_sorted[:-1])
+            keep[order[first]] = True
+        return keep
 
     def matched(self, side: int) -> np.ndarray:
         """Per pair, how many distinct occurrences of X (side 0) or Y (side 1) have a full match."""
@@ -1815,12 +1838,14 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     # ------------------------------------------------------------------ article pairs
     pairs: list[ArticlePair] = []
     edge_full, edge_score = edges.full.tolist(), edges.score.tolist()
+    record_score = np.where(links.link < 0, 1.0, edges.score[np.maximum(links.link, 0)] if len(edges.score) else 1.0)
+    shown = links.best_matches(record_score)
     jaccards = _content_jaccards(corpus, first_article, [(x, y) for x, y, *_ in content_pairs])
     for (x, y, sim, cont_x, cont_y, shingles, matched, linked_pair), jac in zip(content_pairs, jaccards, strict=True):
         # Sorted as plain tuples (ParagraphMatch orders by its fields in this order), then wrapped.
         rows = []
         best_score = 0.0
-        for px, py, i, flip in links.records(linked_pair) if linked_pair >= 0 else ():
+        for px, py, i, flip in links.records(linked_pair, shown) if linked_pair >= 0 else ():
             if i < 0 or edge_full[i]:
                 score = 1.0 if i < 0 else edge_score[i]
                 rows.append((occ_index[px], occ_index[py], score, True, 1.0))

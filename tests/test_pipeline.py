@@ -241,6 +241,40 @@ def test_paragraph_repeated_in_two_articles_is_matched_occurrence_by_occurrence(
     assert pair.containment_a == round(share, 4) and pair.similarity == round(share, 4)
 
 
+def test_evidence_keeps_each_paragraphs_best_match(tmp_path: Path) -> None:
+    """Two scraped lists of near-identical lines: every line of a matches every line of b, but the
+    evidence keeps only each line's best match on the other side (its own counterpart), not the
+    hundreds of pairs of lines; the coverage still counts every line."""
+    line = "Line number {} of the generated list repeats the same words again and again here {}."
+    for name, side in (("a.txt", "alpha"), ("b.txt", "beta")):
+        lines = [line.format(k, side) for k in range(24)]
+        (tmp_path / name).write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1))
+    (pair,) = result.pairs
+    assert result.stats.verified_paragraph_pairs > 500  # lines of one list match each other too
+    assert (pair.a, pair.b, pair.matched_paragraphs, pair.containment_a) == ("a.txt", "b.txt", 24, 1.0)
+    assert [(m.index_a, m.index_b, m.full) for m in pair.matches] == [(k, k, True) for k in range(24)]
+
+
+def test_evidence_leaves_out_matches_no_side_prefers(tmp_path: Path) -> None:
+    """A partial match between paragraphs that both have a full match elsewhere is left out of the
+    evidence (it adds nothing the full matches do not show); a paragraph's only match is kept."""
+    rng = random.Random(21)
+    vocab = [f"w{i}" for i in range(4000)]
+    p = [_sentences(rng, vocab, n) for n in (3, 6, 3)]
+    # a: p0, p1, p2; b: p0, p1 + two sentences of p0, two sentences of p2 + new text.
+    a = [p[0], p[1], p[2]]
+    b = [p[0], [*p[1], *p[0][:2]], [*p[2][:2], *_sentences(rng, vocab, 3)]]
+    for name, paras in (("a.txt", a), ("b.txt", b)):
+        (tmp_path / name).write_text("\n".join(" ".join(x) for x in paras) + "\n", encoding="utf-8")
+    result = run(tmp_path, build_config(workers=1, article_similarity=0.1))
+    (pair,) = result.pairs
+    rows = [(m.index_a, m.index_b, m.full) for m in pair.matches]
+    assert (0, 0, True) in rows and (1, 1, True) in rows
+    assert (0, 1, False) not in rows  # p0 is in b's paragraph 1 too, but both ends match fully elsewhere
+    assert (2, 2, False) in rows  # p2's only match: partial
+
+
 def test_every_identical_corpus(tmp_path: Path) -> None:
     text = "Every article in this corpus is the very same text, repeated over and over again here.\n"
     for i in range(5):
