@@ -358,7 +358,8 @@ def _match(folder: Path, cfg: DedupConfig, quiet: bool) -> Any:
             typer.echo(f"skipped {skip.path} ({skip.reason}{detail})", err=True)
 
     with _progress(not quiet and sys.stderr.isatty()) as hook:
-        return match_corpus(folder, cfg, on_skip=on_skip, on_progress=hook)
+        # Only the analysis reads the corpus afterwards (the eval sweeps re-run it alone).
+        return match_corpus(folder, cfg, on_skip=on_skip, on_progress=hook, release=True)
 
 
 FolderArg = Annotated[

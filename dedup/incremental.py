@@ -91,7 +91,7 @@ def _match_all(
     t0 = time.perf_counter()
     corpus = build_corpus(batches, cfg, stats)
     stats.seconds["read_fingerprint"] = stats.seconds.get("read_fingerprint", 0.0) + time.perf_counter() - t0
-    edges, fresh_cache = verify_candidates_cached(corpus, cfg, stats, cache)
+    edges, fresh_cache = verify_candidates_cached(corpus, cfg, stats, cache, release=True)
     return analyse(corpus, edges, cfg, stats), fresh_cache
 
 

@@ -202,6 +202,10 @@ class Corpus:
     LSH band keys ``sentence_bands[:, s]``, content key ``sentence_keys[s]``, and occurs in the distinct paragraphs
     ``owner_uid[owner_start[s]:owner_start[s + 1]]`` (ascending). ``para_keys[u]`` is the content
     key of distinct paragraph ``u`` (:func:`text_key`).
+
+    The paragraph signatures and the sentences' band keys serve candidate generation only: a run
+    that has its candidates may :meth:`release_candidate_arrays` (27 % of the corpus at 101k
+    articles), keeping each article's signature (``article_sigs``) for the reports.
     """
 
     ids: list[str] = field(default_factory=list)
@@ -226,6 +230,9 @@ class Corpus:
     psent_sid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     psent_shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     psent_shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    # Per article, the element-wise minimum of its paragraphs' signatures (the MinHash of all its
+    # shingles); set when the paragraph signatures are released.
+    article_sigs: np.ndarray | None = None
 
     def occurrences(self, article: int) -> range:
         """Occurrence positions of one article."""
@@ -239,6 +246,25 @@ class Corpus:
     def shingle_counts(self) -> np.ndarray:
         """Number of distinct shingles of every distinct paragraph."""
         return np.diff(self.shingle_start)
+
+    def signatures_of(self, articles: np.ndarray) -> np.ndarray:
+        """The MinHash of all the shingles of each given article (element-wise minimum of its
+        paragraphs' signatures; all maximum for an article without paragraphs)."""
+        if self.article_sigs is not None:
+            return self.article_sigs[articles]
+        occ_start = np.asarray(self.occ_start, dtype=np.int64)
+        uids = np.asarray(self.occ_uid, dtype=np.int64)[gather_ranges(occ_start, articles)]
+        counts = occ_start[articles + 1] - occ_start[articles]
+        return minimum_of_runs(self.sigs, uids, np.concatenate(([0], np.cumsum(counts))))
+
+    def release_candidate_arrays(self) -> None:
+        """Free the paragraph signatures and the sentences' band keys, which only candidate
+        generation reads, after keeping every article's signature (:meth:`signatures_of`)."""
+        if self.article_sigs is None:
+            self.article_sigs = self.signatures_of(np.arange(len(self.ids), dtype=np.int64))
+        self.sigs = np.empty((0, self.sigs.shape[1]), dtype=self.sigs.dtype)
+        self.sentence_bands = np.empty((self.sentence_bands.shape[0], 0), dtype=self.sentence_bands.dtype)
+        release_memory()
 
     def sentence_sets(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
         """The sentences' shingle sets of a distinct paragraph: flat hashes and ``(sentences + 1,)`` offsets."""
@@ -892,21 +918,22 @@ def _candidate_tasks(cfg: DedupConfig) -> list[range | None]:
     return [None, *(range(lo, hi) for lo, hi in itertools.pairwise(bounds))]
 
 
-def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats) -> ParagraphEdges:
+def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats, release: bool = False) -> ParagraphEdges:
     """Candidate pairs (paragraph LSH, sentence LSH, shared sentences), then verification.
 
     Each candidate gets its exact shared-shingle count (sparse row products, no Python loop per
     pair). rapidfuzz scores the pairs that could be the same paragraph (shingle Jaccard at least
     0.2); those at ``min_similarity`` are *full* matches. The others are *partial* when some
     sentences of one paragraph are mostly (``min_containment``) found in the other; they credit
-    those sentences only.
+    those sentences only. ``release``: the caller needs the corpus' candidate arrays no more
+    (:meth:`Corpus.release_candidate_arrays` once the candidates are found).
     """
     with _no_gc():
-        return _verify_candidates(corpus, cfg, stats, None, False)[0]
+        return _verify_candidates(corpus, cfg, stats, None, False, release)[0]
 
 
 def verify_candidates_cached(
-    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None
+    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, release: bool = False
 ) -> tuple[ParagraphEdges, VerifyCache]:
     """:func:`verify_candidates`, re-using the outcomes an earlier run kept (see :mod:`dedup.verify_cache`).
 
@@ -914,7 +941,7 @@ def verify_candidates_cached(
         The edges (equal to those of :func:`verify_candidates`) and the cache of this run's outcomes.
     """
     with _no_gc():
-        edges, fresh_cache = _verify_candidates(corpus, cfg, stats, cache, True)
+        edges, fresh_cache = _verify_candidates(corpus, cfg, stats, cache, True, release)
     assert fresh_cache is not None
     return edges, fresh_cache
 
@@ -939,7 +966,7 @@ def _dirty_paragraphs(corpus: Corpus, template: np.ndarray, cache: VerifyCache) 
 
 
 def _verify_candidates(
-    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, want_cache: bool
+    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, want_cache: bool, release: bool
 ) -> tuple[ParagraphEdges, VerifyCache | None]:
     t0 = time.perf_counter()
     n = len(corpus.norms)
@@ -952,6 +979,8 @@ def _verify_candidates(
         (by_sentence, template), *by_paragraph = map_forked(_candidates_of, _candidate_tasks(cfg), cfg.workers)
     finally:
         _VERIFY_STATE.clear()
+    if release:  # before the verification workers fork: they and the analysis never read them
+        corpus.release_candidate_arrays()
     cand = _unique_pairs([*by_paragraph, by_sentence], n)
     strong = _unique_pairs(by_paragraph, n) if want_cache else cand[:0]
     stats.candidate_pairs = len(cand)
@@ -1367,11 +1396,7 @@ def _content_jaccards(corpus: Corpus, first_article: list[int], pairs: list[tupl
         return []
     xy = np.asarray(pairs, dtype=np.int64)
     needed, slot = np.unique(xy, return_inverse=True)
-    articles = np.asarray(first_article, dtype=np.int64)[needed]
-    occ_start = np.asarray(corpus.occ_start, dtype=np.int64)
-    uids = np.asarray(corpus.occ_uid, dtype=np.int64)[gather_ranges(occ_start, articles)]
-    counts = occ_start[articles + 1] - occ_start[articles]
-    sigs = minimum_of_runs(corpus.sigs, uids, np.concatenate(([0], np.cumsum(counts))))
+    sigs = corpus.signatures_of(np.asarray(first_article, dtype=np.int64)[needed])
     slot = slot.reshape(-1, 2)
     return signature_jaccard(sigs[slot[:, 0]], sigs[slot[:, 1]]).tolist()
 
@@ -1419,7 +1444,7 @@ def run(
     Raises:
         InputError: the folder does not exist.
     """
-    corpus, edges, stats = match_corpus(root, cfg, on_skip, on_progress)
+    corpus, edges, stats = match_corpus(root, cfg, on_skip, on_progress, release=True)
     return analyse(corpus, edges, cfg, stats)
 
 
@@ -1428,14 +1453,18 @@ def match_corpus(
     cfg: DedupConfig,
     on_skip: SkipHook = _noop_skip,
     on_progress: ProgressHook = _noop_progress,
+    release: bool = False,
 ) -> tuple[Corpus, ParagraphEdges, RunStats]:
-    """Read and fingerprint the corpus, then find and verify paragraph pairs (stages 1-5)."""
+    """Read and fingerprint the corpus, then find and verify paragraph pairs (stages 1-5).
+
+    ``release``: only :func:`analyse` will read the corpus (see :meth:`Corpus.release_candidate_arrays`).
+    """
     stats = RunStats()
     t0 = time.perf_counter()
     corpus = ingest_corpus(root, cfg, stats, on_skip, on_progress)
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
     on_progress("match", 0, None)
-    edges = verify_candidates(corpus, cfg, stats)
+    edges = verify_candidates(corpus, cfg, stats, release)
     return corpus, edges, stats
 
 

@@ -426,6 +426,22 @@ def test_strong_band_pairs_prefilter_is_exact(bar: float, window: int) -> None:
         assert 0 < len(want) < len(every)
 
 
+def test_released_candidate_arrays_give_the_same_analysis(plain_generated: Path) -> None:
+    """A run frees the paragraph signatures and sentence band keys once it has its candidates;
+    the verification and the analysis (MinHash Jaccard of article pairs included) are unchanged."""
+    cfg = build_config(workers=1)
+    kept_corpus, kept_edges, kept_stats = match_corpus(plain_generated, cfg)
+    corpus, edges, stats = match_corpus(plain_generated, cfg, release=True)
+    assert corpus.sigs.shape == (0, cfg.lsh.num_perm) and corpus.sentence_bands.shape == (cfg.lsh.band_count, 0)
+    assert kept_corpus.sigs.shape[0] == len(corpus.norms) > 0
+    assert corpus.article_sigs is not None and corpus.article_sigs.shape == (len(corpus.ids), cfg.lsh.num_perm)
+    for name in ("a", "b", "score", "full"):
+        assert np.array_equal(getattr(edges, name), getattr(kept_edges, name))
+    kept, released = analyse(kept_corpus, kept_edges, cfg, kept_stats), analyse(corpus, edges, cfg, stats)
+    assert len(released.pairs) > 10 and any(p.minhash_jaccard < 1 for p in released.pairs)
+    assert (released.pairs, released.clusters, released.groups) == (kept.pairs, kept.clusters, kept.groups)
+
+
 def test_digest_batch_select(plain_generated: Path) -> None:
     """A batch less some articles (what the store keeps when a file goes) holds exactly their digests."""
     paths = tuple(list(discover_files(plain_generated / "articles"))[:12])
