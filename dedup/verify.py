@@ -74,7 +74,8 @@ def score_pairs(
     else:
         token = cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=workers, dtype=np.float32)
     scores = np.maximum(ratio, token).astype(np.float64) / 100.0
-    both_empty = np.fromiter((not x and not y for x, y in zip(left, right, strict=True)), dtype=bool)
+    n = len(left)
+    both_empty = (np.fromiter(map(len, left), np.int64, n) == 0) & (np.fromiter(map(len, right), np.int64, n) == 0)
     scores[both_empty] = 1.0
     return np.round(scores, 4)
 
