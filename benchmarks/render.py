@@ -167,6 +167,40 @@ def incremental_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def adversarial_table(r: dict) -> str:
+    header = [
+        "case",
+        "files",
+        "MB",
+        "paragraphs",
+        "median s",
+        "peak PSS MB",
+        "candidate pairs",
+        "verified pairs",
+        "pairs.csv bytes",
+        "largest matches cell",
+    ]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for c in r["cases"]:
+        lines.append(
+            _row(
+                [
+                    c["case"].replace("_", " "),
+                    c["files"],
+                    f"{c['mb']:.2f}",
+                    c["paragraphs"],
+                    f"{c['median_seconds']:.2f}",
+                    c["peak_pss_mb"],
+                    c["candidate_pairs"],
+                    c["verified_paragraph_pairs"],
+                    c["pairs_csv_bytes"],
+                    c["largest_matches_cell"],
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
 def replace_block(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
@@ -186,6 +220,9 @@ def main() -> int:
     incremental = RESULTS / "incremental.json"
     if incremental.exists():
         text = replace_block(text, "incremental", incremental_table(json.loads(incremental.read_text())))
+    adversarial = RESULTS / "adversarial.json"
+    if adversarial.exists():
+        text = replace_block(text, "adversarial", adversarial_table(json.loads(adversarial.read_text())))
     for extra in sys.argv[1:]:
         print(f"ignored argument {extra}", file=sys.stderr)
     readme.write_text(text, encoding="utf-8")

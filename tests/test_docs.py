@@ -61,6 +61,7 @@ def test_readme_tables_are_generated_from_results() -> None:
         ("quality", render.quality_table),
         ("perf", render.perf_table),
         ("incremental", render.incremental_table),
+        ("adversarial", render.adversarial_table),
     ):
         path = results / f"{name}.json"
         assert path.exists(), path
