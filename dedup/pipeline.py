@@ -970,6 +970,8 @@ def _verify_candidates(
 ) -> tuple[ParagraphEdges, VerifyCache | None]:
     t0 = time.perf_counter()
     n = len(corpus.norms)
+    if corpus.article_sigs is not None and len(corpus.sigs) < n:
+        raise ValueError("the corpus' candidate arrays were released: match a corpus once")
     # The candidate sources (sentences, and the paragraph bands in parts) are independent: with two
     # workers or more they run side by side in forked processes.
     _VERIFY_STATE["corpus"] = (corpus, cfg)

@@ -39,6 +39,7 @@ from dedup.pipeline import (
     match_corpus,
     run,
     template_sentences,
+    verify_candidates,
 )
 from dedup.report import write_reports
 from tests.conftest import SAMPLE, read_truth_csv
@@ -440,6 +441,8 @@ def test_released_candidate_arrays_give_the_same_analysis(plain_generated: Path)
     kept, released = analyse(kept_corpus, kept_edges, cfg, kept_stats), analyse(corpus, edges, cfg, stats)
     assert len(released.pairs) > 10 and any(p.minhash_jaccard < 1 for p in released.pairs)
     assert (released.pairs, released.clusters, released.groups) == (kept.pairs, kept.clusters, kept.groups)
+    with pytest.raises(ValueError, match="released"):
+        verify_candidates(corpus, cfg, stats)  # the signatures are gone: no silent empty result
 
 
 def test_digest_batch_select(plain_generated: Path) -> None:
