@@ -517,15 +517,28 @@ def _number_new(ids: _KeyIds, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _add_paragraphs(parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: DigestBatch, rows: np.ndarray) -> None:
-    """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus."""
+    """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus (``rows``,
+    ascending). Their shingles are picked with boolean masks (a byte per shingle, where an index
+    array takes eight), and a batch whose paragraphs are all new gives its arrays as they are."""
     fp = batch.fingerprints
-    sentences = gather_ranges(fp.sentence_start, rows)
-    parts["sigs"].append(fp.paragraph_sigs[rows])
-    parts["para_keys"].append(batch.para_keys[rows])
-    parts["shingles"].append(fp.shingles[gather_ranges(fp.shingle_start, rows)])
+    every = len(rows) == len(batch.para_keys)
+    picked = np.zeros(len(batch.para_keys), dtype=bool)
+    picked[rows] = True
+    sentence_counts = np.diff(fp.sentence_start)
+    in_sentences = np.repeat(picked, sentence_counts)
+    sentences = np.flatnonzero(in_sentences)
+
+    def pick(values: np.ndarray, mask: np.ndarray, starts: np.ndarray | None = None) -> np.ndarray:
+        if every:
+            return values
+        return values[mask if starts is None else np.repeat(mask, np.diff(starts))]
+
+    parts["sigs"].append(pick(fp.paragraph_sigs, picked))
+    parts["para_keys"].append(pick(batch.para_keys, picked))
+    parts["shingles"].append(pick(fp.shingles, picked, fp.shingle_start))
     parts["shingle_counts"].append(np.diff(fp.shingle_start)[rows])
-    parts["sentences"].append(np.diff(fp.sentence_start)[rows])
-    parts["sentence_shingles"].append(fp.sentence_shingles[gather_ranges(fp.sentence_shingle_start, sentences)])
+    parts["sentences"].append(sentence_counts[rows])
+    parts["sentence_shingles"].append(pick(fp.sentence_shingles, in_sentences, fp.sentence_shingle_start))
     parts["sentence_shingle_counts"].append(np.diff(fp.sentence_shingle_start)[sentences])
     # Distinct sentences by key, numbered by first arrival; band keys are kept once per sentence.
     # Only the batch's distinct keys are looked up (one vectorised np.unique per batch).
