@@ -1907,6 +1907,8 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     pairs: list[ArticlePair] = []
     edge_full, edge_score = edges.full.tolist(), edges.score.tolist()
     record_score = np.where(links.link < 0, 1.0, edges.score[np.maximum(links.link, 0)] if len(edges.score) else 1.0)
+    # Each paragraph's best match only (see _PairLinks.best_matches). The best score of a pair is
+    # among them: a partial match scores under the full ones' bar, so none beats a full match.
     shown = links.best_matches(record_score)
     jaccards = _content_jaccards(corpus, first_article, [(x, y) for x, y, *_ in content_pairs])
     for (x, y, sim, cont_x, cont_y, shingles, matched, linked_pair), jac in zip(content_pairs, jaccards, strict=True):
