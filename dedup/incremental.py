@@ -81,18 +81,19 @@ _VERIFY_CACHE = "verify"
 
 
 def _match_all(
-    batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None
+    batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, reports: bool = True
 ) -> tuple[DedupResult, VerifyCache]:
     """Match the stored digest batches and those read in this run (loading counts as reading).
 
     Candidate pairs verified by an earlier run are taken from ``cache``; returns the result and
-    the cache of this run's outcomes.
+    the cache of this run's outcomes. ``reports=False``: no report will be written (see
+    :func:`~dedup.pipeline.analyse`).
     """
     t0 = time.perf_counter()
     corpus = build_corpus(batches, cfg, stats)
     stats.seconds["read_fingerprint"] = stats.seconds.get("read_fingerprint", 0.0) + time.perf_counter() - t0
-    edges, fresh_cache = verify_candidates_cached(corpus, cfg, stats, cache, release=True)
-    return analyse(corpus, edges, cfg, stats), fresh_cache
+    edges, fresh_cache = verify_candidates_cached(corpus, cfg, stats, cache, release=True, reports=reports)
+    return analyse(corpus, edges, cfg, stats, reports), fresh_cache
 
 
 _BAND_FIELDS = ("band_params", "band_keys", "band_pairs")
@@ -234,9 +235,11 @@ def index_folder(
 
     Args:
         need_result: ``False`` when the caller needs only the changes and the run's stats (no
-            reports): the result is then ``None``. When no file was added, changed or removed
-            since a run with the same parameters, nothing is matched again either (the stats are
-            the last run's, which the same stored digests would give again).
+            reports): the result is then ``None``, and the matching skips what only reports show
+            (evidence rows, MinHash Jaccards, per-article rows; the new pairs in the changes come
+            without them). When no file was added, changed or removed since a run with the same
+            parameters, nothing is matched again either (the stats are the last run's, which the
+            same stored digests would give again).
 
     Raises:
         InputError: ``root`` is not a directory.
@@ -314,7 +317,7 @@ def index_folder(
         store.forget_files([*to_read, *removed])
         # Stored batches are read to the end before the first new batch is written.
         cache = _stored_cache(store)
-        result, cache = _match_all(chain(store.digest_batches(), fresh()), cfg, stats, cache)
+        result, cache = _match_all(chain(store.digest_batches(), fresh()), cfg, stats, cache, need_result)
         store.set_cache(_VERIFY_CACHE, cache)
         old_ids = set(stored_files)
         changes.articles_added = len(new_ids - old_ids)

@@ -251,17 +251,23 @@ class Corpus:
         """The MinHash of all the shingles of each given article (element-wise minimum of its
         paragraphs' signatures; all maximum for an article without paragraphs)."""
         if self.article_sigs is not None:
+            if len(self.article_sigs) < len(self.ids):
+                raise ValueError("the corpus' signatures were released without the articles' signatures")
             return self.article_sigs[articles]
         occ_start = np.asarray(self.occ_start, dtype=np.int64)
         uids = np.asarray(self.occ_uid, dtype=np.int64)[gather_ranges(occ_start, articles)]
         counts = occ_start[articles + 1] - occ_start[articles]
         return minimum_of_runs(self.sigs, uids, np.concatenate(([0], np.cumsum(counts))))
 
-    def release_candidate_arrays(self) -> None:
+    def release_candidate_arrays(self, keep_article_sigs: bool = True) -> None:
         """Free the paragraph signatures and the sentences' band keys, which only candidate
-        generation reads, after keeping every article's signature (:meth:`signatures_of`)."""
+        generation reads, after keeping every article's signature (:meth:`signatures_of`) unless
+        ``keep_article_sigs`` is false (no report will show a MinHash Jaccard)."""
         if self.article_sigs is None:
-            self.article_sigs = self.signatures_of(np.arange(len(self.ids), dtype=np.int64))
+            if keep_article_sigs:
+                self.article_sigs = self.signatures_of(np.arange(len(self.ids), dtype=np.int64))
+            else:
+                self.article_sigs = np.empty((0, self.sigs.shape[1]), dtype=self.sigs.dtype)
         self.sigs = np.empty((0, self.sigs.shape[1]), dtype=self.sigs.dtype)
         self.sentence_bands = np.empty((self.sentence_bands.shape[0], 0), dtype=self.sentence_bands.dtype)
         release_memory()
@@ -946,15 +952,23 @@ def verify_candidates(corpus: Corpus, cfg: DedupConfig, stats: RunStats, release
 
 
 def verify_candidates_cached(
-    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, release: bool = False
+    corpus: Corpus,
+    cfg: DedupConfig,
+    stats: RunStats,
+    cache: VerifyCache | None,
+    release: bool = False,
+    reports: bool = True,
 ) -> tuple[ParagraphEdges, VerifyCache]:
     """:func:`verify_candidates`, re-using the outcomes an earlier run kept (see :mod:`dedup.verify_cache`).
+
+    ``reports=False``: the analysis will run with ``reports=False`` too, so a released corpus keeps
+    no article signatures.
 
     Returns:
         The edges (equal to those of :func:`verify_candidates`) and the cache of this run's outcomes.
     """
     with _no_gc():
-        edges, fresh_cache = _verify_candidates(corpus, cfg, stats, cache, True, release)
+        edges, fresh_cache = _verify_candidates(corpus, cfg, stats, cache, True, release, reports)
     assert fresh_cache is not None
     return edges, fresh_cache
 
@@ -979,7 +993,13 @@ def _dirty_paragraphs(corpus: Corpus, template: np.ndarray, cache: VerifyCache) 
 
 
 def _verify_candidates(
-    corpus: Corpus, cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, want_cache: bool, release: bool
+    corpus: Corpus,
+    cfg: DedupConfig,
+    stats: RunStats,
+    cache: VerifyCache | None,
+    want_cache: bool,
+    release: bool,
+    reports: bool = True,
 ) -> tuple[ParagraphEdges, VerifyCache | None]:
     t0 = time.perf_counter()
     n = len(corpus.norms)
@@ -995,7 +1015,7 @@ def _verify_candidates(
     finally:
         _VERIFY_STATE.clear()
     if release:  # before the verification workers fork: they and the analysis never read them
-        corpus.release_candidate_arrays()
+        corpus.release_candidate_arrays(keep_article_sigs=reports)
     cand = _unique_pairs([*by_paragraph, by_sentence], n)
     strong = _unique_pairs(by_paragraph, n) if want_cache else cand[:0]
     stats.candidate_pairs = len(cand)
@@ -1507,13 +1527,19 @@ def match_corpus(
     return corpus, edges, stats
 
 
-def analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats) -> DedupResult:
+def analyse(
+    corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats, reports: bool = True
+) -> DedupResult:
     """Paragraph groups → boilerplate → article pair scores → guarded clusters → report rows.
 
     Only ``cfg.cluster`` is read here, so a threshold sweep can re-run this stage alone.
+    ``reports=False`` (a nightly run that writes no report): the pairs come without their evidence
+    and MinHash Jaccard (``matches`` empty, ``best_score`` and ``jaccard`` 0), and there are no
+    per-article rows and no boilerplate texts; the pairs, their scores, the clusters, the groups and
+    the stats are those of a full run.
     """
     with _no_gc():
-        return _analyse(corpus, edges, cfg, stats)
+        return _analyse(corpus, edges, cfg, stats, reports)
 
 
 def _containment_task(_: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -1634,7 +1660,7 @@ def _unique_sorted_in_place(values: np.ndarray) -> np.ndarray:
 _NOT_SEEN = np.empty(0)  # marks a paragraph with no credit yet in covered()
 
 
-def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats) -> DedupResult:
+def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: RunStats, reports: bool) -> DedupResult:
     t_start = time.perf_counter()
     n_articles = len(corpus.ids)
     # Contents: articles with identical indexed text (same distinct-paragraph sequence) are exact
@@ -1909,13 +1935,16 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     record_score = np.where(links.link < 0, 1.0, edges.score[np.maximum(links.link, 0)] if len(edges.score) else 1.0)
     # Each paragraph's best match only (see _PairLinks.best_matches). The best score of a pair is
     # among them: a partial match scores under the full ones' bar, so none beats a full match.
-    shown = links.best_matches(record_score)
-    jaccards = _content_jaccards(corpus, first_article, [(x, y) for x, y, *_ in content_pairs])
+    shown = links.best_matches(record_score) if reports else None
+    if reports:
+        jaccards = _content_jaccards(corpus, first_article, [(x, y) for x, y, *_ in content_pairs])
+    else:
+        jaccards = [0.0] * len(content_pairs)
     for (x, y, sim, cont_x, cont_y, shingles, matched, linked_pair), jac in zip(content_pairs, jaccards, strict=True):
         # Sorted as plain tuples (ParagraphMatch orders by its fields in this order), then wrapped.
         rows = []
         best_score = 0.0
-        for px, py, i, flip in links.records(linked_pair, shown) if linked_pair >= 0 else ():
+        for px, py, i, flip in links.records(linked_pair, shown) if reports and linked_pair >= 0 else ():
             if i < 0 or edge_full[i]:
                 score = 1.0 if i < 0 else edge_score[i]
                 rows.append((occ_index[px], occ_index[py], score, True, 1.0))
@@ -1946,14 +1975,21 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
             continue
         first = members[0]
         n_par = len(corpus.occurrences(first))
-        full = tuple(ParagraphMatch(occ_index[p], occ_index[p], 1.0) for p in corpus.occurrences(first))
+        if reports:
+            full = tuple(ParagraphMatch(occ_index[p], occ_index[p], 1.0) for p in corpus.occurrences(first))
+            copy_tail = (1.0, 1.0, full)
+        else:
+            copy_tail = (0.0, 0.0, ())
         for k in members[1:]:
-            pairs.append(ArticlePair(ids[first], ids[k], 1.0, 1.0, 1.0, 1.0, n_par, 1.0, 1.0, full))
+            pairs.append(ArticlePair(ids[first], ids[k], 1.0, 1.0, 1.0, 1.0, n_par, *copy_tail))
     pairs.sort(key=lambda p: (p.a, p.b))
     stats.article_pairs = len(pairs)
 
     # ------------------------------------------------------------------ per-article shares
-    reports: list[ArticleReport] = []
+    rows_out: list[ArticleReport] = []
+    if not reports:
+        stats.seconds["cluster"] = time.perf_counter() - t_start
+        return DedupResult(cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored)
     occ_template = template_group[occ_group] if len(occ_group) else np.zeros(0, dtype=bool)
     occ_shared = ~occ_template & (tables["articles"][occ_group] >= 2) if len(occ_group) else occ_template
 
@@ -1969,7 +2005,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         def pct(part: int, whole: int = total) -> float:
             return round(100.0 * part / whole, 1) if whole else 0.0
 
-        reports.append(
+        rows_out.append(
             ArticleReport(
                 path=ids[k],
                 paragraphs=n_paragraphs[k],
@@ -1985,7 +2021,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     stats.seconds["cluster"] = time.perf_counter() - t_start
     label = tables["label"]
     boilerplate_texts = frozenset(corpus.norms[u] for u in np.flatnonzero(template_group[label]).tolist())
-    return DedupResult(cfg, stats, clusters, pairs, groups_out, reports, scored, shingle_scored, boilerplate_texts)
+    return DedupResult(cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, boilerplate_texts)
 
 
 __all__ = [

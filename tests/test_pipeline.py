@@ -41,6 +41,7 @@ from dedup.pipeline import (
     template_sentences,
     verify_candidates,
 )
+from dedup.records import ArticlePair
 from dedup.report import write_reports
 from tests.conftest import SAMPLE, read_truth_csv
 
@@ -443,6 +444,29 @@ def test_released_candidate_arrays_give_the_same_analysis(plain_generated: Path)
     assert (released.pairs, released.clusters, released.groups) == (kept.pairs, kept.clusters, kept.groups)
     with pytest.raises(ValueError, match="released"):
         verify_candidates(corpus, cfg, stats)  # the signatures are gone: no silent empty result
+
+
+def test_analysis_without_reports_keeps_pairs_clusters_groups_and_stats(plain_generated: Path) -> None:
+    """What a nightly run without --out computes: the same pairs, scores, clusters, groups and
+    stats as a full analysis, without the evidence, the MinHash Jaccards and the per-article rows."""
+    cfg = build_config(workers=1)
+    corpus, edges, stats = match_corpus(plain_generated, cfg, release=True)
+    full = analyse(corpus, edges, cfg, dataclasses.replace(stats, seconds={}))
+    lean_corpus, lean_edges, lean_stats = match_corpus(plain_generated, cfg)
+    lean_corpus.release_candidate_arrays(keep_article_sigs=False)
+    lean = analyse(lean_corpus, lean_edges, cfg, lean_stats, reports=False)
+
+    def scores(p: ArticlePair) -> tuple[object, ...]:
+        return (p.a, p.b, p.similarity, p.containment_a, p.containment_b, p.shingle_containment, p.matched_paragraphs)
+
+    assert len(full.pairs) > 10 and any(p.matches for p in full.pairs) and full.articles
+    assert [scores(p) for p in lean.pairs] == [scores(p) for p in full.pairs]
+    assert all(p.matches == () and p.best_score == 0.0 and p.minhash_jaccard == 0.0 for p in lean.pairs)
+    assert (lean.clusters, lean.groups) == (full.clusters, full.groups)
+    assert lean.articles == [] and lean.boilerplate_texts == frozenset()
+    assert dataclasses.replace(lean.stats, seconds={}) == dataclasses.replace(full.stats, seconds={})
+    with pytest.raises(ValueError, match="released"):
+        lean_corpus.signatures_of(np.arange(2))  # no silent Jaccard from signatures that are gone
 
 
 def test_digest_batch_select(plain_generated: Path) -> None:

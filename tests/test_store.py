@@ -369,10 +369,13 @@ def test_new_stores_have_large_pages_and_old_ones_keep_theirs(tmp_path: Path) ->
 
 
 def test_runs_without_reports_still_record_first_carriers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run without --out makes no reports, but the store still learns when and in which article
-    each paragraph group was first seen: a later report equals that of runs that wrote reports."""
+    """A run without --out makes no reports (its matching skips the evidence and the per-article
+    rows), but the store still learns the same pairs and clusters, and when and in which article
+    each paragraph group was first seen: a later report equals that of runs that wrote reports,
+    and each run's summary counts are the same."""
     import dedup.incremental
 
+    changes: dict[str, list[dict[str, object]]] = {}
     for label, extra in (("quiet", []), ("full", ["--out"])):
         folder, store = tmp_path / label, tmp_path / f"{label}.sqlite"
         folder.mkdir()
@@ -380,10 +383,14 @@ def test_runs_without_reports_still_record_first_carriers(tmp_path: Path, monkey
             _copy(names, folder)
             monkeypatch.setattr(dedup.incremental, "now_iso", lambda run=run: f"2026-01-0{run + 1}T00:00:00Z")
             out = [str(tmp_path / f"{label}-{run}")] if extra else []
-            assert _invoke("index", str(folder), "--store", str(store), *extra, *out).exit_code == 0
+            result = _invoke("index", str(folder), "--store", str(store), "--json", *extra, *out)
+            assert result.exit_code == 0
+            changes.setdefault(label, []).append(json.loads(result.stdout)["changes"])
         assert _invoke("report", "--store", str(store), "--out", str(tmp_path / f"{label}-report")).exit_code == 0
-    quiet = (tmp_path / "quiet-report" / "boilerplate.csv").read_bytes()
-    assert quiet == (tmp_path / "full-report" / "boilerplate.csv").read_bytes()
+    assert changes["quiet"] == changes["full"] and changes["quiet"][1]["new_pairs"] > 0
+    for name in ("pairs.csv", "clusters.csv", "boilerplate.csv", "articles.csv"):
+        quiet = (tmp_path / "quiet-report" / name).read_bytes()
+        assert quiet == (tmp_path / "full-report" / name).read_bytes(), name
     assert {r["first_seen"] for r in _rows(tmp_path / "quiet-report" / "boilerplate.csv")} == {
         "2026-01-01T00:00:00Z",
         "2026-01-02T00:00:00Z",
