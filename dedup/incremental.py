@@ -90,7 +90,7 @@ def _match_all(
     :func:`~dedup.pipeline.analyse`).
     """
     t0 = time.perf_counter()
-    corpus = build_corpus(batches, cfg, stats)
+    corpus = build_corpus(batches, cfg, stats, samples=reports)
     stats.seconds["read_fingerprint"] = stats.seconds.get("read_fingerprint", 0.0) + time.perf_counter() - t0
     edges, fresh_cache = verify_candidates_cached(corpus, cfg, stats, cache, release=True, reports=reports)
     return analyse(corpus, edges, cfg, stats, reports), fresh_cache

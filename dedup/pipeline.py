@@ -380,7 +380,7 @@ def iter_batches(
         _MEMOS.clear()  # a one-worker run kept them in this process: free them with the stage
 
 
-def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats) -> Corpus:
+def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats, samples: bool = True) -> Corpus:
     """Assemble the in-memory corpus from digest batches (distinct texts shared).
 
     Distinct paragraphs and sentences are numbered in arrival order, articles are then put in id
@@ -388,6 +388,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     Distinct paragraphs are told apart by their 64-bit content keys, like sentences (and like the
     verification cache). Each batch is folded in with a few numpy calls; only the repeats of
     paragraphs already met take a Python step each (which article's sample to show).
+    ``samples=False`` (no report will show them) leaves ``samples`` empty and skips that step.
     """
     corpus = Corpus()
     uid_of: dict[int, int] = {}
@@ -415,16 +416,17 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
             new_rows = new_rows[np.unique(uids[new_rows], return_index=True)[1]]  # first appearances, in order
             new_list = new_rows.tolist()
             corpus.norms.extend([batch.norms[k] for k in new_list])
-            corpus.samples.extend([batch.samples[k] for k in new_list])
-            sample_source.extend([batch.ids[a] for a in article_of[new_rows].tolist()])
-            repeat = np.ones(len(uids), dtype=bool)
-            repeat[new_rows] = False
-            rows = np.flatnonzero(repeat)
-            for k, uid, a in zip(rows.tolist(), uids[rows].tolist(), article_of[rows].tolist(), strict=True):
-                # The sample shown for a text comes from its first article by id, whatever the
-                # order the articles arrived in (a nightly run brings them in another order).
-                if batch.ids[a] < sample_source[uid]:
-                    corpus.samples[uid], sample_source[uid] = batch.samples[k], batch.ids[a]
+            if samples:
+                corpus.samples.extend([batch.samples[k] for k in new_list])
+                sample_source.extend([batch.ids[a] for a in article_of[new_rows].tolist()])
+                repeat = np.ones(len(uids), dtype=bool)
+                repeat[new_rows] = False
+                rows = np.flatnonzero(repeat)
+                for k, uid, a in zip(rows.tolist(), uids[rows].tolist(), article_of[rows].tolist(), strict=True):
+                    # The sample shown for a text comes from its first article by id, whatever the
+                    # order the articles arrived in (a nightly run brings them in another order).
+                    if batch.ids[a] < sample_source[uid]:
+                        corpus.samples[uid], sample_source[uid] = batch.samples[k], batch.ids[a]
             corpus.occ_uid.extend(uids.tolist())
             if len(new_rows):
                 _add_paragraphs(parts, sid_of, batch, new_rows)
@@ -1536,7 +1538,8 @@ def analyse(
     ``reports=False`` (a nightly run that writes no report): the pairs come without their evidence
     and MinHash Jaccard (``matches`` empty, ``best_score`` and ``jaccard`` 0), and there are no
     per-article rows and no boilerplate texts; the pairs, their scores, the clusters, the groups and
-    the stats are those of a full run.
+    the stats are those of a full run. Groups have an empty ``sample`` when the corpus was built
+    without samples (see :func:`build_corpus`).
     """
     with _no_gc():
         return _analyse(corpus, edges, cfg, stats, reports)
@@ -1788,7 +1791,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                     articles=int(tables["articles"][g]),
                     occurrences=int(tables["occurrences"][g]),
                     is_template=bool(template_group[g]),
-                    sample=corpus.samples[canonical],
+                    sample=corpus.samples[canonical] if corpus.samples else "",
                     example_paths=tuple(paths[:_EXAMPLE_PATHS]),
                     all_paths=tuple(paths),
                 )

@@ -41,7 +41,7 @@ from dedup.pipeline import (
     template_sentences,
     verify_candidates,
 )
-from dedup.records import ArticlePair
+from dedup.records import ArticlePair, RunStats
 from dedup.report import write_reports
 from tests.conftest import SAMPLE, read_truth_csv
 
@@ -448,12 +448,17 @@ def test_released_candidate_arrays_give_the_same_analysis(plain_generated: Path)
 
 def test_analysis_without_reports_keeps_pairs_clusters_groups_and_stats(plain_generated: Path) -> None:
     """What a nightly run without --out computes: the same pairs, scores, clusters, groups and
-    stats as a full analysis, without the evidence, the MinHash Jaccards and the per-article rows."""
+    stats as a full analysis, without the evidence, the MinHash Jaccards, the per-article rows and
+    the groups' samples."""
     cfg = build_config(workers=1)
     corpus, edges, stats = match_corpus(plain_generated, cfg, release=True)
     full = analyse(corpus, edges, cfg, dataclasses.replace(stats, seconds={}))
-    lean_corpus, lean_edges, lean_stats = match_corpus(plain_generated, cfg)
-    lean_corpus.release_candidate_arrays(keep_article_sigs=False)
+    lean_stats = RunStats(files_seen=stats.files_seen)
+    paths = list(discover_files(plain_generated))
+    batches = pipeline.iter_batches(plain_generated, paths, cfg, lean_stats)
+    lean_corpus = pipeline.build_corpus(batches, cfg, lean_stats, samples=False)
+    assert lean_corpus.samples == [] and lean_corpus.norms == corpus.norms
+    lean_edges, _ = pipeline.verify_candidates_cached(lean_corpus, cfg, lean_stats, None, release=True, reports=False)
     lean = analyse(lean_corpus, lean_edges, cfg, lean_stats, reports=False)
 
     def scores(p: ArticlePair) -> tuple[object, ...]:
@@ -462,9 +467,12 @@ def test_analysis_without_reports_keeps_pairs_clusters_groups_and_stats(plain_ge
     assert len(full.pairs) > 10 and any(p.matches for p in full.pairs) and full.articles
     assert [scores(p) for p in lean.pairs] == [scores(p) for p in full.pairs]
     assert all(p.matches == () and p.best_score == 0.0 and p.minhash_jaccard == 0.0 for p in lean.pairs)
-    assert (lean.clusters, lean.groups) == (full.clusters, full.groups)
+    assert lean.clusters == full.clusters and all(g.sample for g in full.groups)
+    assert lean.groups == [dataclasses.replace(g, sample="") for g in full.groups]
     assert lean.articles == [] and lean.boilerplate_texts == frozenset()
-    assert dataclasses.replace(lean.stats, seconds={}) == dataclasses.replace(full.stats, seconds={})
+    assert lean.stats.reused_candidate_pairs == 0  # no cache given
+    lean_counts = dataclasses.replace(lean.stats, seconds={}, reused_candidate_pairs=None)
+    assert lean_counts == dataclasses.replace(full.stats, seconds={})
     with pytest.raises(ValueError, match="released"):
         lean_corpus.signatures_of(np.arange(2))  # no silent Jaccard from signatures that are gone
 
@@ -610,7 +618,6 @@ def test_sentence_spread_bounds_equal_summing_every_similar_pair(seed: int) -> N
 @pytest.mark.parametrize("cap", [3, 20])
 def test_sentence_spread_bounds_equal_the_exact_way_on_a_generated_corpus(plain_generated: Path, cap: int) -> None:
     from dedup.pipeline import _similar_sentences, _similar_sentences_by_bounds, ingest_corpus
-    from dedup.records import RunStats
 
     cfg = build_config(workers=1)
     cfg = dataclasses.replace(cfg, lsh=dataclasses.replace(cfg.lsh, max_sentence_spread=cap))
