@@ -29,6 +29,26 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return out
 
 
+_SORT_NEEDLES = 1 << 16
+
+
+def search_sorted(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(haystack, needles)``, with many needles looked up in sorted order.
+
+    Needles in random order jump around a large haystack and miss the CPU caches: 1.8M random
+    64-bit needles in 1.8M values took 0.9 s, sorted first 0.13 s (the sort included).
+
+    >>> search_sorted(np.array([1, 3, 5]), np.array([4, 0, 5, 9])).tolist()
+    [2, 0, 2, 3]
+    """
+    if len(needles) < _SORT_NEEDLES:
+        return np.searchsorted(haystack, needles)
+    order = np.argsort(needles)
+    out = np.empty(len(needles), dtype=np.int64)
+    out[order] = np.searchsorted(haystack, needles[order])
+    return out
+
+
 def band_keys(sigs: np.ndarray, lsh: LshConfig, bands: range | None = None) -> np.ndarray:
     """One 64-bit key per (band, paragraph): the band's rows folded with a multiply-xor hash.
 
@@ -286,6 +306,7 @@ __all__ = [
     "candidate_pairs",
     "candidate_pairs_after_additions",
     "candidate_pairs_from_keys",
+    "search_sorted",
     "sorted_unique",
     "stable_argsort",
 ]

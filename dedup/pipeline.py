@@ -39,6 +39,7 @@ from dedup.index import (
     bucket_pairs,
     candidate_pairs_after_additions,
     candidate_pairs_from_keys,
+    search_sorted,
     sorted_unique,
 )
 from dedup.ingest import discover_files, read_file
@@ -986,7 +987,7 @@ def _dirty_paragraphs(corpus: Corpus, template: np.ndarray, cache: VerifyCache) 
     keys, known = corpus.sentence_keys, cache.template_keys
     was = np.zeros(len(keys), dtype=bool)
     if len(known):
-        was = known[np.minimum(np.searchsorted(known, keys), len(known) - 1)] == keys
+        was = known[np.minimum(search_sorted(known, keys), len(known) - 1)] == keys
     changed = was != template
     if changed.any():
         owner = np.repeat(np.arange(len(corpus.norms)), np.diff(corpus.psent_start))
@@ -1387,7 +1388,7 @@ def _pair_links(
     by_first = by_first[text_runs[by_first] > 1]  # only texts found in two contents or more
     same_l, same_r = _products(text_run[by_first], text_runs[by_first], text_run[by_first], text_runs[by_first])
     at_a = np.minimum(np.searchsorted(texts, edges.a), max(len(texts) - 1, 0))
-    at_b = np.minimum(np.searchsorted(texts, edges.b), max(len(texts) - 1, 0))
+    at_b = np.minimum(search_sorted(texts, edges.b), max(len(texts) - 1, 0))
     present = np.flatnonzero((texts[at_a] == edges.a) & (texts[at_b] == edges.b)) if len(texts) else edges.a[:0]
     at_a, at_b = at_a[present], at_b[present]
     edge_l, edge_r = _products(text_run[at_a], text_runs[at_a], text_run[at_b], text_runs[at_b])

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dedup.index import search_sorted
+
 # Bump when the verification of a pair changes meaning: older caches are then ignored.
 CACHE_VERSION = 1
 
@@ -98,7 +100,7 @@ class VerifyCache:
             return np.zeros(len(cand), dtype=bool), np.zeros(len(cand), dtype=np.int64)
         ia, ib = ident[cand[:, 0]], ident[cand[:, 1]]
         lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
-        rows = np.minimum(np.searchsorted(self.hashes, _pair_hash(lo, hi)), len(self) - 1)
+        rows = np.minimum(search_sorted(self.hashes, _pair_hash(lo, hi)), len(self) - 1)
         found = (self.lo[rows] == lo) & (self.hi[rows] == hi)
         found &= ~(dirty[cand[:, 0]] | dirty[cand[:, 1]])
         return found, rows

@@ -14,6 +14,7 @@ from dedup.index import (
     candidate_pairs,
     candidate_pairs_after_additions,
     candidate_pairs_from_keys,
+    search_sorted,
     stable_argsort,
 )
 
@@ -58,6 +59,18 @@ def test_candidates_sorted_unique() -> None:
     cand = candidate_pairs(sigs, LshConfig(num_perm=2, bands=2, rows=1))
     assert cand.tolist() == [[0, 1], [0, 2], [1, 2]]
     assert candidate_pairs(sigs[:1], LshConfig(num_perm=2, bands=2, rows=1)).shape == (0, 2)
+
+
+@pytest.mark.parametrize("n_needles", [5, 70_000])
+def test_search_sorted_equals_numpy(n_needles: int) -> None:
+    """Many needles take the sorted path (repeats, misses and both ends included), few the plain one."""
+    rng = np.random.default_rng(n_needles)
+    haystack = np.sort(rng.integers(0, 1 << 40, 50_000, dtype=np.uint64))
+    needles = np.concatenate(
+        (rng.choice(haystack, n_needles // 2), rng.integers(0, 1 << 41, n_needles // 2, dtype=np.uint64))
+    )
+    needles = np.concatenate((needles, needles[:3], [np.uint64(0), np.uint64(1 << 42)]))
+    assert np.array_equal(search_sorted(haystack, needles), np.searchsorted(haystack, needles))
 
 
 def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
