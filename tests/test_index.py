@@ -54,6 +54,22 @@ def test_band_keys_equal_iff_rows_equal() -> None:
     assert keys[1, 0] == keys[1, 2] != keys[1, 1]
 
 
+def test_band_keys_of_many_signatures_fold_each_band_row_by_row() -> None:
+    """Past one block of signatures (and for a subset of bands) each key is the band's rows folded
+    with the multiply-xor hash, exactly as a plain loop over one signature computes it."""
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    lsh = LshConfig(num_perm=24, bands=6, rows=4)
+    sigs = np.random.default_rng(3).integers(0, 1 << 32, (9000, 24), dtype=np.uint32)
+    keys = band_keys(sigs, lsh, range(1, 5))
+    with np.errstate(over="ignore"):
+        for k in (0, 4095, 4096, 8999):
+            for i, band in enumerate(range(1, 5)):
+                x = np.uint64(band + 1) * mix
+                for col in range(band * 4, band * 4 + 4):
+                    x = (x ^ np.uint64(sigs[k, col])) * mix
+                assert keys[i, k] == x ^ (x >> np.uint64(29))
+
+
 def test_candidates_sorted_unique() -> None:
     sigs = np.array([[1, 1], [1, 1], [1, 1], [2, 2]], dtype=np.uint32)
     cand = candidate_pairs(sigs, LshConfig(num_perm=2, bands=2, rows=1))
