@@ -583,8 +583,9 @@ def _sentence_pairs(corpus: Corpus, cfg: DedupConfig) -> tuple[np.ndarray, np.nd
 
     A sentence whose *spread* — the distinct paragraphs holding it or a near-identical sentence —
     exceeds ``lsh.max_sentence_spread`` is a template sentence and nominates nothing: it would pair
-    every paragraph written from the template, and earns no partial credit. Band buckets larger than
-    that are skipped for the same reason.
+    every paragraph written from the template, and earns no partial credit. A band bucket larger
+    than that is not paired: its members are templates (each has more near-identical sentences than
+    the cap), so a sentence only ever becomes a template as articles are added, never stops being one.
 
     Returns:
         ``(pairs, template)``: candidate paragraph pairs, and a boolean per distinct sentence.
@@ -617,8 +618,25 @@ def _similar_sentences(corpus: Corpus, cfg: DedupConfig) -> tuple[np.ndarray, np
     if len(similar):
         np.add.at(spread, similar[:, 0], n_owners[similar[:, 1]])
         np.add.at(spread, similar[:, 1], n_owners[similar[:, 0]])
-    ok = spread <= cap
+    crowded = np.zeros(len(n_owners), dtype=bool)  # in a bucket too large to pair: a template
+    for band in corpus.sentence_bands:
+        order, lengths = _buckets(band)
+        crowded[order[np.repeat(lengths > cap, lengths)]] = True
+    ok = (spread <= cap) & ~crowded
     return ok, similar[ok[similar[:, 0]] & ok[similar[:, 1]]]
+
+
+def _buckets(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The items of one band bucket by bucket (an argsort of their keys), and each bucket's size.
+
+    >>> order, lengths = _buckets(np.array([7, 3, 7, 7], dtype=np.uint64))
+    >>> lengths.tolist(), order[0].item(), sorted(order[1:].tolist())
+    ([1, 3], 1, [0, 2, 3])
+    """
+    order = np.argsort(band)
+    sorted_keys = band[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    return order, np.diff(np.append(starts, len(band)))
 
 
 def _similar_sentences_by_bounds(keys: np.ndarray, n_owners: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -637,13 +655,12 @@ def _similar_sentences_by_bounds(keys: np.ndarray, n_owners: np.ndarray, cap: in
         return np.zeros(0, dtype=bool), np.empty((0, 2), dtype=np.int64)
     lower = np.zeros(n, dtype=np.int64)
     upper = np.zeros(n, dtype=np.int64)
+    crowded = np.zeros(n, dtype=bool)  # in a bucket too large to pair: a template
     bands: list[tuple[np.ndarray, np.ndarray]] = []  # members of small buckets, grouped; bucket of each
     for band in range(len(keys)):
-        order = np.argsort(keys[band])
-        sorted_keys = keys[band][order]
-        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
-        lengths = np.diff(np.append(starts, n))
+        order, lengths = _buckets(keys[band])
         small = (lengths >= 2) & (lengths <= cap)
+        crowded[order[np.repeat(lengths > cap, lengths)]] = True
         ids = order[np.repeat(small, lengths)]
         run_lengths = lengths[small]
         if not len(ids):
@@ -654,8 +671,8 @@ def _similar_sentences_by_bounds(keys: np.ndarray, n_owners: np.ndarray, cap: in
         upper[ids] += brought
         # Kept as int32 for the second pass (24 bands of int64 held 110 MB at 102 MB of text).
         bands.append((ids.astype(np.int32), np.repeat(np.arange(len(run_lengths), dtype=np.int32), run_lengths)))
-    ok = n_owners + upper <= cap
-    undecided = np.flatnonzero(~ok & (n_owners + lower <= cap))
+    ok = (n_owners + upper <= cap) & ~crowded
+    undecided = np.flatnonzero(~ok & ~crowded & (n_owners + lower <= cap))
     if len(undecided):
         is_undecided = np.zeros(n, dtype=bool)
         is_undecided[undecided] = True

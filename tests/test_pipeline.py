@@ -598,21 +598,47 @@ def test_sentence_spread_bounds_equal_summing_every_similar_pair(seed: int) -> N
     rng = np.random.default_rng(seed)
     n, n_bands, cap = 400, 6, int(rng.integers(6, 14))
     keys = rng.integers(0, 250, size=(n_bands, n)).astype(np.uint64)  # many shared band keys
+    keys[0, : cap + 1 + seed] = 7  # one bucket too large to pair: its members are templates
     n_owners = rng.integers(1, 3, size=n)  # sentences decided by the bounds, and undecided ones
     partners: list[set[int]] = [set() for _ in range(n)]
+    crowded = np.zeros(n, dtype=bool)
     for band in keys:
         for key in np.unique(band):
             members = np.flatnonzero(band == key).tolist()
             if 2 <= len(members) <= cap:
                 for s in members:
                     partners[s].update(t for t in members if t != s)
+            crowded[members] |= len(members) > cap
     spread = np.array([n_owners[s] + sum(n_owners[t] for t in partners[s]) for s in range(n)])
-    want_ok = spread <= cap
+    want_ok = (spread <= cap) & ~crowded
     want_pairs = sorted((s, t) for s in range(n) for t in partners[s] if s < t and want_ok[s] and want_ok[t])
     ok, similar = _similar_sentences_by_bounds(keys, n_owners, cap)
     assert ok.tolist() == want_ok.tolist()
     assert similar.tolist() == [list(p) for p in want_pairs]
     assert 0 < want_ok.sum() < n  # both kinds present
+
+
+@pytest.mark.parametrize("bounds", [True, False])
+def test_a_sentence_never_stops_being_a_template_when_copies_are_added(bounds: bool) -> None:
+    """A band bucket of exactly the cap is paired (its members' spreads count each other); one more
+    near-identical sentence makes it too large to pair, and every member a template: adding
+    sentences never turns a template into a non-template (the bucket used to be skipped, which did)."""
+    from dedup.pipeline import _similar_sentences, _similar_sentences_by_bounds
+
+    cap = 4
+
+    def decide(n: int) -> np.ndarray:
+        keys = np.arange(2 * n, dtype=np.uint64).reshape(2, n)  # band 1: every sentence alone
+        keys[0, :] = 9  # band 0: one bucket of all n sentences
+        n_owners = np.ones(n, dtype=np.int64)
+        if bounds:
+            return _similar_sentences_by_bounds(keys, n_owners, cap)[0]
+        corpus = Corpus(sentence_bands=keys, owner_start=np.arange(n + 1), sentence_keys=np.arange(n, dtype=np.uint64))
+        lsh = dataclasses.replace(build_config().lsh, max_sentence_spread=cap, max_bucket_neighbors=1, bands=2, rows=1)
+        return _similar_sentences(corpus, dataclasses.replace(build_config(), lsh=lsh))[0]
+
+    assert decide(cap).all()  # spread 4 each: within the cap
+    assert not decide(cap + 1).any()  # a bucket of 5 is not paired: all five are templates
 
 
 @pytest.mark.parametrize("cap", [3, 20])
