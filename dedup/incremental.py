@@ -237,9 +237,9 @@ def index_folder(
         need_result: ``False`` when the caller needs only the changes and the run's stats (no
             reports): the result is then ``None``, and the matching skips what only reports show
             (evidence rows, MinHash Jaccards, per-article rows, sample texts; the new pairs in the
-            changes come without them). When no file was added, changed or removed since a run with the same
-            parameters, nothing is matched again either (the stats are the last run's, which the
-            same stored digests would give again).
+            changes come without them). When no file was added, changed or removed since a run
+            with the same parameters, nothing is matched again either (the stats are the last
+            run's, which the same stored digests would give again).
 
     Raises:
         InputError: ``root`` is not a directory.
