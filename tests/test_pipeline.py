@@ -654,6 +654,23 @@ def test_sentence_spread_bounds_equal_the_exact_way_on_a_generated_corpus(plain_
     assert 0 < ok.sum() < len(ok)
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3, 4, 8, 40])
+def test_candidate_tasks_split_the_bands_with_a_smaller_last_part(workers: int) -> None:
+    """The sentence task comes first, then contiguous non-empty band parts covering every band
+    once; with parts of a few bands the last one is the smallest (24 bands, two workers: 9, 9, 6)."""
+    cfg = build_config(workers=workers)
+    tasks = _candidate_tasks(cfg)
+    assert tasks[0] is None
+    parts = tasks[1:]
+    assert [b for part in parts for b in part] == list(range(cfg.lsh.band_count))
+    sizes = [len(part) for part in parts]
+    assert min(sizes) >= 1 and len(parts) == min(cfg.lsh.band_count, 2 * workers - 1)
+    if len(parts) > 1 and cfg.lsh.band_count >= 3 * len(parts):
+        assert sizes[-1] == min(sizes) < max(sizes)
+    if workers == 2:
+        assert sizes == [9, 9, 6]
+
+
 def test_exact_jaccards_count_the_shingle_sets() -> None:
     """The exact Jaccard of paragraph pairs (used just under the estimate bar), in chunks, equals set arithmetic."""
     rng = np.random.default_rng(3)
