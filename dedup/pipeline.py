@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import DedupConfig, Linkage
@@ -58,6 +57,9 @@ from dedup.records import (
 from dedup.segment import Segment, SegmentMemo, segment_article
 from dedup.verify import score_pairs, sorted_tokens
 from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragraph_identities
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 ProgressHook = Callable[[str, int, int | None], None]
 SkipHook = Callable[[Skip], None]
@@ -356,6 +358,12 @@ def ingest_corpus(
     return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
 
 
+def _import_later_stages() -> None:
+    """Import what only the later stages use (SciPy's sparse matrices: 0.11 s of a 0.35 s start)
+    while the read workers run: reading does not need it, and each worker forked later has it."""
+    import scipy.sparse  # noqa: F401
+
+
 def iter_batches(
     root: Path,
     paths: Sequence[str],
@@ -368,7 +376,8 @@ def iter_batches(
     """Read and fingerprint the given files with the run's workers; digest batches stream out in path order."""
     on_progress("read", 0, len(paths))
     try:
-        for result in map_ordered(digest_files, _iter_batches(root, paths, cfg), cfg.workers):
+        batches = _iter_batches(root, paths, cfg)
+        for result in map_ordered(digest_files, batches, cfg.workers, meanwhile=_import_later_stages):
             stats.files_read += result.files_read
             for skip in result.skips:
                 stats.add_skip(skip.reason)
@@ -717,6 +726,8 @@ def _incidence(flat: np.ndarray, starts: np.ndarray) -> sparse.csr_matrix:
     The hashes are the column indices themselves (no renumbering); each row's hashes are sorted and
     distinct, so the matrix is in canonical form and row products merge sorted index lists.
     """
+    from scipy import sparse  # imported while the first files are read (see iter_batches)
+
     # One byte per entry: products of ones are ones, and scipy sums int8 rows into int64.
     data = np.ones(len(flat), dtype=np.int8)
     return sparse.csr_matrix((data, flat.astype(np.int64), starts), shape=(len(starts) - 1, 1 << 32))
@@ -1635,6 +1646,8 @@ def _shingle_containment(
     content = low[np.repeat(run_shared, run)].astype(np.int64)
     del codes, halves, low, high
     column = np.repeat(np.arange(int(run_shared.sum())), run[run_shared])
+    from scipy import sparse
+
     incidence = sparse.csr_matrix(
         (np.ones(len(column), dtype=np.float32), (content, column)), shape=(n, int(run_shared.sum()))
     )
