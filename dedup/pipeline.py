@@ -14,6 +14,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -440,20 +441,38 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
             corpus.occ_uid.extend(uids.tolist())
             if len(new_rows):
                 _add_paragraphs(parts, sid_of, batch, new_rows)
-    empty_sigs = np.empty((0, cfg.lsh.num_perm), dtype=np.uint32)
     no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
-    corpus.sigs = _stack(parts["sigs"], empty_sigs)
-    corpus.para_keys = _stack(parts["para_keys"], np.empty(0, dtype=np.uint64))
-    corpus.shingles = _stack(parts["shingles"], no_hashes)
-    corpus.shingle_start = np.concatenate(([0], np.cumsum(_stack(parts["shingle_counts"], no_counts))))
-    corpus.psent_shingles = _stack(parts["sentence_shingles"], no_hashes)
-    corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(_stack(parts["sentence_shingle_counts"], no_counts))))
-    per_uid = _stack(parts["sentences"], no_counts)
+    no_keys = np.empty(0, dtype=np.uint64)
+    wanted = {
+        "sigs": (np.empty((0, cfg.lsh.num_perm), dtype=np.uint32), False),
+        "para_keys": (no_keys, False),
+        "shingles": (no_hashes, False),
+        "shingle_counts": (no_counts, False),
+        "sentence_shingles": (no_hashes, False),
+        "sentence_shingle_counts": (no_counts, False),
+        "sentences": (no_counts, False),
+        "sentence_ids": (no_counts, False),
+        "sentence_bands": (np.empty((0, cfg.lsh.band_count), dtype=np.uint64), True),  # transposed
+        "sentence_keys": (no_keys, False),
+    }
+    # Two threads stack the arrays: NumPy copies without holding the interpreter lock (loading a
+    # 101k-article store: 0.83 s alone, 0.61 s in two threads, for 20 MB more at the peak; 0.16 and
+    # 0.10 s at the end of a 102 MB scan's read stage).
+    with ThreadPoolExecutor(min(2, max(1, cfg.workers))) as pool:
+        futures = {name: pool.submit(_stack, parts[name], empty, tr) for name, (empty, tr) in wanted.items()}
+        stacked = {name: future.result() for name, future in futures.items()}
+    corpus.sigs = stacked["sigs"]
+    corpus.para_keys = stacked["para_keys"]
+    corpus.shingles = stacked["shingles"]
+    corpus.shingle_start = np.concatenate(([0], np.cumsum(stacked["shingle_counts"])))
+    corpus.psent_shingles = stacked["sentence_shingles"]
+    corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(stacked["sentence_shingle_counts"])))
+    per_uid = stacked["sentences"]
     corpus.psent_start = np.concatenate(([0], np.cumsum(per_uid)))
-    corpus.psent_sid = _stack(parts["sentence_ids"], no_counts)
-    no_bands = np.empty((0, cfg.lsh.band_count), dtype=np.uint64)
-    corpus.sentence_bands = _stack(parts["sentence_bands"], no_bands, transpose=True)
-    corpus.sentence_keys = _stack(parts["sentence_keys"], np.empty(0, dtype=np.uint64))
+    corpus.psent_sid = stacked["sentence_ids"]
+    corpus.sentence_bands = stacked["sentence_bands"]
+    corpus.sentence_keys = stacked["sentence_keys"]
+    del stacked
     n_sentences = corpus.sentence_bands.shape[1]
     # Owners of each distinct sentence: the distinct paragraphs holding it, ascending.
     slot_uid = np.repeat(np.arange(len(per_uid), dtype=np.int64), per_uid)
