@@ -1629,6 +1629,8 @@ def _shingle_containment(
         ``(x, y, share_x, share_y)`` with ``x < y``, sorted: the share of each side's shingles
         found in the other.
     """
+    from scipy import sparse  # imported while the first files are read (see iter_batches)
+
     n = len(first_article)
     empty = np.empty(0, dtype=np.int64)
     if n < 2:
@@ -1665,8 +1667,6 @@ def _shingle_containment(
     content = low[np.repeat(run_shared, run)].astype(np.int64)
     del codes, halves, low, high
     column = np.repeat(np.arange(int(run_shared.sum())), run[run_shared])
-    from scipy import sparse
-
     incidence = sparse.csr_matrix(
         (np.ones(len(column), dtype=np.float32), (content, column)), shape=(n, int(run_shared.sum()))
     )
