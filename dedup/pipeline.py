@@ -24,7 +24,7 @@ import numpy as np
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import DedupConfig, Linkage
-from dedup.engines import map_forked, map_ordered, release_memory
+from dedup.engines import keep_freed_heap, map_forked, map_ordered, release_memory
 from dedup.errors import InputError
 from dedup.fingerprint import (
     SentenceMemo,
@@ -378,7 +378,10 @@ def iter_batches(
     on_progress("read", 0, len(paths))
     try:
         batches = _iter_batches(root, paths, cfg)
-        for result in map_ordered(digest_files, batches, cfg.workers, meanwhile=_import_later_stages):
+        tasks = map_ordered(
+            digest_files, batches, cfg.workers, meanwhile=_import_later_stages, initializer=keep_freed_heap
+        )
+        for result in tasks:
             stats.files_read += result.files_read
             for skip in result.skips:
                 stats.add_skip(skip.reason)

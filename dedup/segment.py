@@ -9,8 +9,10 @@ from dedup.normalize import normalize_many
 from dedup.records import Paragraph
 
 _BULLET = re.compile(r"^\s*(?:[-*+•·▪►‣◦]|\d{1,3}[.)]|#{1,6})\s+")
-_SENTENCE_END = re.compile(r"[.!?:;\"')\]]\s*$")
-_PROSE_END = re.compile(r"[.!?…\"'”’)]\s*$")
+# Last characters of a line that ends a sentence, and of a segment that reads as prose, not a heading
+# (looked up on the stripped text: a regex anchored at the end scans the whole segment first).
+_SENTENCE_END = frozenset(".!?:;\"')]")
+_PROSE_END = frozenset(".!?…\"'”’)")
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) before whitespace.
 # The break takes the end mark with it (normalising drops it anyway): a pattern that starts with a
 # character set is found about twice as fast as one that starts with a look-behind.
@@ -102,7 +104,7 @@ def split_segments(text: str) -> list[str]:
             segments[-1] = f"{segments[-1]} {stripped}"
         else:
             segments.append(stripped)
-        joinable = bool(width) and len(stripped) >= 30 and not _SENTENCE_END.search(stripped)
+        joinable = bool(width) and len(stripped) >= 30 and stripped[-1:] not in _SENTENCE_END
         previous_full = bool(width) and len(line.rstrip()) >= 0.75 * width
     return segments
 
@@ -169,7 +171,7 @@ def segment_article(text: str, cfg: SegmentConfig, memo: SegmentMemo | None = No
                 continue
             norm = " ".join(sentences)
             words = norm.count(" ") + 1
-            heading_like = not _PROSE_END.search(raw)
+            heading_like = raw.rstrip()[-1:] not in _PROSE_END
             short = words < cfg.min_words or (heading_like and words < 2 * cfg.min_words)
             done[raw] = (norm, words, short, tuple(sentences))
     found = [(raw, seg) for raw in segments if (seg := done[raw]) is not None]

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 
 import pytest
 
-from dedup.engines import map_forked, no_huge_pages, release_memory
+from dedup.engines import map_forked, map_ordered, no_huge_pages, release_memory
 
 
 def _set(enabled: bool) -> bool:
@@ -75,3 +76,54 @@ def test_release_memory_hands_freed_heap_pages_back() -> None:
     assert release_memory() is True
     assert _resident_mb() < before - 100
     del last
+
+
+def _init_state() -> None:
+    _STATE["init"] = _STATE.get("init", 0) + 1
+    _STATE["pid"] = os.getpid()
+
+
+def _state_seen(x: int) -> tuple[int, int, int]:
+    return x, _STATE.get("init", 0), _STATE.get("pid", 0) == os.getpid()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_initializer_runs_once_in_each_worker_before_its_items(workers: int) -> None:
+    try:
+        out = list(map_ordered(_state_seen, range(12), workers, initializer=_init_state))
+        here = dict(_STATE)
+    finally:
+        _STATE.clear()
+    if workers == 1:  # no worker process: nothing to initialise
+        assert out == [(i, 0, False) for i in range(12)]
+    else:
+        assert out == [(i, 1, True) for i in range(12)]
+    assert here == {}
+
+
+_KEEP_HEAP = """
+import os
+from dedup.engines import keep_freed_heap, release_memory
+
+def resident_mb():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+assert keep_freed_heap() is True
+blocks = [bytearray(1 << 20) for _ in range(200)]  # 210 MB of 1 MiB arrays
+before = resident_mb()
+del blocks
+kept = resident_mb()
+release_memory()
+print(round(before - kept), round(before - resident_mb()))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc mallopt")
+def test_keep_freed_heap_keeps_freed_arrays_until_released() -> None:
+    """With it, 1 MiB blocks come from the heap and their pages stay after ``del`` (glibc's default
+    maps each one and unmaps it when freed); ``release_memory`` still hands them back."""
+    done = subprocess.run([sys.executable, "-c", _KEEP_HEAP], capture_output=True, text=True, check=True)
+    dropped_by_del, dropped_by_release = map(int, done.stdout.split())
+    assert dropped_by_del < 20
+    assert dropped_by_release > 180

@@ -65,3 +65,20 @@ def test_normalize_matches_reference(text: str) -> None:
 @given(st.lists(st.one_of(st.text(), _TRICKY), max_size=6))
 def test_normalize_many_matches_one_by_one(texts: list[str]) -> None:
     assert normalize_many(texts) == [_reference(t) for t in texts]
+
+
+@given(st.text(alphabet="ab \n", max_size=80))
+def test_collapse_spaces_matches_line_by_line(text: str) -> None:
+    assert normalize._collapse_spaces(text.encode()) == [" ".join(line.split()) for line in text.split("\n")]
+
+
+_ASCII_TRICKY = st.text(alphabet=st.sampled_from(list("ab Z9_'`\"-.,!\n\t\r\x00\x1c")), max_size=40)
+
+
+@given(st.lists(st.one_of(st.text(alphabet=st.characters(max_codepoint=127)), _ASCII_TRICKY), min_size=5, max_size=12))
+def test_normalize_many_of_an_articles_worth_matches_reference(texts: list[str]) -> None:
+    # Long ASCII batches take the vectorised path that collapses spaces in NumPy.
+    texts = [f"{t} and the long filler words of a real paragraph around it, {t}." * 2 for t in texts]
+    joined = "\n".join(texts)
+    assert len(joined) >= normalize._VECTOR_BYTES
+    assert normalize_many(texts) == [_reference(t) for t in texts]

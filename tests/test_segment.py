@@ -118,3 +118,23 @@ def test_segment_memo_gives_the_paragraphs_of_a_fresh_split(monkeypatch) -> None
     memo = segment.SegmentMemo()
     segment.segment_article(long_paragraph, cfg, memo)
     assert long_paragraph.strip() not in memo.done and len(memo.seen_once) == 1
+
+
+def test_end_mark_lookups_equal_end_anchored_patterns() -> None:
+    """A segment's last character decides whether it ends a sentence (hard-wrapped lines) or reads
+    as prose (headings are short): the same answers as the end-anchored patterns used before, on
+    seeded random strings with Unicode whitespace after the mark."""
+    import random
+    import re
+
+    from dedup.segment import _PROSE_END, _SENTENCE_END
+
+    sentence_end = re.compile(r"[.!?:;\"')\]]\s*$")
+    prose_end = re.compile(r"[.!?…\"'”’)]\s*$")
+    alphabet = [*"ab .!?…:;\"'”’)]-*\t\n\u00a0\u2003\r", "word "]
+    rng = random.Random(11)
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        stripped = text.strip()
+        assert (stripped[-1:] in _SENTENCE_END) == bool(sentence_end.search(stripped)), text
+        assert (text.rstrip()[-1:] in _PROSE_END) == bool(prose_end.search(text)), text

@@ -65,12 +65,47 @@ def release_memory() -> bool:
     return True
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
+
+
+@functools.cache
+def _mallopt() -> Callable[[int, int], int] | None:
+    """glibc's ``mallopt``, or ``None`` where the C library has none."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+def keep_freed_heap(keep: int = 512 << 20, mmap_from: int = 32 << 20) -> bool:
+    """Let this process keep up to ``keep`` bytes of freed heap and serve allocations under
+    ``mmap_from`` from the heap (glibc ``M_TRIM_THRESHOLD`` and ``M_MMAP_THRESHOLD``).
+
+    For short-lived workers that allocate and free arrays of the same sizes task after task (the
+    read workers): by default glibc hands much of that memory back and faults it in again, and
+    those page faults were a sixth of the read workers' time (160k–190k faults, 0.7–1 s of system
+    time reading the 102 MB benchmark corpus; 35k and 0.45 s with this). The memory goes back when
+    the worker ends.
+
+    Returns:
+        Whether the C library could be asked.
+    """
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    mallopt(_M_TRIM_THRESHOLD, keep)
+    mallopt(_M_MMAP_THRESHOLD, mmap_from)
+    return True
+
+
 def map_ordered(
     func: Callable[[T], R],
     items: Iterable[T],
     workers: int,
     fork: bool = False,
     meanwhile: Callable[[], object] | None = None,
+    initializer: Callable[[], object] | None = None,
 ) -> Iterator[R]:
     """``map`` with results in input order, whatever the worker count.
 
@@ -82,6 +117,8 @@ def map_ordered(
             read-only state set up before the call) without pickling it.
         meanwhile: called once in this process while the workers run their first items (with one
             worker, before them): work of this process that the items do not need.
+        initializer: called once in each worker process before its first item (not with one
+            worker: this process is no worker).
 
     Yields:
         ``func(item)`` for each item, in the order of ``items``.
@@ -98,7 +135,7 @@ def map_ordered(
         # forked worker would otherwise write to every one of them and copy the whole heap.
         gc.freeze()
     try:
-        yield from _pooled(func, items, workers, context, meanwhile)
+        yield from _pooled(func, items, workers, context, meanwhile, initializer)
     finally:
         if fork:
             gc.unfreeze()
@@ -110,10 +147,11 @@ def _pooled(
     workers: int,
     context: multiprocessing.context.BaseContext | None,
     meanwhile: Callable[[], object] | None = None,
+    initializer: Callable[[], object] | None = None,
 ) -> Iterator[R]:
     if isinstance(items, Sized):  # no idle worker for a short list (with ``meanwhile``, one item is worth a fork)
         workers = max(1, min(workers, len(items)))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer) as pool:
         # Bounded look-ahead keeps memory flat: at most 4 batches per worker are in flight.
         pending = []
         iterator = iter(items)
