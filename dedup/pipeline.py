@@ -2070,22 +2070,22 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
 
     totals, templates, shareds = chars_per_article(), chars_per_article(occ_template), chars_per_article(occ_shared)
     n_paragraphs = np.diff(np.asarray(corpus.occ_start)).tolist()
-    for k in range(n_articles):
-        total, template, shared = totals[k], templates[k], shareds[k]
-
-        def pct(part: int, whole: int = total) -> float:
-            return round(100.0 * part / whole, 1) if whole else 0.0
-
+    for k, (total, template, shared) in enumerate(zip(totals, templates, shareds, strict=True)):
+        if total:
+            template_pct, shared_pct = round(100.0 * template / total, 1), round(100.0 * shared / total, 1)
+            # The remainder, so the three shares always add up to exactly 100.0.
+            unique_pct = round(100.0 - template_pct - shared_pct, 1)
+        else:
+            template_pct = shared_pct = unique_pct = 0.0
         rows_out.append(
             ArticleReport(
                 path=ids[k],
                 paragraphs=n_paragraphs[k],
                 short_segments=corpus.short_segments[k],
                 chars=corpus.chars[k],
-                template_pct=pct(template),
-                shared_pct=pct(shared),
-                # The remainder, so the three shares always add up to exactly 100.0.
-                unique_pct=round(100.0 - pct(template) - pct(shared), 1) if total else 0.0,
+                template_pct=template_pct,
+                shared_pct=shared_pct,
+                unique_pct=unique_pct,
                 cluster_id=cluster_of[k],
             )
         )
