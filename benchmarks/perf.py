@@ -65,29 +65,50 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _tree_memory_kib(pid: int) -> tuple[int, int]:
-    """Summed VmRSS and summed PSS of a process and all its descendants (Linux /proc).
-
-    RSS counts a page shared by forked workers once per process (an upper bound); PSS splits each
-    shared page between its sharers, so the PSS sum is the tree's real footprint.
-    """
-    rss, pss, stack = 0, 0, [pid]
+def _tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc), parents first."""
+    found, stack = [], [pid]
     while stack:
         p = stack.pop()
         try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        rss += int(line.split()[1])
-            with open(f"/proc/{p}/smaps_rollup") as fh:
-                for line in fh:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
+        found.append(p)
+    return found
+
+
+def _tree_memory_kib(pid: int, tries: int = 5) -> tuple[int, int]:
+    """Summed VmRSS and summed PSS of a process and all its descendants (Linux /proc).
+
+    RSS counts a page shared by forked workers once per process (an upper bound); PSS splits each
+    shared page between its sharers, so the PSS sum is the tree's real footprint.
+
+    The processes are read one after the other, so a worker forked (or ended) between two reads
+    makes a false sum: the parent read before the fork holds its pages alone, the child read after
+    it holds half of them again, and a 700 MB parent then reads 350 MB too high. A sample whose
+    set of processes changed while it was read is taken again (up to ``tries`` times).
+    """
+    rss = pss = 0
+    for _ in range(tries):
+        pids = _tree_pids(pid)
+        rss = pss = 0
+        for p in pids:
+            try:
+                with open(f"/proc/{p}/status") as fh:
+                    for line in fh:
+                        if line.startswith("VmRSS:"):
+                            rss += int(line.split()[1])
+                with open(f"/proc/{p}/smaps_rollup") as fh:
+                    for line in fh:
+                        if line.startswith("Pss:"):
+                            pss += int(line.split()[1])
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+        if _tree_pids(pid) == pids:
+            break
     return rss, pss
 
 
