@@ -1848,20 +1848,23 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         article_bounds = np.searchsorted(by_article // width, np.append(reused, len(in_reused))).tolist()
         text_bounds = np.searchsorted(by_text // width, np.append(reused, len(in_reused))).tolist()
         group_articles, group_texts = (by_article % width).tolist(), (by_text % width).tolist()
-        norms = corpus.norms
+        norms, ids, samples = corpus.norms, corpus.ids, corpus.samples
+        # Plain lists: one conversion instead of a NumPy scalar per group and field.
+        articles_of, occurrences_of = tables["articles"].tolist(), tables["occurrences"].tolist()
+        template_of = template_group.tolist()
         for i, g in enumerate(reused.tolist()):
-            texts = group_texts[text_bounds[i] : text_bounds[i + 1]]
-            canonical = texts[0] if len(texts) == 1 else min(texts, key=norms.__getitem__)
-            paths = [corpus.ids[k] for k in group_articles[article_bounds[i] : article_bounds[i + 1]]]
+            lo, hi = text_bounds[i], text_bounds[i + 1]
+            canonical = group_texts[lo] if hi - lo == 1 else min(group_texts[lo:hi], key=norms.__getitem__)
+            paths = tuple([ids[k] for k in group_articles[article_bounds[i] : article_bounds[i + 1]]])
             groups_out.append(
                 BoilerplateGroup(
                     id=stable_id("g", norms[canonical]),
-                    articles=int(tables["articles"][g]),
-                    occurrences=int(tables["occurrences"][g]),
-                    is_template=bool(template_group[g]),
-                    sample=corpus.samples[canonical] if corpus.samples else "",
-                    example_paths=tuple(paths[:_EXAMPLE_PATHS]),
-                    all_paths=tuple(paths),
+                    articles=articles_of[g],
+                    occurrences=occurrences_of[g],
+                    is_template=template_of[g],
+                    sample=samples[canonical] if samples else "",
+                    example_paths=paths[:_EXAMPLE_PATHS],
+                    all_paths=paths,
                 )
             )
         groups_out.sort(key=lambda g: (-g.articles, g.id))
