@@ -83,9 +83,9 @@ def keep_freed_heap(keep: int = 512 << 20, mmap_from: int = 32 << 20) -> bool:
     ``mmap_from`` from the heap (glibc ``M_TRIM_THRESHOLD`` and ``M_MMAP_THRESHOLD``).
 
     For short-lived workers that allocate and free arrays of the same sizes task after task (the
-    read workers): by default glibc hands much of that memory back and faults it in again, and
-    those page faults were a sixth of the read workers' time (160k–190k faults, 0.7–1 s of system
-    time reading the 102 MB benchmark corpus; 35k and 0.45 s with this). The memory goes back when
+    read workers): by default glibc hands much of that memory back and faults it in again. Reading
+    the 102 MB benchmark corpus, the two read workers took 100k–190k page faults and 0.6–1.0 s of
+    system time, a tenth of their time; 35k and 0.4–0.55 s with this. The memory goes back when
     the worker ends.
 
     Returns:
