@@ -39,11 +39,12 @@ def no_huge_pages() -> bool:
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or ``None`` where the C library has none (musl, macOS, Windows)."""
-    name = ctypes.util.find_library("c")
+def _libc_function(name: str) -> Callable[..., int] | None:
+    """A glibc function (``malloc_trim``, ``mallopt``), or ``None`` where the C library has none
+    (musl, macOS, Windows). Looked up once per process."""
+    library = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
+        return getattr(ctypes.CDLL(library), name) if library else None
     except (OSError, AttributeError):
         return None
 
@@ -58,7 +59,7 @@ def release_memory() -> bool:
     Returns:
         Whether the C library could be asked.
     """
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim")
     if trim is None:
         return False
     trim(0)
@@ -66,16 +67,6 @@ def release_memory() -> bool:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
-
-
-@functools.cache
-def _mallopt() -> Callable[[int, int], int] | None:
-    """glibc's ``mallopt``, or ``None`` where the C library has none."""
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        return None
 
 
 def keep_freed_heap(keep: int = 512 << 20, mmap_from: int = 32 << 20) -> bool:
@@ -91,7 +82,7 @@ def keep_freed_heap(keep: int = 512 << 20, mmap_from: int = 32 << 20) -> bool:
     Returns:
         Whether the C library could be asked.
     """
-    mallopt = _mallopt()
+    mallopt = _libc_function("mallopt")
     if mallopt is None:
         return False
     mallopt(_M_TRIM_THRESHOLD, keep)
