@@ -83,7 +83,7 @@ def _init_state() -> None:
     _STATE["pid"] = os.getpid()
 
 
-def _state_seen(x: int) -> tuple[int, int, int]:
+def _state_seen(x: int) -> tuple[int, int, bool]:
     return x, _STATE.get("init", 0), _STATE.get("pid", 0) == os.getpid()
 
 
