@@ -19,4 +19,8 @@ class StoreMismatchError(DedupError):
     """A stored index was built with other MinHash/LSH parameters or another datasketch version."""
 
 
-__all__ = ["ConfigError", "DedupError", "InputError", "StoreMismatchError"]
+class ScratchError(DedupError):
+    """The temporary file that holds the corpus' texts during a run cannot be made or written."""
+
+
+__all__ = ["ConfigError", "DedupError", "InputError", "ScratchError", "StoreMismatchError"]

@@ -56,6 +56,7 @@ from dedup.records import (
     text_sample,
 )
 from dedup.segment import Segment, SegmentMemo, segment_article
+from dedup.spill import SpilledTexts
 from dedup.verify import score_pairs, sorted_tokens
 from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragraph_identities
 
@@ -219,8 +220,8 @@ class Corpus:
     occ_uid: list[int] = field(default_factory=list)
     occ_index: list[int] = field(default_factory=list)
     occ_chars: list[int] = field(default_factory=list)
-    norms: list[str] = field(default_factory=list)
-    samples: list[str] = field(default_factory=list)
+    norms: SpilledTexts = field(default_factory=SpilledTexts)
+    samples: SpilledTexts = field(default_factory=SpilledTexts)
     sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
     para_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
@@ -1104,8 +1105,7 @@ def _verify_candidates(
     # while the candidate workers ran, the index saved 0.3-0.5 s at 92 MB but raised the peak
     # footprint by 200 MB, its matrices beside the workers' temporaries.)
     only = sorted_unique(cand[todo].ravel()) if want_cache else None
-    texts = _PackedTexts(corpus.norms, only)
-    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg, texts)
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, _ShingleIndex(corpus, template, only), cand[todo], cfg)
     chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
         results = list(map_forked(_verify_chunk, chunks, cfg.workers))
@@ -1154,66 +1154,26 @@ def _verify_candidates(
     return edges, build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome, bands=bands)
 
 
-class _PackedTexts:
-    """Texts in one UTF-8 buffer with offsets.
-
-    Forked workers read them without writing to the parent's pages: taking an item of a list of
-    strings writes its reference count, which copies the page holding it into the worker.
-    """
-
-    def __init__(self, texts: Sequence[str], only: np.ndarray | None = None) -> None:
-        """``only``: the rows that will be taken (sorted, distinct); the others are left out."""
-        self.only = only
-        if only is not None:
-            texts = [texts[i] for i in only.tolist()]
-        joined = "".join(texts)
-        self.data = joined.encode("utf-8")
-        sizes = map(len, texts) if len(self.data) == len(joined) else (len(t.encode("utf-8")) for t in texts)
-        self.starts = np.concatenate(([0], np.cumsum(np.fromiter(sizes, dtype=np.int64, count=len(texts)))))
-
-    def __len__(self) -> int:
-        return len(self.starts) - 1
-
-    def positions(self, rows: np.ndarray) -> np.ndarray:
-        """Where the given rows' texts sit among those packed (``0..len(self)``)."""
-        return np.searchsorted(self.only, rows) if self.only is not None else rows
-
-    def take(self, rows: Sequence[int]) -> list[str]:
-        """The texts of the given rows.
-
-        >>> _PackedTexts(["café au lait", "", "tea"]).take([2, 0, 1, 0])
-        ['tea', 'café au lait', '', 'café au lait']
-        >>> _PackedTexts(["a", "b", "c"], only=np.array([0, 2])).take([2, 0])
-        ['c', 'a']
-        """
-        at = self.positions(np.asarray(rows, dtype=np.int64))
-        bounds = zip(self.starts[at].tolist(), self.starts[at + 1].tolist(), strict=True)
-        data = self.data
-        return [data[lo:hi].decode("utf-8") for lo, hi in bounds]
-
-
 @dataclass(frozen=True, slots=True)
 class _VerifyJob:
     corpus: Corpus
     index: _ShingleIndex
     cand: np.ndarray
     cfg: DedupConfig
-    texts: _PackedTexts
-    # The sorted words of each packed text once made (None before), made in each worker.
+    # The sorted words of each distinct paragraph once made (None before), made in each worker.
     sorted_cache: dict[str, np.ndarray] = field(default_factory=dict)
 
     def texts_and_tokens(self, uids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Object arrays of the given distinct paragraphs' texts and of their words in sorted order
         (for token_sort_ratio: each text's are made once per worker)."""
-        texts = _object_array(self.texts.take(uids.tolist()))
+        texts = _object_array(self.corpus.norms.take(uids))
         if "tokens" not in self.sorted_cache:
-            self.sorted_cache["tokens"] = np.full(len(self.texts), None, dtype=object)
+            self.sorted_cache["tokens"] = np.full(len(self.corpus.norms), None, dtype=object)
         cache = self.sorted_cache["tokens"]
-        at = self.texts.positions(uids)
-        todo = np.flatnonzero(np.equal(cache[at], None))
+        todo = np.flatnonzero(np.equal(cache[uids], None))
         if len(todo):
-            cache[at[todo]] = _object_array([sorted_tokens(text) for text in texts[todo].tolist()])
-        return texts, cache[at]
+            cache[uids[todo]] = _object_array([sorted_tokens(text) for text in texts[todo].tolist()])
+        return texts, cache[uids]
 
 
 _VERIFY_STATE: dict[str, Any] = {}
@@ -1848,21 +1808,26 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         article_bounds = np.searchsorted(by_article // width, np.append(reused, len(in_reused))).tolist()
         text_bounds = np.searchsorted(by_text // width, np.append(reused, len(in_reused))).tolist()
         group_articles, group_texts = (by_article % width).tolist(), (by_text % width).tolist()
-        norms, ids, samples = corpus.norms, corpus.ids, corpus.samples
+        # The groups' texts, read from the spill file at once (each is some group's, so read once).
+        norm_of = dict(zip(group_texts, corpus.norms.take(group_texts), strict=True))
+        canonicals = [
+            group_texts[lo] if hi - lo == 1 else min(group_texts[lo:hi], key=norm_of.__getitem__)
+            for lo, hi in itertools.pairwise(text_bounds)
+        ]
+        samples = corpus.samples.take(canonicals) if corpus.samples else [""] * len(canonicals)
+        ids = corpus.ids
         # Plain lists: one conversion instead of a NumPy scalar per group and field.
         articles_of, occurrences_of = tables["articles"].tolist(), tables["occurrences"].tolist()
         template_of = template_group.tolist()
         for i, g in enumerate(reused.tolist()):
-            lo, hi = text_bounds[i], text_bounds[i + 1]
-            canonical = group_texts[lo] if hi - lo == 1 else min(group_texts[lo:hi], key=norms.__getitem__)
             paths = tuple([ids[k] for k in group_articles[article_bounds[i] : article_bounds[i + 1]]])
             groups_out.append(
                 BoilerplateGroup(
-                    id=stable_id("g", norms[canonical]),
+                    id=stable_id("g", norm_of[canonicals[i]]),
                     articles=articles_of[g],
                     occurrences=occurrences_of[g],
                     is_template=template_of[g],
-                    sample=samples[canonical] if samples else "",
+                    sample=samples[i],
                     example_paths=paths[:_EXAMPLE_PATHS],
                     all_paths=paths,
                 )
@@ -2094,7 +2059,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         )
     stats.seconds["cluster"] = time.perf_counter() - t_start
     label = tables["label"]
-    boilerplate_texts = frozenset(corpus.norms[u] for u in np.flatnonzero(template_group[label]).tolist())
+    boilerplate_texts = frozenset(corpus.norms.take(np.flatnonzero(template_group[label])))
     return DedupResult(cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, boilerplate_texts)
 
 

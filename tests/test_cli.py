@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 import dedup.cli
+import dedup.spill
 from dedup.cli import app
 from dedup.errors import InputError
 from tests.conftest import GOLDEN, SAMPLE
@@ -123,6 +127,37 @@ def test_run_failure_is_one_error_line(runner: CliRunner, tmp_path: Path, monkey
     result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert result.output == "Error: input folder not found: gone\n"
+
+
+def test_no_room_for_the_temporary_texts_is_one_error_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The paragraphs' texts wait in a file in the temporary folder: a missing folder or a full
+    disk ends the run with one line that says where and what to do."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(GOOD * 3)
+    args = ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q", "--workers", "1"]
+    missing = tmp_path / "no-such-tmp"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot make the temporary text file in {missing}: No such file or directory "
+        "(set TMPDIR to a folder with room)\n"
+    )
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def full(*args: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(dedup.spill.os, "pwrite", full)
+    monkeypatch.setattr(dedup.spill, "_FLUSH_BYTES", 1)  # written at once, not when first read
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot write the temporary text file in {tmp_path}: No space left on device "
+        "(set TMPDIR to a folder with room)\n"
+    )
 
 
 @pytest.mark.parametrize(
