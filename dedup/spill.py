@@ -1,6 +1,6 @@
 """Texts kept in a temporary file while a run holds only where each one lies.
 
-The distinct paragraphs' normalised texts and their samples were 156 MB of a 434 MB in-memory
+The distinct paragraphs' normalised texts and their samples were 164 MB of a 454 MB in-memory
 corpus at 102 MB of articles (200k paragraphs), and the later stages read few of them:
 verification reads the candidates' texts, the reports the boilerplate groups'. Kept here, they
 cost 16 bytes each in memory; the operating system's page cache holds the file, which it can
