@@ -321,6 +321,11 @@ class SentenceMemo:
     ``max_rows`` sentences are kept; when a batch would pass that, the memo starts afresh. A row
     depends only on the sentence and the parameters, so results never depend on what is kept.
 
+    Templates repeat within a few batches, so a small memo finds nearly all the repeats: reading
+    half of the 102 MB benchmark corpus in one process, 32k rows (16 MB of signatures) met 37.9 %
+    of the sentences, 128k rows 37.7 %, in the same time (3.54-3.58 s against 3.74-3.77 s); the
+    larger memo held 70 MB more in each read worker.
+
     Args:
         shingle, lsh: the fingerprint parameters.
         key: the 64-bit content key of a sentence (computed once per sentence kept).
@@ -329,7 +334,7 @@ class SentenceMemo:
     """
 
     def __init__(
-        self, shingle: ShingleConfig, lsh: LshConfig, key: Callable[[str], int], max_rows: int = 1 << 17
+        self, shingle: ShingleConfig, lsh: LshConfig, key: Callable[[str], int], max_rows: int = 1 << 15
     ) -> None:
         self.shingle, self.lsh, self.key, self.max_rows = shingle, lsh, key, max_rows
         self.sigs = np.empty((max_rows, lsh.num_perm), dtype=np.uint32)

@@ -4,6 +4,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -76,6 +77,27 @@ def test_release_memory_hands_freed_heap_pages_back() -> None:
     assert release_memory() is True
     assert _resident_mb() < before - 100
     del last
+
+
+def _in_main_thread(x: int) -> tuple[int, bool]:
+    return x, threading.current_thread() is threading.main_thread()
+
+
+def _fail_on_three(x: int) -> int:
+    if x == 3:
+        raise ValueError("item 3 is bad")
+    return x
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_forked_tasks_run_in_a_thread_of_their_own_and_their_errors_reach_the_caller(workers: int) -> None:
+    """A forked worker runs each task in a new thread (a malloc arena of its own, not the parent's
+    fragmented heap); results keep their order and a task's exception is raised here as it was."""
+    assert list(map_forked(_in_main_thread, range(6), workers)) == [(i, workers == 1) for i in range(6)]
+    with pytest.raises(ValueError, match="item 3 is bad"):
+        list(map_forked(_fail_on_three, range(6), workers))
+    # Unforked pools (the read workers) run their tasks as they are.
+    assert list(map_ordered(_in_main_thread, range(3), workers)) == [(i, True) for i in range(3)]
 
 
 def _init_state() -> None:

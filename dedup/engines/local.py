@@ -9,6 +9,7 @@ import gc
 import multiprocessing
 import multiprocessing.context
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -126,10 +127,40 @@ def map_ordered(
         # forked worker would otherwise write to every one of them and copy the whole heap.
         gc.freeze()
     try:
-        yield from _pooled(func, items, workers, context, meanwhile, initializer)
+        task = functools.partial(_in_own_arena, func) if fork else func
+        yield from _pooled(task, items, workers, context, meanwhile, initializer)
     finally:
         if fork:
             gc.unfreeze()
+
+
+def _in_own_arena(func: Callable[[T], R], item: T) -> R:
+    """``func(item)`` in a short-lived thread of this (forked worker) process.
+
+    glibc gives a new thread a malloc arena of its own, so the task's arrays are not placed in the
+    free holes of the main heap that the worker inherited from its parent. Those holes (260 MB
+    after the read stage of the 102 MB benchmark corpus, handed back to the kernel but still in
+    the heap's free lists) are where the main thread's allocations go first; spread over them, a
+    band task of that corpus faulted in 190 MB of pages for 70 MB of live arrays, against 75 MB
+    in a thread, in the same time. The arena is reused by the next task's thread, and
+    :func:`release_memory` trims it like the main heap.
+    """
+    outcome: list[tuple[bool, object]] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, func(item)))
+        except BaseException as exc:  # re-raised in the worker's main thread
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=target, name="dedup-task")
+    thread.start()
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        assert isinstance(value, BaseException)
+        raise value
+    return value  # type: ignore[return-value]
 
 
 def _pooled(
