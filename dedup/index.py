@@ -7,6 +7,7 @@ equal neighbours become candidates: one ``argsort`` per band, no Python object p
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,31 @@ def band_keys(sigs: np.ndarray, lsh: LshConfig, bands: range | None = None) -> n
 
 
 _BAND_CHUNK = 4096
+
+
+def band_keys_of_rows(sig_rows: Any, lsh: LshConfig, bands: range | None = None) -> np.ndarray:
+    """:func:`band_keys` of signatures given permutation by permutation: ``sig_rows[j]`` holds the
+    j-th value of every signature (a ``(num_perm, n)`` array or a :class:`dedup.spill.SpilledRows`,
+    read one band's rows at a time).
+
+    >>> from dedup.config import LshConfig
+    >>> sigs = np.arange(24, dtype=np.uint32).reshape(3, 8)
+    >>> lsh = LshConfig(num_perm=8, bands=2, rows=4)
+    >>> np.array_equal(band_keys_of_rows(sigs.T, lsh), band_keys(sigs, lsh))
+    True
+    """
+    rows = lsh.row_count
+    bands = range(lsh.band_count) if bands is None else bands
+    keys = np.empty((len(bands), sig_rows.shape[1]), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i, band in enumerate(bands):
+            x = keys[i]
+            x[:] = np.uint64(band + 1) * _MIX
+            for row in sig_rows[band * rows : (band + 1) * rows]:
+                np.bitwise_xor(x, row, out=x)
+                np.multiply(x, _MIX, out=x)
+            x ^= x >> np.uint64(29)
+    return keys
 
 
 def stable_argsort(keys: np.ndarray) -> np.ndarray:
@@ -206,6 +232,7 @@ def candidate_pairs_from_keys(
     order_by: np.ndarray | None = None,
     rows: np.ndarray | None = None,
     min_equal: int = 0,
+    rows_in_order: bool = False,
 ) -> np.ndarray:
     """:func:`candidate_pairs` from precomputed :func:`band_keys` (``(bands, n)`` uint64).
 
@@ -221,12 +248,15 @@ def candidate_pairs_from_keys(
             so that the pairs depend on what the items are, not on how they were numbered.
         rows, min_equal: a cheap filter applied inside each band before ``keep`` (see
             :func:`bucket_pairs`).
+        rows_in_order: ``rows`` are given in the stable order of ``order_by`` (``rows[i]`` is
+            item ``argsort(order_by, kind="stable")[i]``'s), so that no reordered copy is made
+            (a caller whose forked workers each made one shares one instead).
     """
     n = keys.shape[1]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
     order = stable_argsort(order_by) if order_by is not None else None
-    if order is not None and rows is not None:
+    if order is not None and rows is not None and not rows_in_order:
         rows = rows[order]
     codes = []
     for band in range(len(keys)):
@@ -254,6 +284,7 @@ def candidate_pairs_after_additions(
     rows: np.ndarray,
     min_equal: int,
     keep: Callable[[np.ndarray], np.ndarray],
+    rows_in_order: bool = False,
 ) -> np.ndarray:
     """:func:`candidate_pairs_from_keys` (with ``order_by``, ``rows``, ``min_equal`` and ``keep``) of
     items of which only the ``fresh`` ones are new, given the result for the others.
@@ -272,7 +303,7 @@ def candidate_pairs_after_additions(
         fresh: boolean per item, True for the added ones.
         previous: ``(k, 2)`` result (``a < b``) for the items that are not fresh, over all bands.
         order_by: one distinct key per item (the order inside buckets).
-        rows, min_equal, keep: the filters (see :func:`candidate_pairs_from_keys`).
+        rows, min_equal, keep, rows_in_order: the filters (see :func:`candidate_pairs_from_keys`).
 
     Returns:
         ``(k, 2)`` int64 array of unique pairs ``a < b``, sorted.
@@ -285,6 +316,9 @@ def candidate_pairs_after_additions(
     supported = np.zeros(len(previous), dtype=bool)
     codes = []
     rank = np.empty(n, dtype=np.int64)
+    row_of = np.arange(n)
+    if rows_in_order:
+        row_of[order] = np.arange(n)
     steps = np.concatenate((np.arange(1, window + 1), -np.arange(1, window + 1)))
     for band in range(len(keys)):
         band_order = order[stable_argsort(keys[band][order])]  # bucket by bucket, content order inside
@@ -301,7 +335,7 @@ def candidate_pairs_after_additions(
             a, b = band_order[here[same]], band_order[there[same]]
             if len(a):
                 a, b = np.minimum(a, b), np.maximum(a, b)
-                close = equal_counts(rows[a], rows[b]) >= min_equal
+                close = equal_counts(rows[row_of[a]], rows[row_of[b]]) >= min_equal
                 codes.append(a[close] * n + b[close])
     new = sorted_unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
     found = np.stack((new // n, new % n), axis=1)
@@ -313,6 +347,7 @@ def candidate_pairs_after_additions(
 
 __all__ = [
     "band_keys",
+    "band_keys_of_rows",
     "bucket_pairs",
     "candidate_pairs",
     "candidate_pairs_after_additions",

@@ -31,16 +31,17 @@ from dedup.fingerprint import (
     distinct_sentences,
     fingerprint,
     gather_ranges,
-    minimum_of_runs,
     signature_jaccard,
 )
 from dedup.index import (
     band_keys,
+    band_keys_of_rows,
     bucket_pairs,
     candidate_pairs_after_additions,
     candidate_pairs_from_keys,
     search_sorted,
     sorted_unique,
+    stable_argsort,
 )
 from dedup.ingest import discover_files, read_file
 from dedup.records import (
@@ -56,7 +57,7 @@ from dedup.records import (
     text_sample,
 )
 from dedup.segment import Segment, SegmentMemo, segment_article
-from dedup.spill import SpilledTexts
+from dedup.spill import SpilledBuckets, SpilledRows, SpilledTexts
 from dedup.verify import score_pairs, sorted_tokens
 from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragraph_identities
 
@@ -71,6 +72,7 @@ SkipHook = Callable[[Skip], None]
 # larger batches for the main process to fold in and keep); 256 was no faster.
 _FILES_PER_TASK = 128
 _VERIFY_CHUNK = 5_000
+_SIG_ROWS_PER_READ = 8  # signature rows read at once from the spilled rows (8 x 4 bytes per paragraph)
 _EXAMPLE_PATHS = 3
 
 
@@ -202,15 +204,21 @@ class Corpus:
     """Compact in-memory corpus: articles (sorted by id), distinct paragraph texts and sentences.
 
     Paragraph occurrences are stored flat: article ``k`` owns occurrences
-    ``occ_start[k]:occ_start[k + 1]``. Distinct paragraph ``u`` has signature ``sigs[u]`` and
-    shingle set ``shingles[shingle_start[u]:shingle_start[u + 1]]``; distinct sentence ``s`` has
-    LSH band keys ``sentence_bands[:, s]``, content key ``sentence_keys[s]``, and occurs in the distinct paragraphs
+    ``occ_start[k]:occ_start[k + 1]``. Distinct paragraph ``u`` has signature ``sig_rows[:, u]``
+    (``sig_rows[j]``: the j-th MinHash value of every distinct paragraph), and shingle set
+    ``shingles[shingle_start[u]:shingle_start[u + 1]]``; distinct sentence ``s`` has LSH band keys
+    ``sentence_bands[:, s]``, content key ``sentence_keys[s]``, and occurs in the distinct paragraphs
     ``owner_uid[owner_start[s]:owner_start[s + 1]]`` (ascending). ``para_keys[u]`` is the content
-    key of distinct paragraph ``u`` (:func:`text_key`).
+    key of distinct paragraph ``u`` (:func:`text_key`). ``low_bytes`` holds the low byte of every
+    signature value, in text-key order (row ``i`` for paragraph ``stable_argsort(para_keys)[i]``):
+    the order the band buckets pair paragraphs in, so that no candidate worker makes a reordered
+    copy (22 MB each at 102 MB).
 
-    The paragraph signatures and the sentences' band keys serve candidate generation only: a run
-    that has its candidates may :meth:`release_candidate_arrays` (27 % of the corpus at 101k
-    articles), keeping each article's signature (``article_sigs``) for the reports.
+    The signatures and the sentences' band keys wait in temporary files (:class:`SpilledRows`,
+    88 and 55 MB at 102 MB of articles; a test may give arrays): candidate generation reads them
+    a band or a few permutations at a time. They, and the low bytes, serve candidate generation
+    only: a run that has its candidates may :meth:`release_candidate_arrays`, keeping each
+    article's signature (``article_sigs``) for the reports.
     """
 
     ids: list[str] = field(default_factory=list)
@@ -222,11 +230,12 @@ class Corpus:
     occ_chars: list[int] = field(default_factory=list)
     norms: SpilledTexts = field(default_factory=SpilledTexts)
     samples: SpilledTexts = field(default_factory=SpilledTexts)
-    sigs: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
+    sig_rows: SpilledRows | np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
+    low_bytes: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint8))
     para_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
-    sentence_bands: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint64))
+    sentence_bands: SpilledRows | np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint64))
     sentence_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     owner_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     owner_uid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -262,18 +271,31 @@ class Corpus:
         occ_start = np.asarray(self.occ_start, dtype=np.int64)
         uids = np.asarray(self.occ_uid, dtype=np.int64)[gather_ranges(occ_start, articles)]
         counts = occ_start[articles + 1] - occ_start[articles]
-        return minimum_of_runs(self.sigs, uids, np.concatenate(([0], np.cumsum(counts))))
+        starts = np.concatenate(([0], np.cumsum(counts)))
+        # Run by run, a signature row at a time (reduceat along a contiguous row).
+        width = self.sig_rows.shape[0]
+        out = np.full((len(articles), width), np.iinfo(self.sig_rows.dtype).max, dtype=self.sig_rows.dtype)
+        filled = np.flatnonzero(counts > 0)
+        if len(filled):
+            for lo in range(0, width, _SIG_ROWS_PER_READ):
+                for j, row in enumerate(self.sig_rows[lo : lo + _SIG_ROWS_PER_READ], start=lo):
+                    out[filled, j] = np.minimum.reduceat(row[uids], starts[filled])
+        return out
 
-    def release_candidate_arrays(self, keep_article_sigs: bool = True) -> None:
-        """Free the paragraph signatures and the sentences' band keys, which only candidate
+    def release_candidate_arrays(self, keep_article_sigs: bool = True, article_sigs: np.ndarray | None = None) -> None:
+        """Free the paragraph signatures (and low bytes) and the sentences' band keys, which only candidate
         generation reads, after keeping every article's signature (:meth:`signatures_of`) unless
-        ``keep_article_sigs`` is false (no report will show a MinHash Jaccard)."""
+        ``keep_article_sigs`` is false (no report will show a MinHash Jaccard). ``article_sigs``:
+        those signatures, when they were made already."""
         if self.article_sigs is None:
             if keep_article_sigs:
-                self.article_sigs = self.signatures_of(np.arange(len(self.ids), dtype=np.int64))
+                if article_sigs is None:
+                    article_sigs = self.signatures_of(np.arange(len(self.ids), dtype=np.int64))
+                self.article_sigs = article_sigs
             else:
-                self.article_sigs = np.empty((0, self.sigs.shape[1]), dtype=self.sigs.dtype)
-        self.sigs = np.empty((0, self.sigs.shape[1]), dtype=self.sigs.dtype)
+                self.article_sigs = np.empty((0, self.sig_rows.shape[0]), dtype=self.sig_rows.dtype)
+        self.sig_rows = np.empty((self.sig_rows.shape[0], 0), dtype=self.sig_rows.dtype)
+        self.low_bytes = np.empty((0, self.low_bytes.shape[1]), dtype=np.uint8)
         self.sentence_bands = np.empty((self.sentence_bands.shape[0], 0), dtype=self.sentence_bands.dtype)
         release_memory()
 
@@ -405,7 +427,9 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     paragraphs already met take a Python step each (which article's sample to show).
     ``samples=False`` (no report will show them) leaves ``samples`` empty and skips that step.
     """
-    corpus = Corpus()
+    corpus = Corpus(
+        sig_rows=SpilledRows(cfg.lsh.num_perm, np.uint32), sentence_bands=SpilledRows(cfg.lsh.band_count, np.uint64)
+    )
     uid_of: dict[int, int] = {}
     sid_of = _KeyIds()
     sample_source: list[str] = []
@@ -444,11 +468,11 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
                         corpus.samples[uid], sample_source[uid] = batch.samples[k], batch.ids[a]
             corpus.occ_uid.extend(uids.tolist())
             if len(new_rows):
-                _add_paragraphs(parts, sid_of, batch, new_rows)
+                _add_paragraphs(corpus, parts, sid_of, batch, new_rows)
     no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
     no_keys = np.empty(0, dtype=np.uint64)
     wanted = {
-        "sigs": (np.empty((0, cfg.lsh.num_perm), dtype=np.uint32), False),
+        "low_bytes": (np.empty((0, cfg.lsh.num_perm), dtype=np.uint8), False),
         "para_keys": (no_keys, False),
         "shingles": (no_hashes, False),
         "shingle_counts": (no_counts, False),
@@ -456,16 +480,22 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
         "sentence_shingle_counts": (no_counts, False),
         "sentences": (no_counts, False),
         "sentence_ids": (no_counts, False),
-        "sentence_bands": (np.empty((0, cfg.lsh.band_count), dtype=np.uint64), True),  # transposed
         "sentence_keys": (no_keys, False),
     }
     # Two threads stack the arrays: NumPy copies without holding the interpreter lock (loading a
     # 101k-article store: 0.83 s alone, 0.61 s in two threads, for 20 MB more at the peak; 0.16 and
     # 0.10 s at the end of a 102 MB scan's read stage).
+    # The spilled rows are rewritten row by row beside them, before any worker forks.
+    assert isinstance(corpus.sig_rows, SpilledRows)
+    assert isinstance(corpus.sentence_bands, SpilledRows)
     with ThreadPoolExecutor(min(2, max(1, cfg.workers))) as pool:
+        finished = [pool.submit(corpus.sig_rows.finish), pool.submit(corpus.sentence_bands.finish)]
         futures = {name: pool.submit(_stack, parts[name], empty, tr) for name, (empty, tr) in wanted.items()}
         stacked = {name: future.result() for name, future in futures.items()}
-    corpus.sigs = stacked["sigs"]
+        for future in finished:
+            future.result()
+    # In text-key order, the order candidate generation pairs paragraphs in (see Corpus).
+    corpus.low_bytes = stacked["low_bytes"][stable_argsort(stacked["para_keys"])]
     corpus.para_keys = stacked["para_keys"]
     corpus.shingles = stacked["shingles"]
     corpus.shingle_start = np.concatenate(([0], np.cumsum(stacked["shingle_counts"])))
@@ -474,7 +504,6 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     per_uid = stacked["sentences"]
     corpus.psent_start = np.concatenate(([0], np.cumsum(per_uid)))
     corpus.psent_sid = stacked["sentence_ids"]
-    corpus.sentence_bands = stacked["sentence_bands"]
     corpus.sentence_keys = stacked["sentence_keys"]
     del stacked
     n_sentences = corpus.sentence_bands.shape[1]
@@ -557,10 +586,15 @@ def _number_new(ids: _KeyIds, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return known[inverse.reshape(-1)], first[fresh]
 
 
-def _add_paragraphs(parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: DigestBatch, rows: np.ndarray) -> None:
+def _add_paragraphs(
+    corpus: Corpus, parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: DigestBatch, rows: np.ndarray
+) -> None:
     """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus (``rows``,
-    ascending). Their shingles are picked with boolean masks (a byte per shingle, where an index
-    array takes eight), and a batch whose paragraphs are all new gives its arrays as they are."""
+    ascending); their signatures and new sentences' band keys go to the corpus' spilled rows.
+    Shingles are picked with boolean masks (a byte per shingle, where an index array takes
+    eight), and a batch whose paragraphs are all new gives its arrays as they are."""
+    assert isinstance(corpus.sig_rows, SpilledRows)
+    assert isinstance(corpus.sentence_bands, SpilledRows)
     fp = batch.fingerprints
     every = len(rows) == len(batch.para_keys)
     picked = np.zeros(len(batch.para_keys), dtype=bool)
@@ -574,7 +608,9 @@ def _add_paragraphs(parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: 
             return values
         return values[mask if starts is None else np.repeat(mask, np.diff(starts))]
 
-    parts["sigs"].append(pick(fp.paragraph_sigs, picked))
+    sigs = pick(fp.paragraph_sigs, picked)
+    corpus.sig_rows.append(sigs)
+    parts["low_bytes"].append(sigs.astype(np.uint8))
     parts["para_keys"].append(pick(batch.para_keys, picked))
     parts["shingles"].append(pick(fp.shingles, picked, fp.shingle_start))
     parts["shingle_counts"].append(np.diff(fp.shingle_start)[rows])
@@ -585,7 +621,7 @@ def _add_paragraphs(parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: 
     # Only the batch's distinct keys are looked up (one vectorised np.unique per batch).
     sentence_ids, new_sentences = _number_new(sid_of, batch.sentence_keys[sentences])
     parts["sentence_ids"].append(sentence_ids)
-    parts["sentence_bands"].append(batch.sentence_bands[sentences[new_sentences]])
+    corpus.sentence_bands.append(batch.sentence_bands[sentences[new_sentences]])
     parts["sentence_keys"].append(batch.sentence_keys[sentences[new_sentences]])
 
 
@@ -835,18 +871,21 @@ def template_sentences(corpus: Corpus, cfg: DedupConfig) -> np.ndarray:
     return _sentence_pairs(corpus, cfg)[1]
 
 
-def _jaccard_at_least(corpus: Corpus, pairs: np.ndarray, bar: float, near: float, chunk: int = 10_000) -> np.ndarray:
+def _jaccard_at_least(corpus: Corpus, pairs: np.ndarray, bar: float, near: float) -> np.ndarray:
     """Boolean per paragraph pair: is its shingle Jaccard at least ``bar``?
 
     Decided on the MinHash estimate where that is clear: kept at an estimate of ``bar`` or more,
     dropped under ``near``; the pairs estimated in ``[near, bar)`` have their exact Jaccard counted.
-    Rows are gathered in chunks (gathering all of them at once costs GBs; a chunk of 10k pairs of
-    128-value rows, 10 MB, is as fast as larger ones).
+    The estimate (:func:`signature_jaccard`) is counted a few permutations at a time over every
+    pair, read from the spilled signature rows (no pair's signature is ever gathered whole).
     """
-    sigs = corpus.sigs
-    estimate = np.zeros(len(pairs), dtype=np.float64)
-    for lo in range(0, len(pairs), chunk):
-        estimate[lo : lo + chunk] = signature_jaccard(sigs[pairs[lo : lo + chunk, 0]], sigs[pairs[lo : lo + chunk, 1]])
+    width = corpus.sig_rows.shape[0]
+    a, b = pairs[:, 0], pairs[:, 1]
+    equal = np.zeros(len(pairs), dtype=np.uint8 if width < 256 else np.int64)  # a byte is faster to add
+    for lo in range(0, width, _SIG_ROWS_PER_READ):
+        for row in corpus.sig_rows[lo : lo + _SIG_ROWS_PER_READ]:
+            np.add(equal, row[a] == row[b], out=equal, casting="unsafe")
+    estimate = equal / np.float64(width)
     keep = estimate >= bar
     doubt = np.flatnonzero((estimate >= near) & ~keep)
     if len(doubt):
@@ -854,13 +893,14 @@ def _jaccard_at_least(corpus: Corpus, pairs: np.ndarray, bar: float, near: float
     return keep
 
 
-def _exact_jaccards(corpus: Corpus, pairs: np.ndarray, chunk: int = 10_000) -> np.ndarray:
+def _exact_jaccards(corpus: Corpus, pairs: np.ndarray, chunk: int = 2_500) -> np.ndarray:
     """Shingle Jaccard of each paragraph pair, counted on the shingle sets.
 
     The pairs are counted a chunk at a time, each on an incidence matrix of its own paragraphs:
     one matrix of all the paragraphs of the pairs took 98 MB for the 106k pairs of a band task at
     102 MB (4.6M shingles, 21 bytes each in the matrix and its making), in each candidate worker,
-    where chunks of 10k pairs take 36 MB, in the same time (0.14 s).
+    where chunks of 10k pairs take 36 MB, in the same time (0.14 s), and chunks of 2,500 pairs
+    11 MB (105k pairs: 0.21-0.22 s with either).
     """
     sizes = corpus.shingle_counts
     out = np.zeros(len(pairs), dtype=np.float64)
@@ -923,19 +963,26 @@ def _strong_band_pairs(
     (see :func:`_earlier_band_pairs`): that result is brought up to date instead of made again.
     """
     bar = cfg.lsh.min_estimate
-    near = _near_bar(bar, corpus.sigs.shape[1])
-    keys = band_keys(corpus.sigs, cfg.lsh, bands)
+    width = corpus.sig_rows.shape[0]
+    near = _near_bar(bar, width)
+    keys = band_keys_of_rows(corpus.sig_rows, cfg.lsh, bands)
     keep = lambda pairs: _jaccard_at_least(corpus, pairs, bar, near)  # noqa: E731
-    min_equal = _min_equal(near, corpus.sigs.shape[1])
-    # The low bytes are made in the call (no reference kept here): the callee reorders them and the
-    # first copy is freed at once.
+    min_equal = _min_equal(near, width)
+    low_bytes = corpus.low_bytes
     if earlier is None:
         return candidate_pairs_from_keys(
-            keys, cfg.lsh, keep=keep, order_by=corpus.para_keys, rows=corpus.sigs.astype(np.uint8), min_equal=min_equal
+            keys,
+            cfg.lsh,
+            keep=keep,
+            order_by=corpus.para_keys,
+            rows=low_bytes,
+            min_equal=min_equal,
+            rows_in_order=True,
         )
     fresh, pairs = earlier
-    low_bytes = corpus.sigs.astype(np.uint8)  # not reordered by the callee: one copy either way
-    return candidate_pairs_after_additions(keys, cfg.lsh, fresh, pairs, corpus.para_keys, low_bytes, min_equal, keep)
+    return candidate_pairs_after_additions(
+        keys, cfg.lsh, fresh, pairs, corpus.para_keys, low_bytes, min_equal, keep, rows_in_order=True
+    )
 
 
 def _band_params(cfg: DedupConfig) -> tuple[object, ...]:
@@ -1077,7 +1124,7 @@ def _verify_candidates(
 ) -> tuple[ParagraphEdges, VerifyCache | None]:
     t0 = time.perf_counter()
     n = len(corpus.norms)
-    if corpus.article_sigs is not None and len(corpus.sigs) < n:
+    if corpus.article_sigs is not None and corpus.sig_rows.shape[1] < n:
         raise ValueError("the corpus' candidate arrays were released: match a corpus once")
     # The candidate sources (sentences, and the paragraph bands in parts) are independent: with two
     # workers or more they run side by side in forked processes.
@@ -1085,11 +1132,18 @@ def _verify_candidates(
     by_key = np.argsort(corpus.para_keys) if want_cache else None
     _VERIFY_STATE["earlier"] = _earlier_band_pairs(corpus, cfg, cache, by_key) if by_key is not None else None
     try:
-        *by_paragraph, (by_sentence, template) = map_forked(_candidates_of, _candidate_tasks(cfg), cfg.workers)
+        # Meanwhile this process makes the articles' signatures that a release keeps (0.14 s at
+        # 102 MB, read from the spilled rows; after the workers it lengthened the stage as much).
+        article_sigs: list[np.ndarray] = []
+        wanted = release and reports and corpus.article_sigs is None
+        meanwhile = (lambda: article_sigs.append(corpus.signatures_of(np.arange(len(corpus.ids))))) if wanted else None
+        *by_paragraph, (by_sentence, template) = map_forked(
+            _candidates_of, _candidate_tasks(cfg), cfg.workers, meanwhile=meanwhile
+        )
     finally:
         _VERIFY_STATE.clear()
     if release:  # before the verification workers fork: they and the analysis never read them
-        corpus.release_candidate_arrays(keep_article_sigs=reports)
+        corpus.release_candidate_arrays(keep_article_sigs=reports, article_sigs=(article_sigs or [None])[0])
     cand = _unique_pairs([*by_paragraph, by_sentence], n)
     strong = _unique_pairs(by_paragraph, n) if want_cache else cand[:0]
     stats.candidate_pairs = len(cand)
@@ -1610,32 +1664,38 @@ def _shingle_containment(
     owner = owner[used]
     # Distinct (shingle, content) pairs as 64-bit keys (shingle high, content low): one in-place
     # sort, neighbours compared (an argsort or np.unique with inverse costs ten times more). On a
-    # 454 MB corpus there are 50M keys (400 MB): they are built, de-duplicated and read in place,
-    # chunk by chunk, so that no temporary of their size sits beside them (it peaked at 2.2 times
-    # their size).
-    codes = _content_shingle_keys(corpus, uids, owner)
+    # 454 MB corpus there are 50M keys (400 MB). They are made a slice of paragraphs at a time and
+    # spilled to temporary files by the top bits of their shingle, then sorted and read a bucket at
+    # a time, in shingle order: a bucket holds every key of its shingles, and the shared columns
+    # come out numbered as from one sorted array (the whole array, 100 MB at 102 MB of articles,
+    # was this stage's peak).
+    sizes = np.zeros(n, dtype=np.int64)
+    contents: list[np.ndarray] = []
+    shared_runs: list[np.ndarray] = []
+    for codes in _content_shingle_buckets(corpus, uids, owner):
+        codes.sort()
+        codes = _unique_sorted_in_place(codes)
+        halves = codes.view(np.uint32)  # (low, high) 32-bit halves of each key, as strided views
+        low, high = (halves[0::2], halves[1::2]) if sys.byteorder == "little" else (halves[1::2], halves[0::2])
+        # Runs of one shingle: their length is the shingle's document frequency.
+        first = np.empty(len(codes), dtype=bool)
+        if len(codes):
+            first[0] = True
+            np.not_equal(high[1:], high[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        del first
+        run = np.diff(np.append(starts, len(codes)))
+        run_kept = run < cap
+        sizes += np.bincount(low[np.repeat(run_kept, run)], minlength=n)
+        run_shared = run_kept & (run >= 2)
+        contents.append(low[np.repeat(run_shared, run)].astype(np.int64))
+        shared_runs.append(run[run_shared])
+        del codes, halves, low, high
     del uids, owner
-    codes.sort()
-    codes = _unique_sorted_in_place(codes)
-    halves = codes.view(np.uint32)  # (low, high) 32-bit halves of each key, as strided views
-    low, high = (halves[0::2], halves[1::2]) if sys.byteorder == "little" else (halves[1::2], halves[0::2])
-    # Runs of one shingle: their length is the shingle's document frequency.
-    first = np.empty(len(codes), dtype=bool)
-    if len(codes):
-        first[0] = True
-        np.not_equal(high[1:], high[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    del first
-    run = np.diff(np.append(starts, len(codes)))
-    run_kept = run < cap
-    sizes = np.bincount(low[np.repeat(run_kept, run)], minlength=n)
-    run_shared = run_kept & (run >= 2)
-    content = low[np.repeat(run_shared, run)].astype(np.int64)
-    del codes, halves, low, high
-    column = np.repeat(np.arange(int(run_shared.sum())), run[run_shared])
-    incidence = sparse.csr_matrix(
-        (np.ones(len(column), dtype=np.float32), (content, column)), shape=(n, int(run_shared.sum()))
-    )
+    content, run = np.concatenate(contents), np.concatenate(shared_runs)
+    del contents, shared_runs
+    column = np.repeat(np.arange(len(run)), run)
+    incidence = sparse.csr_matrix((np.ones(len(column), dtype=np.float32), (content, column)), shape=(n, len(run)))
     product = sparse.triu(incidence @ incidence.T, k=1).tocoo()
     k = product.data.astype(np.int64)
     ok = k >= min_shared
@@ -1645,26 +1705,31 @@ def _shingle_containment(
     return x, y, k / sizes[x], k / sizes[y]
 
 
-_KEY_CHUNK = 1 << 22  # keys per step when building or compacting a large key array in place
+_KEY_CHUNK = 1 << 20  # keys per step when building or compacting a large key array in place
 
 
-def _content_shingle_keys(corpus: Corpus, uids: np.ndarray, owner: np.ndarray) -> np.ndarray:
+_KEY_BUCKET_BITS = 2  # the (shingle, content) keys go to 4 buckets by their shingle's top bits
+
+
+def _content_shingle_buckets(corpus: Corpus, uids: np.ndarray, owner: np.ndarray) -> Iterator[np.ndarray]:
     """``shingle << 32 | owner`` for every shingle of every paragraph ``uids[i]`` (owned by
-    ``owner[i]``), in order, built into one array a slice of paragraphs at a time."""
+    ``owner[i]``), made a slice of paragraphs at a time and yielded by bucket: the keys whose
+    shingle has the same top bits, buckets in ascending order (keys in order within a bucket)."""
+    buckets = SpilledBuckets(1 << _KEY_BUCKET_BITS, np.uint64)
     counts = corpus.shingle_start[uids + 1] - corpus.shingle_start[uids]
     ends = np.cumsum(counts)
-    codes = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint64)
     lo = 0
     while lo < len(uids):
         # Enough paragraphs for about _KEY_CHUNK keys (at least one).
         hi = max(lo + 1, int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + _KEY_CHUNK, side="right")))
-        at = int(ends[lo - 1]) if lo else 0
         part = corpus.shingles[gather_ranges(corpus.shingle_start, uids[lo:hi])].astype(np.uint64)
         part <<= np.uint64(32)
         part |= np.repeat(owner[lo:hi].astype(np.uint64), counts[lo:hi])
-        codes[at : at + len(part)] = part
+        top = part >> np.uint64(64 - _KEY_BUCKET_BITS) if _KEY_BUCKET_BITS else np.zeros(len(part), dtype=np.uint64)
+        buckets.add(part, top.astype(np.uint8))
         lo = hi
-    return codes
+    for b in range(1 << _KEY_BUCKET_BITS):
+        yield buckets.take(b)
 
 
 def _unique_sorted_in_place(values: np.ndarray) -> np.ndarray:

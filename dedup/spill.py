@@ -1,10 +1,14 @@
-"""Texts kept in a temporary file while a run holds only where each one lies.
+"""Texts and large arrays kept in temporary files while a run holds only where each one lies.
 
 The distinct paragraphs' normalised texts and their samples were 164 MB of a 454 MB in-memory
 corpus at 102 MB of articles (200k paragraphs), and the later stages read few of them:
-verification reads the candidates' texts, the reports the boilerplate groups'. Kept here, they
-cost 16 bytes each in memory; the operating system's page cache holds the file, which it can
-drop at will and which no process' footprint counts.
+verification reads the candidates' texts, the reports the boilerplate groups'. Kept here
+(:class:`SpilledTexts`), they cost 16 bytes each in memory; the operating system's page cache
+holds the file, which it can drop at will and which no process' footprint counts.
+
+The paragraphs' MinHash signatures and the sentences' band keys (88 and 55 MB at 102 MB) are read
+by candidate generation only, a few rows of values at a time: they wait in a
+:class:`SpilledRows`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 
 from dedup.errors import ScratchError
 
-__all__ = ["SpilledTexts"]
+__all__ = ["SpilledBuckets", "SpilledRows", "SpilledTexts"]
 
 _FLUSH_BYTES = 1 << 20  # appended texts are written in pieces of about this size
 _GAP_BYTES = 4096  # texts closer than this in the file are fetched with one read
@@ -28,7 +32,41 @@ _GAP_BYTES = 4096  # texts closer than this in the file are fetched with one rea
 def _scratch_message(what: str, exc: OSError) -> str:
     folder = tempfile.gettempdir()
     reason = exc.strerror or type(exc).__name__
-    return f"{what} the temporary text file in {folder}: {reason} (set TMPDIR to a folder with room)"
+    return f"{what} a temporary file in {folder}: {reason} (set TMPDIR to a folder with room)"
+
+
+def _scratch_file() -> tempfile._TemporaryFileWrapper[bytes]:
+    """An unlinked temporary file in ``TMPDIR`` (a :class:`ScratchError` if it cannot be made)."""
+    try:
+        return tempfile.TemporaryFile()
+    except OSError as exc:
+        raise ScratchError(_scratch_message("cannot make", exc)) from None
+
+
+def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """``os.pwrite`` all of ``data`` at ``offset`` (a :class:`ScratchError` if it fails)."""
+    view = memoryview(data).cast("B")
+    try:
+        while view:
+            done = os.pwrite(fd, view, offset)
+            offset += done
+            view = view[done:]
+    except OSError as exc:
+        raise ScratchError(_scratch_message("cannot write", exc)) from None
+
+
+def _read_into(fd: int, buffer: memoryview, offset: int) -> None:
+    """Fill ``buffer`` from ``offset`` (``os.preadv``: straight into the buffer, no copy)."""
+    while buffer:
+        if hasattr(os, "preadv"):
+            got = os.preadv(fd, [buffer], offset)
+        else:  # pragma: no cover - platforms without preadv
+            data = os.pread(fd, len(buffer), offset)
+            got = len(data)
+            buffer[:got] = data
+        if not got:  # pragma: no cover - the file is private to this run
+            raise ScratchError(f"a temporary file in {tempfile.gettempdir()} was cut short")
+        buffer, offset = buffer[got:], offset + got
 
 
 class SpilledTexts(Sequence[str]):
@@ -47,10 +85,7 @@ class SpilledTexts(Sequence[str]):
     """
 
     def __init__(self, texts: Iterable[str] = ()) -> None:
-        try:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the object
-        except OSError as exc:
-            raise ScratchError(_scratch_message("cannot make", exc)) from None
+        self._file = _scratch_file()
         self._fd = self._file.fileno()
         self._pending: list[bytes] = []
         self._written = 0  # bytes in the file
@@ -85,14 +120,8 @@ class SpilledTexts(Sequence[str]):
         if self._pending:
             data = b"".join(self._pending)
             self._pending.clear()
-            view = memoryview(data)
-            try:
-                while view:
-                    done = os.pwrite(self._fd, view, self._written)
-                    self._written += done
-                    view = view[done:]
-            except OSError as exc:
-                raise ScratchError(_scratch_message("cannot write", exc)) from None
+            _write_all(self._fd, data, self._written)
+            self._written += len(data)
 
     def __len__(self) -> int:
         return len(self._starts)
@@ -152,3 +181,163 @@ class SpilledTexts(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"SpilledTexts({len(self)} texts, {self._end} bytes)"
+
+
+class SpilledRows:
+    """A read-only ``(height, n)`` array kept row by row in an unlinked temporary file, made ``n``
+    columns at a time from blocks in the transposed layout (``(k, height)``, one row per item:
+    the way fingerprints arrive, a batch of paragraphs or sentences at a time).
+
+    Blocks are staged in a second file as they come; the first read rewrites them row by row, a
+    few MB at a time, and drops the staging file. ``rows[i]`` and ``rows[lo:hi]`` then read one
+    contiguous range: a row of 200k signature values (800 KB) comes with one read, and nothing
+    but the read copy is held in memory. Reads use ``os.pread``, so forked processes read side
+    by side. Indexing, ``len``, iteration and ``shape`` behave like those of the NumPy array
+    (:meth:`to_array`), so code that reads rows takes either.
+
+    >>> rows = SpilledRows(3, np.uint32)
+    >>> rows.append(np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint32))
+    >>> rows.append(np.array([[7, 8, 9]], dtype=np.uint32))
+    >>> rows.shape, rows[1].tolist(), rows[1:].tolist()
+    ((3, 3), [2, 5, 8], [[2, 5, 8], [3, 6, 9]])
+    """
+
+    def __init__(self, height: int, dtype: np.dtype | type) -> None:
+        self.dtype = np.dtype(dtype)
+        self.height = height
+        self._n = 0
+        self._stage: tempfile._TemporaryFileWrapper[bytes] | None = _scratch_file()
+        self._staged = 0  # bytes written to the staging file
+        self._pending: list[np.ndarray] = []
+        self._pending_bytes = 0
+        self._file: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    @classmethod
+    def from_array(cls, values: np.ndarray) -> SpilledRows:
+        """The rows of a ``(height, n)`` array."""
+        out = cls(values.shape[0], values.dtype)
+        out.append(np.asarray(values).T)
+        return out
+
+    def append(self, block: np.ndarray) -> None:
+        """Add ``len(block)`` columns: ``block[i]`` holds column ``i``'s value of every row."""
+        if self._stage is None:
+            raise ValueError("SpilledRows is read-only once read")
+        if block.ndim != 2 or block.shape[1] != self.height:
+            raise ValueError(f"expected a (k, {self.height}) block, got {block.shape}")
+        if not len(block):
+            return
+        self._pending.append(np.ascontiguousarray(block, dtype=self.dtype))
+        self._pending_bytes += block.shape[0] * self.height * self.dtype.itemsize
+        self._n += len(block)
+        if self._pending_bytes >= _FLUSH_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending and self._stage is not None:
+            data = np.concatenate(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            _write_all(self._stage.fileno(), data.data, self._staged)
+            self._staged += data.nbytes
+
+    def finish(self) -> int:
+        """Rewrite the staged columns row by row (the first read does it, once; call it before
+        forking readers, or each would make its own copy). Returns the final file's descriptor."""
+        if self._file is not None:
+            return self._file.fileno()
+        self._flush()
+        stage, self._stage = self._stage, None
+        assert stage is not None
+        self._file = _scratch_file()
+        fd, item = self._file.fileno(), self.dtype.itemsize
+        step = max(1, _TRANSPOSE_BYTES // max(1, self.height * item))  # columns per step
+        for lo in range(0, self._n, step):
+            k = min(step, self._n - lo)
+            block = np.empty((k, self.height), dtype=self.dtype)
+            _read_into(stage.fileno(), memoryview(block.reshape(-1).view(np.uint8)), lo * self.height * item)
+            rows = np.ascontiguousarray(block.T)
+            for i in range(self.height):
+                _write_all(fd, rows[i].data, (i * self._n + lo) * item)
+        stage.close()
+        return fd
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self._n)
+
+    def __len__(self) -> int:
+        return self.height
+
+    def __getitem__(self, index: int | slice) -> np.ndarray:
+        if isinstance(index, slice):
+            lo, hi, step = index.indices(self.height)
+            if step != 1:
+                return np.stack([self[i] for i in range(lo, hi, step)]) if lo < hi else self._empty(0)
+            return self._read(lo, max(lo, hi))
+        i = index + self.height if index < 0 else index
+        if not 0 <= i < self.height:
+            raise IndexError("SpilledRows index out of range")
+        return self._read(i, i + 1)[0]
+
+    def _empty(self, k: int) -> np.ndarray:
+        return np.empty((k, self._n), dtype=self.dtype)
+
+    def _read(self, lo: int, hi: int) -> np.ndarray:
+        fd = self.finish()
+        out = self._empty(hi - lo)
+        _read_into(fd, memoryview(out.reshape(-1).view(np.uint8)), lo * self._n * self.dtype.itemsize)
+        return out
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(self.height):
+            yield self[i]
+
+    def to_array(self) -> np.ndarray:
+        """Every row, as one ``(height, n)`` array."""
+        return self[:]
+
+    def __repr__(self) -> str:
+        return f"SpilledRows({self.height} rows of {self._n} {self.dtype} values)"
+
+
+_TRANSPOSE_BYTES = 8 << 20  # staged bytes rewritten per step
+
+
+class SpilledBuckets:
+    """Values sorted into a few buckets, each bucket in a temporary file of its own until taken:
+    a large array made piece by piece and then worked on a bucket at a time is never whole in
+    memory.
+
+    >>> buckets = SpilledBuckets(2, np.uint64)
+    >>> buckets.add(np.array([5, 2, 7, 4], dtype=np.uint64), np.array([1, 0, 1, 1]))
+    >>> buckets.add(np.array([9], dtype=np.uint64), np.array([0]))
+    >>> buckets.take(0).tolist(), buckets.take(1).tolist()
+    ([2, 9], [5, 7, 4])
+    """
+
+    def __init__(self, count: int, dtype: np.dtype | type) -> None:
+        self.dtype = np.dtype(dtype)
+        self._files: list[tempfile._TemporaryFileWrapper[bytes] | None] = [_scratch_file() for _ in range(count)]
+        self._sizes = [0] * count  # bytes in each file
+
+    def add(self, values: np.ndarray, bucket: np.ndarray) -> None:
+        """Append each ``values[i]`` to bucket ``bucket[i]`` (in order within a bucket)."""
+        values = np.asarray(values, dtype=self.dtype)
+        for b, file in enumerate(self._files):
+            if file is None:
+                raise ValueError(f"bucket {b} was taken")
+            chosen = np.ascontiguousarray(values[bucket == b])
+            if len(chosen):
+                _write_all(file.fileno(), chosen.data, self._sizes[b])
+                self._sizes[b] += chosen.nbytes
+
+    def take(self, b: int) -> np.ndarray:
+        """Bucket ``b``'s values in the order they were added; its file is then closed."""
+        file, self._files[b] = self._files[b], None
+        if file is None:
+            raise ValueError(f"bucket {b} was taken")
+        out = np.empty(self._sizes[b] // self.dtype.itemsize, dtype=self.dtype)
+        _read_into(file.fileno(), memoryview(out.view(np.uint8)), 0)
+        file.close()
+        return out

@@ -142,7 +142,7 @@ def test_no_room_for_the_temporary_texts_is_one_error_line(
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: cannot make the temporary text file in {missing}: No such file or directory "
+        f"Error: cannot make a temporary file in {missing}: No such file or directory "
         "(set TMPDIR to a folder with room)\n"
     )
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -155,7 +155,7 @@ def test_no_room_for_the_temporary_texts_is_one_error_line(
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: cannot write the temporary text file in {tmp_path}: No space left on device "
+        f"Error: cannot write a temporary file in {tmp_path}: No space left on device "
         "(set TMPDIR to a folder with room)\n"
     )
 

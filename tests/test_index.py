@@ -127,11 +127,13 @@ def test_stable_argsort_matches_numpy_stable_sort(n: int, distinct: int) -> None
     assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
 
 
+@pytest.mark.parametrize("in_order", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_pairs_after_additions_equal_pairs_computed_again(seed: int) -> None:
+def test_pairs_after_additions_equal_pairs_computed_again(seed: int, in_order: bool) -> None:
     """Items added in three steps; after each, the pairs from the earlier result and the added
     items equal those of everything computed again, for any split of the bands. Few distinct band
-    keys and a small window make large buckets, where added items push earlier pairs apart."""
+    keys and a small window make large buckets, where added items push earlier pairs apart. The
+    rows of the filter may come in the order of ``order_by`` (``in_order``)."""
     rng = np.random.default_rng(seed)
     n, width = 300, 16
     lsh = LshConfig(num_perm=width, bands=4, rows=4, max_bucket_neighbors=int(rng.integers(1, 4)))
@@ -145,9 +147,18 @@ def test_pairs_after_additions_equal_pairs_computed_again(seed: int) -> None:
     def keep(pairs: np.ndarray) -> np.ndarray:
         return (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).sum(axis=1) >= 9
 
+    def rows_of(items: np.ndarray) -> np.ndarray:
+        return rows[items[np.argsort(order_by[items], kind="stable")]] if in_order else rows[items]
+
     def full(items: np.ndarray) -> np.ndarray:
         got = candidate_pairs_from_keys(
-            keys[:, items], lsh, keep=lambda p: keep(items[p]), order_by=order_by[items], rows=rows[items], min_equal=8
+            keys[:, items],
+            lsh,
+            keep=lambda p: keep(items[p]),
+            order_by=order_by[items],
+            rows=rows_of(items),
+            min_equal=8,
+            rows_in_order=in_order,
         )
         return items[got]
 
@@ -170,9 +181,10 @@ def test_pairs_after_additions_equal_pairs_computed_again(seed: int) -> None:
                     fresh[items],
                     slot[previous],
                     order_by[items],
-                    rows[items],
+                    rows_of(items),
                     8,
                     lambda p, items=items: keep(items[p]),
+                    rows_in_order=in_order,
                 )
                 for bands in split
             ]

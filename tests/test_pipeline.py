@@ -43,6 +43,7 @@ from dedup.pipeline import (
 )
 from dedup.records import ArticlePair, RunStats
 from dedup.report import write_reports
+from dedup.spill import SpilledRows
 from tests.conftest import SAMPLE, read_truth_csv
 
 
@@ -402,9 +403,11 @@ def test_strong_band_pairs_prefilter_is_exact(bar: float, window: int) -> None:
         kept = {x for x in sets[-1] if rng.random() < 0.8}
         sets.append(kept | set(rng.choice(500, 60 - len(kept), replace=False).tolist()))
     shingles = [np.array(sorted(x), dtype=np.uint32) for x in sets]
+    para_keys = rng.integers(0, 2**63, len(sigs), dtype=np.uint64)
     corpus = Corpus(
-        sigs=sigs,
-        para_keys=rng.integers(0, 2**63, len(sigs), dtype=np.uint64),
+        sig_rows=SpilledRows.from_array(sigs.T),
+        low_bytes=sigs[np.argsort(para_keys, kind="stable")].astype(np.uint8),  # in text-key order
+        para_keys=para_keys,
         shingles=np.concatenate(shingles),
         shingle_start=np.concatenate(([0], np.cumsum([len(x) for x in shingles]))),
     )
@@ -434,8 +437,9 @@ def test_released_candidate_arrays_give_the_same_analysis(plain_generated: Path)
     cfg = build_config(workers=1)
     kept_corpus, kept_edges, kept_stats = match_corpus(plain_generated, cfg)
     corpus, edges, stats = match_corpus(plain_generated, cfg, release=True)
-    assert corpus.sigs.shape == (0, cfg.lsh.num_perm) and corpus.sentence_bands.shape == (cfg.lsh.band_count, 0)
-    assert kept_corpus.sigs.shape[0] == len(corpus.norms) > 0
+    assert corpus.sig_rows.shape == (cfg.lsh.num_perm, 0) and corpus.sentence_bands.shape == (cfg.lsh.band_count, 0)
+    assert corpus.low_bytes.shape == (0, cfg.lsh.num_perm)
+    assert kept_corpus.sig_rows.shape[1] == len(kept_corpus.low_bytes) == len(corpus.norms) > 0
     assert corpus.article_sigs is not None and corpus.article_sigs.shape == (len(corpus.ids), cfg.lsh.num_perm)
     for name in ("a", "b", "score", "full"):
         assert np.array_equal(getattr(edges, name), getattr(kept_edges, name))
@@ -560,8 +564,9 @@ def test_template_shingles_do_not_count(tmp_path: Path) -> None:
 
 
 def test_shingle_containment_built_in_small_chunks_is_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The (shingle, article) keys are built and de-duplicated in place, chunk by chunk: chunks of a
-    few keys, which split every paragraph and every run of equal keys, give the same scores."""
+    """The (shingle, article) keys are built and de-duplicated in place, chunk by chunk, and
+    worked on in buckets by shingle: chunks of a few keys, which split every paragraph and every
+    run of equal keys, and any number of buckets give the same scores."""
     rng = random.Random(13)
     vocab = [f"v{i}" for i in range(300)]
     shared = [_sentences(rng, vocab, 3) for _ in range(3)]
@@ -575,6 +580,9 @@ def test_shingle_containment_built_in_small_chunks_is_the_same(tmp_path: Path, m
     assert len(whole) >= 20
     for chunk in (1, 7, 64):
         monkeypatch.setattr(pipeline, "_KEY_CHUNK", chunk)
+        assert run(tmp_path, cfg).shingle_scored == whole
+    for bits in (0, 1, 5):
+        monkeypatch.setattr(pipeline, "_KEY_BUCKET_BITS", bits)
         assert run(tmp_path, cfg).shingle_scored == whole
 
 

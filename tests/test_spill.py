@@ -1,4 +1,4 @@
-"""The spilled text list: a file-backed list of strings that must read back exactly what was put in."""
+"""The spilled texts, rows and buckets: file-backed containers that must read back exactly what was put in."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup import spill
-from dedup.spill import SpilledTexts
+from dedup.errors import ScratchError
+from dedup.spill import SpilledBuckets, SpilledRows, SpilledTexts
 
 texts_strategy = st.lists(st.text(max_size=40), max_size=30)
 
@@ -79,3 +80,94 @@ def test_forked_processes_read_the_same_file() -> None:
         child.join(timeout=30)
     assert got == sorted((texts.take(r) for r in rows), key=len)
     assert texts.take([3]) == ["replaced before the fork"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    height=st.integers(min_value=1, max_value=9),
+    blocks=st.lists(st.integers(min_value=0, max_value=40), max_size=8),
+    dtype=st.sampled_from([np.uint8, np.uint32, np.uint64]),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_spilled_rows_read_back_the_transposed_blocks(
+    monkeypatch: pytest.MonkeyPatch, height: int, blocks: list[int], dtype: type, seed: int
+) -> None:
+    """Blocks of columns, staged in pieces and rewritten row by row a few columns at a time (tiny
+    sizes: every path is taken), read back as the rows of the whole ``(height, n)`` array."""
+    monkeypatch.setattr(spill, "_FLUSH_BYTES", 24)
+    monkeypatch.setattr(spill, "_TRANSPOSE_BYTES", 40)
+    rng = np.random.default_rng(seed)
+    parts = [rng.integers(0, np.iinfo(dtype).max, size=(k, height), dtype=dtype, endpoint=True) for k in blocks]
+    whole = np.concatenate(parts).T if parts else np.empty((height, 0), dtype=dtype)
+    rows = SpilledRows(height, dtype)
+    for part in parts:
+        rows.append(part)
+    assert rows.shape == whole.shape and len(rows) == height
+    assert np.array_equal(rows.to_array(), whole) and rows.to_array().dtype == dtype
+    for i in range(-height, height):
+        assert np.array_equal(rows[i], whole[i])
+    assert np.array_equal(rows[1:], whole[1:]) and np.array_equal(rows[::2], whole[::2])
+    assert all(np.array_equal(a, b) for a, b in zip(rows, whole, strict=True))
+    assert np.array_equal(SpilledRows.from_array(whole).to_array(), whole)
+
+
+def test_spilled_rows_refuse_bad_blocks_indexes_and_late_appends() -> None:
+    rows = SpilledRows(3, np.uint32)
+    with pytest.raises(ValueError, match=r"\(k, 3\) block"):
+        rows.append(np.zeros((2, 4), dtype=np.uint32))
+    rows.append(np.arange(6, dtype=np.uint32).reshape(2, 3))
+    with pytest.raises(IndexError):
+        rows[3]
+    assert rows[2].tolist() == [2, 5]
+    with pytest.raises(ValueError, match="read-only"):
+        rows.append(np.zeros((1, 3), dtype=np.uint32))
+
+
+def _rows_in_child(rows: SpilledRows, queue: multiprocessing.Queue) -> None:
+    queue.put([rows[i].tolist() for i in range(len(rows))])
+
+
+def test_forked_processes_read_the_same_rows() -> None:
+    """Rows finished before the fork are read by the workers from the one rewritten file."""
+    whole = np.arange(3 * 5000, dtype=np.uint64).reshape(3, 5000)
+    rows = SpilledRows.from_array(whole)
+    rows.finish()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    children = [context.Process(target=_rows_in_child, args=(rows, queue)) for _ in range(2)]
+    for child in children:
+        child.start()
+    got = [queue.get(timeout=30) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+    assert got == [whole.tolist()] * 2
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_spilled_buckets_keep_each_buckets_values_in_order(count: int) -> None:
+    rng = np.random.default_rng(count)
+    buckets = SpilledBuckets(count, np.uint64)
+    added = []
+    for size in (0, 7, 1000, 1):
+        values = rng.integers(0, 2**63, size, dtype=np.uint64)
+        which = rng.integers(0, count, size)
+        buckets.add(values, which)
+        added.append((values, which))
+    for b in range(count):
+        want = np.concatenate([v[w == b] for v, w in added])
+        got = buckets.take(b)
+        assert got.dtype == np.uint64 and got.tolist() == want.tolist()
+        with pytest.raises(ValueError, match="taken"):
+            buckets.take(b)
+
+
+def test_no_room_for_spilled_rows_is_a_scratch_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full temporary folder while rows are staged is the one-line ScratchError (exit 1 in the CLI)."""
+    rows = SpilledRows(2, np.uint64)
+
+    def full(*_: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spill.os, "pwrite", full)
+    with pytest.raises(ScratchError, match=r"cannot write a temporary file .*No space left on device"):
+        rows.append(np.zeros((1 << 17, 2), dtype=np.uint64))

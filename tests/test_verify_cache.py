@@ -268,9 +268,9 @@ def test_runs_that_add_files_bring_the_band_pairs_up_to_date(
     updated: list[int] = []
     real = dedup.pipeline.candidate_pairs_after_additions
 
-    def spy(*args: object) -> np.ndarray:
+    def spy(*args: object, **kwargs: object) -> np.ndarray:
         updated.append(1)
-        return real(*args)  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(dedup.pipeline, "candidate_pairs_after_additions", spy)
     sources = sorted((plain_generated / "articles").rglob("*.txt"))
