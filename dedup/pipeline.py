@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import sys
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,7 +58,7 @@ from dedup.records import (
     text_sample,
 )
 from dedup.segment import Segment, SegmentMemo, segment_article
-from dedup.spill import SpilledBuckets, SpilledRows, SpilledTexts
+from dedup.spill import SpilledArray, SpilledBuckets, SpilledRows, SpilledTexts
 from dedup.verify import score_pairs, sorted_tokens
 from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragraph_identities
 
@@ -225,9 +226,10 @@ class Corpus:
     chars: list[int] = field(default_factory=list)
     short_segments: list[int] = field(default_factory=list)
     occ_start: list[int] = field(default_factory=lambda: [0])
-    occ_uid: list[int] = field(default_factory=list)
-    occ_index: list[int] = field(default_factory=list)
-    occ_chars: list[int] = field(default_factory=list)
+    # 8 bytes per occurrence (a list took 36 at 102 MB of articles: 22 MB for the three).
+    occ_uid: array[int] = field(default_factory=lambda: array("q"))
+    occ_index: array[int] = field(default_factory=lambda: array("q"))
+    occ_chars: array[int] = field(default_factory=lambda: array("q"))
     norms: SpilledTexts = field(default_factory=SpilledTexts)
     samples: SpilledTexts = field(default_factory=SpilledTexts)
     sig_rows: SpilledRows | np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.uint32))
@@ -242,7 +244,7 @@ class Corpus:
     # Per distinct paragraph, the shingle set of each of its sentences (for sentence-level credit).
     psent_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     psent_sid: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    psent_shingles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
+    psent_shingles: SpilledArray | np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
     psent_shingle_start: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     # Per article, the element-wise minimum of its paragraphs' signatures (the MinHash of all its
     # shingles); set when the paragraph signatures are released.
@@ -283,7 +285,7 @@ class Corpus:
         return out
 
     def release_candidate_arrays(self, keep_article_sigs: bool = True, article_sigs: np.ndarray | None = None) -> None:
-        """Free the paragraph signatures (and low bytes) and the sentences' band keys, which only candidate
+        """Free the paragraph signatures (and low bytes), the sentences' band keys and owners, which only candidate
         generation reads, after keeping every article's signature (:meth:`signatures_of`) unless
         ``keep_article_sigs`` is false (no report will show a MinHash Jaccard). ``article_sigs``:
         those signatures, when they were made already."""
@@ -297,13 +299,27 @@ class Corpus:
         self.sig_rows = np.empty((self.sig_rows.shape[0], 0), dtype=self.sig_rows.dtype)
         self.low_bytes = np.empty((0, self.low_bytes.shape[1]), dtype=np.uint8)
         self.sentence_bands = np.empty((self.sentence_bands.shape[0], 0), dtype=self.sentence_bands.dtype)
+        self.owner_start, self.owner_uid = np.zeros(1, dtype=np.int64), np.empty(0, dtype=np.int64)
         release_memory()
+
+    def release_verification_arrays(self) -> None:
+        """Free what only verification reads (the sentences' shingle sets and ids, 54 MB at 102 MB
+        of articles): the analysis reads each sentence's shingle count only
+        (:meth:`sentence_shingle_counts`)."""
+        self.psent_shingles = np.empty(0, dtype=np.uint32)
+        self.psent_sid = np.empty(0, dtype=np.int64)
+        self.sentence_keys = np.empty(0, dtype=np.uint64)
+        release_memory()
+
+    def sentence_shingle_counts(self, uid: int) -> np.ndarray:
+        """The number of shingles of each sentence of a distinct paragraph."""
+        return np.diff(self.psent_shingle_start[self.psent_start[uid] : self.psent_start[uid + 1] + 1])
 
     def sentence_sets(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
         """The sentences' shingle sets of a distinct paragraph: flat hashes and ``(sentences + 1,)`` offsets."""
         lo, hi = int(self.psent_start[uid]), int(self.psent_start[uid + 1])
         bounds = self.psent_shingle_start[lo : hi + 1]
-        return self.psent_shingles[bounds[0] : bounds[-1]], bounds - bounds[0]
+        return _ranges(self.psent_shingles, bounds[:1], bounds[-1:]), bounds - bounds[0]
 
 
 def _sort_articles(corpus: Corpus) -> None:
@@ -311,7 +327,7 @@ def _sort_articles(corpus: Corpus) -> None:
     order = sorted(range(len(corpus.ids)), key=corpus.ids.__getitem__)
     if order == list(range(len(order))):
         return
-    occ_uid, occ_index, occ_chars, occ_start = [], [], [], [0]
+    occ_uid, occ_index, occ_chars, occ_start = array("q"), array("q"), array("q"), [0]
     for k in order:
         lo, hi = corpus.occ_start[k], corpus.occ_start[k + 1]
         occ_uid.extend(corpus.occ_uid[lo:hi])
@@ -417,6 +433,30 @@ def iter_batches(
         _MEMOS.clear()  # a one-worker run kept them in this process: free them with the stage
 
 
+def _stack_in_order(
+    parts: list[np.ndarray], order: np.ndarray, empty_shape: tuple[int, int], dtype: type
+) -> np.ndarray:
+    """The rows of the parts end to end, put in ``order`` (row ``i`` of the result is row
+    ``order[i]`` of the parts), *emptying* ``parts`` like :func:`_stack`.
+
+    >>> _stack_in_order([np.array([[1], [2]]), np.array([[3]])], np.array([2, 0, 1]), (0, 1), np.int64).ravel().tolist()
+    [3, 1, 2]
+    """
+    if not parts:
+        return np.empty(empty_shape, dtype=dtype)
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    out = np.empty((len(order), *parts[0].shape[1:]), dtype=parts[0].dtype)
+    parts.reverse()
+    at = 0
+    while parts:
+        part = parts.pop()
+        out[position[at : at + len(part)]] = part
+        at += len(part)
+    release_memory()  # the parts' chunks, freed one by one, stay in the heap otherwise
+    return out
+
+
 def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats, samples: bool = True) -> Corpus:
     """Assemble the in-memory corpus from digest batches (distinct texts shared).
 
@@ -434,6 +474,7 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     sid_of = _KeyIds()
     sample_source: list[str] = []
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    spilled = {"shingles": SpilledArray(np.uint32), "sentence_shingles": SpilledArray(np.uint32)}
     with _no_gc():
         for batch in batches:
             corpus.ids.extend(batch.ids)
@@ -466,17 +507,19 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
                     # order the articles arrived in (a nightly run brings them in another order).
                     if batch.ids[a] < sample_source[uid]:
                         corpus.samples[uid], sample_source[uid] = batch.samples[k], batch.ids[a]
-            corpus.occ_uid.extend(uids.tolist())
+            corpus.occ_uid.frombytes(uids.astype(np.int64).tobytes())
             if len(new_rows):
-                _add_paragraphs(corpus, parts, sid_of, batch, new_rows)
-    no_hashes, no_counts = np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
-    no_keys = np.empty(0, dtype=np.uint64)
+                _add_paragraphs(corpus, parts, spilled, sid_of, batch, new_rows)
+    del uid_of, sid_of, sample_source  # 20 MB at 102 MB of articles: gone before the arrays are stacked
+    no_counts, no_keys = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    corpus.para_keys = _stack(parts.pop("para_keys", []), no_keys)
+    # The low bytes go straight to their rows in text-key order, the order candidate generation
+    # pairs paragraphs in (see Corpus): no second copy to reorder.
+    corpus.low_bytes = _stack_in_order(
+        parts.pop("low_bytes", []), stable_argsort(corpus.para_keys), (0, cfg.lsh.num_perm), np.uint8
+    )
     wanted = {
-        "low_bytes": (np.empty((0, cfg.lsh.num_perm), dtype=np.uint8), False),
-        "para_keys": (no_keys, False),
-        "shingles": (no_hashes, False),
         "shingle_counts": (no_counts, False),
-        "sentence_shingles": (no_hashes, False),
         "sentence_shingle_counts": (no_counts, False),
         "sentences": (no_counts, False),
         "sentence_ids": (no_counts, False),
@@ -491,15 +534,17 @@ def build_corpus(batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunSta
     with ThreadPoolExecutor(min(2, max(1, cfg.workers))) as pool:
         finished = [pool.submit(corpus.sig_rows.finish), pool.submit(corpus.sentence_bands.finish)]
         futures = {name: pool.submit(_stack, parts[name], empty, tr) for name, (empty, tr) in wanted.items()}
+        # The paragraphs' shingle sets waited in a temporary file while the workers read (44 MB
+        # at 102 MB): they come back as one array, with no parts to concatenate. The sentences'
+        # stay there: verification reads those of the pairs that may earn partial credit.
+        futures["shingles"] = pool.submit(spilled["shingles"].to_array)
+        spilled["sentence_shingles"].flush()
         stacked = {name: future.result() for name, future in futures.items()}
         for future in finished:
             future.result()
-    # In text-key order, the order candidate generation pairs paragraphs in (see Corpus).
-    corpus.low_bytes = stacked["low_bytes"][stable_argsort(stacked["para_keys"])]
-    corpus.para_keys = stacked["para_keys"]
     corpus.shingles = stacked["shingles"]
     corpus.shingle_start = np.concatenate(([0], np.cumsum(stacked["shingle_counts"])))
-    corpus.psent_shingles = stacked["sentence_shingles"]
+    corpus.psent_shingles = spilled["sentence_shingles"]
     corpus.psent_shingle_start = np.concatenate(([0], np.cumsum(stacked["sentence_shingle_counts"])))
     per_uid = stacked["sentences"]
     corpus.psent_start = np.concatenate(([0], np.cumsum(per_uid)))
@@ -587,10 +632,16 @@ def _number_new(ids: _KeyIds, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _add_paragraphs(
-    corpus: Corpus, parts: dict[str, list[np.ndarray]], sid_of: _KeyIds, batch: DigestBatch, rows: np.ndarray
+    corpus: Corpus,
+    parts: dict[str, list[np.ndarray]],
+    spilled: dict[str, SpilledArray],
+    sid_of: _KeyIds,
+    batch: DigestBatch,
+    rows: np.ndarray,
 ) -> None:
     """Collect the fingerprint rows of a batch's paragraphs that are new to the corpus (``rows``,
-    ascending); their signatures and new sentences' band keys go to the corpus' spilled rows.
+    ascending); their signatures and new sentences' band keys go to the corpus' spilled rows,
+    their shingle sets to ``spilled``.
     Shingles are picked with boolean masks (a byte per shingle, where an index array takes
     eight), and a batch whose paragraphs are all new gives its arrays as they are."""
     assert isinstance(corpus.sig_rows, SpilledRows)
@@ -612,10 +663,10 @@ def _add_paragraphs(
     corpus.sig_rows.append(sigs)
     parts["low_bytes"].append(sigs.astype(np.uint8))
     parts["para_keys"].append(pick(batch.para_keys, picked))
-    parts["shingles"].append(pick(fp.shingles, picked, fp.shingle_start))
+    spilled["shingles"].add(pick(fp.shingles, picked, fp.shingle_start))
     parts["shingle_counts"].append(np.diff(fp.shingle_start)[rows])
     parts["sentences"].append(sentence_counts[rows])
-    parts["sentence_shingles"].append(pick(fp.sentence_shingles, in_sentences, fp.sentence_shingle_start))
+    spilled["sentence_shingles"].add(pick(fp.sentence_shingles, in_sentences, fp.sentence_shingle_start))
     parts["sentence_shingle_counts"].append(np.diff(fp.sentence_shingle_start)[sentences])
     # Distinct sentences by key, numbered by first arrival; band keys are kept once per sentence.
     # Only the batch's distinct keys are looked up (one vectorised np.unique per batch).
@@ -814,31 +865,54 @@ def _in_runs(mask: np.ndarray, group: np.ndarray, singles: np.ndarray) -> np.nda
     return mask & (prev | nxt | singles)
 
 
-def _rows_of(flat: np.ndarray, starts: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _ranges(flat: SpilledArray | np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """``flat[starts[i]:stops[i]]`` end to end, from an array or a :class:`SpilledArray`."""
+    if isinstance(flat, SpilledArray):
+        return flat.gather(starts, stops)
+    rows = np.arange(len(starts))
+    return flat[gather_ranges(np.stack((starts, stops), axis=1).ravel(), 2 * rows)]
+
+
+def _rows_of(
+    flat: SpilledArray | np.ndarray, starts: np.ndarray, rows: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(flat, starts)`` with every row but ``rows`` (sorted, distinct) made empty.
 
     >>> _rows_of(np.array([7, 8, 9]), np.array([0, 2, 3]), np.array([1]))
     (array([9]), array([0, 0, 1]))
     """
     if rows is None:
-        return flat, starts
+        return (flat.to_array() if isinstance(flat, SpilledArray) else flat), starts
     counts = np.zeros(len(starts) - 1, dtype=np.int64)
     counts[rows] = starts[rows + 1] - starts[rows]
-    return flat[gather_ranges(starts, rows)], np.concatenate(([0], np.cumsum(counts)))
+    return _ranges(flat, starts[rows], starts[rows + 1]), np.concatenate(([0], np.cumsum(counts)))
 
 
 class _ShingleIndex:
     """Sparse incidence matrices of paragraphs and of their sentences over the corpus' shingles."""
 
-    def __init__(self, corpus: Corpus, template: np.ndarray | None = None, only: np.ndarray | None = None) -> None:
-        """``only``: the distinct paragraphs that will be queried (the rows of the others stay empty)."""
+    def __init__(
+        self,
+        corpus: Corpus,
+        template: np.ndarray | None = None,
+        only: np.ndarray | None = None,
+        sentences: bool = True,
+    ) -> None:
+        """``only``: the distinct paragraphs that will be queried (the rows of the others stay
+        empty). ``sentences=False``: no sentence is indexed until :meth:`index_sentences`."""
         # Sentences that are templates (see _sentence_pairs) never earn credit.
         self.creditable = ~template[corpus.psent_sid] if template is not None else None
         self.paragraphs = _incidence(*_rows_of(corpus.shingles, corpus.shingle_start, only))
-        sentence_rows = None if only is None else gather_ranges(corpus.psent_start, only)
-        self.sentences = _incidence(*_rows_of(corpus.psent_shingles, corpus.psent_shingle_start, sentence_rows))
         self.sentence_sizes = np.diff(corpus.psent_shingle_start)
         self.psent_start = corpus.psent_start
+        self._corpus = corpus
+        self.index_sentences(only if sentences else np.empty(0, dtype=np.int64))
+
+    def index_sentences(self, only: np.ndarray | None) -> None:
+        """Index the sentences of these distinct paragraphs only (sorted, distinct; ``None``: all)."""
+        corpus = self._corpus
+        sentence_rows = None if only is None else gather_ranges(corpus.psent_start, only)
+        self.sentences = _incidence(*_rows_of(corpus.psent_shingles, corpus.psent_shingle_start, sentence_rows))
 
     def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact shared-shingle counts of paragraph pairs."""
@@ -1200,14 +1274,17 @@ def _verify_candidates(
     stats.verified_paragraph_pairs = int(edges.full.sum())
     stats.partial_paragraph_pairs = int(len(edges.full) - edges.full.sum())
     stats.seconds["verify"] = time.perf_counter() - t0
-    if not want_cache:
-        return edges, None
-    outcome = (kept, score, shared, full, credits)
-    assert by_key is not None
-    position = np.empty(n, dtype=np.int64)
-    position[by_key] = np.arange(n)
-    bands = (_band_params(cfg), corpus.para_keys[by_key], position[strong])
-    return edges, build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome, bands=bands)
+    fresh_cache = None
+    if want_cache:
+        outcome = (kept, score, shared, full, credits)
+        assert by_key is not None
+        position = np.empty(n, dtype=np.int64)
+        position[by_key] = np.arange(n)
+        bands = (_band_params(cfg), corpus.para_keys[by_key], position[strong])
+        fresh_cache = build_cache(params, corpus.sentence_keys[template], ident, cand, *outcome, bands=bands)
+    if release:
+        corpus.release_verification_arrays()
+    return edges, fresh_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -1259,9 +1336,16 @@ class _VerifiedChunk:
 
 
 def _verify_chunk(bounds: tuple[int, int]) -> _VerifiedChunk:
-    """Verify candidates ``cand[lo:hi]`` of the current job (see :func:`verify_candidates`)."""
+    """Verify candidates ``cand[lo:hi]`` of the current job (see :func:`verify_candidates`).
+
+    The chunk's freed memory is handed back before the next chunk: kept, each verification
+    worker held 104-112 MB of private pages at the end of the 102 MB benchmark's stage (a chunk
+    needs about 50), with the trim 45-64 MB, for 0.05-0.1 s more in the stage.
+    """
     with _no_gc():
-        return _verify_pairs(_VERIFY_STATE["job"], *bounds)
+        verified = _verify_pairs(_VERIFY_STATE["job"], *bounds)
+    release_memory()
+    return verified
 
 
 def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
@@ -1270,8 +1354,9 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     a, b = job.cand[lo:hi, 0], job.cand[lo:hi, 1]
     # The chunk's own paragraphs' shingles, indexed here: one index of every paragraph, made before
     # the workers forked, held 200 MB of sparse matrices through the whole stage at 102 MB (the
-    # stage's peak, 550 MB in all), where a chunk's take a few MB, in no more time.
-    index = _ShingleIndex(corpus, job.template, sorted_unique(np.concatenate((a, b))))
+    # stage's peak, 550 MB in all), where a chunk's take a few MB, in no more time. Sentences are
+    # indexed only for the pairs that may earn partial credit (below).
+    index = _ShingleIndex(corpus, job.template, sorted_unique(np.concatenate((a, b))), sentences=False)
     sizes = corpus.shingle_counts
     shared = index.shared(a, b)
     union = sizes[a] + sizes[b] - shared
@@ -1296,6 +1381,7 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     n_sentences = np.diff(corpus.psent_start)
     single = (n_sentences[a] == 1) | (n_sentences[b] == 1)
     part = np.flatnonzero(~full & ((shared >= 4) | (single & (shared >= 2))))
+    index.index_sentences(sorted_unique(np.concatenate((a[part], b[part]))))
     bar = cfg.verify.min_containment
     ca, off_a = index.sentence_credit(a[part], b[part], bar)
     cb, off_b = index.sentence_credit(b[part], a[part], bar)
@@ -1827,7 +1913,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     def sentence_weights(uid: int) -> np.ndarray:
         """Shingles per sentence of a distinct paragraph (weights of the per-sentence credits)."""
         if uid not in weight_cache:
-            weight_cache[uid] = np.diff(corpus.sentence_sets(uid)[1]).astype(np.float64)
+            weight_cache[uid] = corpus.sentence_shingle_counts(uid).astype(np.float64)
         return weight_cache[uid]
 
     def credit_share(pos: int, credit: np.ndarray | None) -> float:

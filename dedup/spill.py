@@ -23,7 +23,7 @@ import numpy as np
 
 from dedup.errors import ScratchError
 
-__all__ = ["SpilledBuckets", "SpilledRows", "SpilledTexts"]
+__all__ = ["SpilledArray", "SpilledBuckets", "SpilledRows", "SpilledTexts"]
 
 _FLUSH_BYTES = 1 << 20  # appended texts are written in pieces of about this size
 _GAP_BYTES = 4096  # texts closer than this in the file are fetched with one read
@@ -321,13 +321,14 @@ class SpilledBuckets:
         self._files: list[tempfile._TemporaryFileWrapper[bytes] | None] = [_scratch_file() for _ in range(count)]
         self._sizes = [0] * count  # bytes in each file
 
-    def add(self, values: np.ndarray, bucket: np.ndarray) -> None:
-        """Append each ``values[i]`` to bucket ``bucket[i]`` (in order within a bucket)."""
+    def add(self, values: np.ndarray, bucket: np.ndarray | None = None) -> None:
+        """Append each ``values[i]`` to bucket ``bucket[i]`` (in order within a bucket; no
+        ``bucket``: all of them to bucket 0)."""
         values = np.asarray(values, dtype=self.dtype)
-        for b, file in enumerate(self._files):
+        for b, file in enumerate(self._files if bucket is not None else self._files[:1]):
             if file is None:
                 raise ValueError(f"bucket {b} was taken")
-            chosen = np.ascontiguousarray(values[bucket == b])
+            chosen = np.ascontiguousarray(values if bucket is None else values[bucket == b])
             if len(chosen):
                 _write_all(file.fileno(), chosen.data, self._sizes[b])
                 self._sizes[b] += chosen.nbytes
@@ -341,3 +342,90 @@ class SpilledBuckets:
         _read_into(file.fileno(), memoryview(out.view(np.uint8)), 0)
         file.close()
         return out
+
+
+class SpilledArray:
+    """A 1-D array appended piece by piece to an unlinked temporary file and read back by ranges.
+
+    ``gather(starts, stops)`` returns the slices ``[starts[i], stops[i])`` end to end, in the given
+    order; ranges less than 4 KB apart in the file come with one read. Forked processes read side
+    by side (``os.pread``).
+
+    >>> values = SpilledArray(np.uint32)
+    >>> values.add(np.array([1, 2, 3], dtype=np.uint32)); values.add(np.array([4, 5], dtype=np.uint32))
+    >>> len(values), values.gather(np.array([3, 0]), np.array([5, 2])).tolist(), values.to_array().tolist()
+    (5, [4, 5, 1, 2], [1, 2, 3, 4, 5])
+    """
+
+    def __init__(self, dtype: np.dtype | type) -> None:
+        self.dtype = np.dtype(dtype)
+        self._file = _scratch_file()
+        self._pending: list[np.ndarray] = []
+        self._pending_bytes = 0
+        self._written = 0  # bytes in the file
+        self._n = 0
+
+    def add(self, values: np.ndarray) -> None:
+        """Append the values."""
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        if len(values):
+            self._pending.append(values)
+            self._pending_bytes += values.nbytes
+            self._n += len(values)
+            if self._pending_bytes >= _FLUSH_BYTES:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write what was appended to the file (reads do it first; call it before forking)."""
+        if self._pending:
+            data = np.concatenate(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            _write_all(self._file.fileno(), data.data, self._written)
+            self._written += data.nbytes
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self._n,)
+
+    def to_array(self) -> np.ndarray:
+        """Every value, as one array."""
+        return self.gather(np.zeros(1, dtype=np.int64), np.full(1, self._n, dtype=np.int64))
+
+    def gather(self, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+        """The ranges ``[starts[i], stops[i])`` end to end."""
+        starts, stops = np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+        lengths = stops - starts
+        if not len(starts) or not lengths.any():
+            return np.empty(0, dtype=self.dtype)
+        if starts.min() < 0 or stops.max() > self._n or lengths.min() < 0:
+            raise IndexError("SpilledArray range out of bounds")
+        self.flush()
+        item = self.dtype.itemsize
+        order = np.argsort(starts, kind="stable")
+        lo, hi = starts[order], stops[order]
+        reach = np.maximum.accumulate(hi)
+        cuts = np.flatnonzero(lo[1:] > reach[:-1] + max(1, _GAP_BYTES // item)) + 1
+        first = np.concatenate(([0], cuts))
+        last = np.concatenate((cuts, [len(lo)])) - 1
+        group_lo, group_hi = lo[first], reach[last]
+        sizes = group_hi - group_lo
+        base = np.cumsum(sizes) - sizes
+        buffer = np.empty(int(sizes.sum()), dtype=self.dtype)
+        raw = buffer.view(np.uint8)
+        fd = self._file.fileno()
+        for at, g_lo, size in zip(base.tolist(), group_lo.tolist(), sizes.tolist(), strict=True):
+            _read_into(fd, memoryview(raw[at * item : (at + size) * item]), g_lo * item)
+        group = np.repeat(np.arange(len(first)), last - first + 1)
+        position = np.empty(len(starts), dtype=np.int64)
+        position[order] = base[group] + lo - group_lo[group]
+        offsets = np.cumsum(lengths) - lengths
+        if len(buffer) == int(lengths.sum()) and np.array_equal(position, offsets):
+            return buffer  # the ranges lie end to end, in order (to_array): no index, no copy
+        return buffer[np.repeat(position - offsets, lengths) + np.arange(int(lengths.sum()))]
+
+    def __repr__(self) -> str:
+        return f"SpilledArray({self._n} {self.dtype} values)"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dedup import spill
 from dedup.errors import ScratchError
-from dedup.spill import SpilledBuckets, SpilledRows, SpilledTexts
+from dedup.spill import SpilledArray, SpilledBuckets, SpilledRows, SpilledTexts
 
 texts_strategy = st.lists(st.text(max_size=40), max_size=30)
 
@@ -171,3 +171,34 @@ def test_no_room_for_spilled_rows_is_a_scratch_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(spill.os, "pwrite", full)
     with pytest.raises(ScratchError, match=r"cannot write a temporary file .*No space left on device"):
         rows.append(np.zeros((1 << 17, 2), dtype=np.uint64))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pieces=st.lists(st.integers(min_value=0, max_value=50), max_size=8),
+    ranges=st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=20)), max_size=30),
+    gap=st.sampled_from([0, 8, 4096]),
+)
+def test_spilled_array_gathers_any_ranges(
+    monkeypatch: pytest.MonkeyPatch, pieces: list[int], ranges: list[tuple[int, int]], gap: int
+) -> None:
+    """Ranges in any order, overlapping, empty or end to end read back the slices of the whole
+    array (small write pieces and read gaps: every path is taken)."""
+    monkeypatch.setattr(spill, "_FLUSH_BYTES", 24)
+    monkeypatch.setattr(spill, "_GAP_BYTES", gap)
+    rng = np.random.default_rng(len(pieces))
+    whole = rng.integers(0, 2**32, sum(pieces), dtype=np.uint32)
+    values = SpilledArray(np.uint32)
+    at = 0
+    for k in pieces:
+        values.add(whole[at : at + k])
+        at += k
+    assert len(values) == values.shape[0] == len(whole)
+    assert values.to_array().tolist() == whole.tolist()
+    n = len(whole)
+    starts = np.array([min(s % (n + 1), n) for s, _ in ranges], dtype=np.int64)
+    stops = np.minimum(starts + np.array([k for _, k in ranges], dtype=np.int64), n)
+    want = [x for s, e in zip(starts.tolist(), stops.tolist(), strict=True) for x in whole[s:e].tolist()]
+    assert values.gather(starts, stops).tolist() == want
+    with pytest.raises(IndexError):
+        values.gather(np.array([0]), np.array([n + 1]))
