@@ -183,6 +183,30 @@ class SpilledTexts(Sequence[str]):
         return f"SpilledTexts({len(self)} texts, {self._end} bytes)"
 
 
+class _ArrayWriter:
+    """Arrays appended to a temporary file in pieces of about ``_FLUSH_BYTES``."""
+
+    def __init__(self) -> None:
+        self.file = _scratch_file()
+        self.written = 0  # bytes in the file
+        self._pending: list[np.ndarray] = []
+        self._pending_bytes = 0
+
+    def add(self, values: np.ndarray) -> None:
+        self._pending.append(values)
+        self._pending_bytes += values.nbytes
+        if self._pending_bytes >= _FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            data = np.concatenate([part.reshape(-1) for part in self._pending])
+            self._pending.clear()
+            self._pending_bytes = 0
+            _write_all(self.file.fileno(), data.data, self.written)
+            self.written += data.nbytes
+
+
 class SpilledRows:
     """A read-only ``(height, n)`` array kept row by row in an unlinked temporary file, made ``n``
     columns at a time from blocks in the transposed layout (``(k, height)``, one row per item:
@@ -206,10 +230,7 @@ class SpilledRows:
         self.dtype = np.dtype(dtype)
         self.height = height
         self._n = 0
-        self._stage: tempfile._TemporaryFileWrapper[bytes] | None = _scratch_file()
-        self._staged = 0  # bytes written to the staging file
-        self._pending: list[np.ndarray] = []
-        self._pending_bytes = 0
+        self._stage: _ArrayWriter | None = _ArrayWriter()
         self._file: tempfile._TemporaryFileWrapper[bytes] | None = None
 
     @classmethod
@@ -227,39 +248,28 @@ class SpilledRows:
             raise ValueError(f"expected a (k, {self.height}) block, got {block.shape}")
         if not len(block):
             return
-        self._pending.append(np.ascontiguousarray(block, dtype=self.dtype))
-        self._pending_bytes += block.shape[0] * self.height * self.dtype.itemsize
+        self._stage.add(np.ascontiguousarray(block, dtype=self.dtype))
         self._n += len(block)
-        if self._pending_bytes >= _FLUSH_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending and self._stage is not None:
-            data = np.concatenate(self._pending)
-            self._pending.clear()
-            self._pending_bytes = 0
-            _write_all(self._stage.fileno(), data.data, self._staged)
-            self._staged += data.nbytes
 
     def finish(self) -> int:
         """Rewrite the staged columns row by row (the first read does it, once; call it before
         forking readers, or each would make its own copy). Returns the final file's descriptor."""
         if self._file is not None:
             return self._file.fileno()
-        self._flush()
         stage, self._stage = self._stage, None
         assert stage is not None
+        stage.flush()
         self._file = _scratch_file()
         fd, item = self._file.fileno(), self.dtype.itemsize
         step = max(1, _TRANSPOSE_BYTES // max(1, self.height * item))  # columns per step
         for lo in range(0, self._n, step):
             k = min(step, self._n - lo)
             block = np.empty((k, self.height), dtype=self.dtype)
-            _read_into(stage.fileno(), memoryview(block.reshape(-1).view(np.uint8)), lo * self.height * item)
+            _read_into(stage.file.fileno(), memoryview(block.reshape(-1).view(np.uint8)), lo * self.height * item)
             rows = np.ascontiguousarray(block.T)
             for i in range(self.height):
                 _write_all(fd, rows[i].data, (i * self._n + lo) * item)
-        stage.close()
+        stage.file.close()
         return fd
 
     @property
@@ -359,30 +369,19 @@ class SpilledArray:
 
     def __init__(self, dtype: np.dtype | type) -> None:
         self.dtype = np.dtype(dtype)
-        self._file = _scratch_file()
-        self._pending: list[np.ndarray] = []
-        self._pending_bytes = 0
-        self._written = 0  # bytes in the file
+        self._writer = _ArrayWriter()
         self._n = 0
 
     def add(self, values: np.ndarray) -> None:
         """Append the values."""
         values = np.ascontiguousarray(values, dtype=self.dtype)
         if len(values):
-            self._pending.append(values)
-            self._pending_bytes += values.nbytes
+            self._writer.add(values)
             self._n += len(values)
-            if self._pending_bytes >= _FLUSH_BYTES:
-                self.flush()
 
     def flush(self) -> None:
         """Write what was appended to the file (reads do it first; call it before forking)."""
-        if self._pending:
-            data = np.concatenate(self._pending)
-            self._pending.clear()
-            self._pending_bytes = 0
-            _write_all(self._file.fileno(), data.data, self._written)
-            self._written += data.nbytes
+        self._writer.flush()
 
     def __len__(self) -> int:
         return self._n
@@ -416,7 +415,7 @@ class SpilledArray:
         base = np.cumsum(sizes) - sizes
         buffer = np.empty(int(sizes.sum()), dtype=self.dtype)
         raw = buffer.view(np.uint8)
-        fd = self._file.fileno()
+        fd = self._writer.file.fileno()
         for at, g_lo, size in zip(base.tolist(), group_lo.tolist(), sizes.tolist(), strict=True):
             _read_into(fd, memoryview(raw[at * item : (at + size) * item]), g_lo * item)
         group = np.repeat(np.arange(len(first)), last - first + 1)
