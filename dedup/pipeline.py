@@ -873,23 +873,24 @@ def _ranges(flat: SpilledArray | np.ndarray, starts: np.ndarray, stops: np.ndarr
     return flat[gather_ranges(np.stack((starts, stops), axis=1).ravel(), 2 * rows)]
 
 
-def _rows_of(
-    flat: SpilledArray | np.ndarray, starts: np.ndarray, rows: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(flat, starts)`` with every row but ``rows`` (sorted, distinct) made empty.
+def _gathered(flat: SpilledArray | np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``flat[lo[i]:hi[i]]`` end to end, and the ``(len(lo) + 1,)`` offsets of the pieces.
 
-    >>> _rows_of(np.array([7, 8, 9]), np.array([0, 2, 3]), np.array([1]))
-    (array([9]), array([0, 0, 1]))
+    >>> _gathered(np.array([7, 8, 9]), np.array([2, 0]), np.array([3, 2]))
+    (array([9, 7, 8]), array([0, 1, 3]))
     """
-    if rows is None:
-        return (flat.to_array() if isinstance(flat, SpilledArray) else flat), starts
-    counts = np.zeros(len(starts) - 1, dtype=np.int64)
-    counts[rows] = starts[rows + 1] - starts[rows]
-    return _ranges(flat, starts[rows], starts[rows + 1]), np.concatenate(([0], np.cumsum(counts)))
+    return _ranges(flat, lo, hi), np.concatenate(([0], np.cumsum(hi - lo)))
 
 
 class _ShingleIndex:
-    """Sparse incidence matrices of paragraphs and of their sentences over the corpus' shingles."""
+    """Sparse incidence matrices of paragraphs and of their sentences over the corpus' shingles.
+
+    Only the paragraphs ``only`` (sorted, distinct; ``None``: all) have rows, numbered among
+    themselves, and only the sentences of the paragraphs given to :meth:`index_sentences`: a
+    verification chunk's index costs what its own paragraphs cost, never a pass over the whole
+    corpus (with a row per paragraph and per sentence of the corpus, the 360 chunks of a 454 MB
+    scan spent 24 s making empty rows).
+    """
 
     def __init__(
         self,
@@ -898,25 +899,35 @@ class _ShingleIndex:
         only: np.ndarray | None = None,
         sentences: bool = True,
     ) -> None:
-        """``only``: the distinct paragraphs that will be queried (the rows of the others stay
-        empty). ``sentences=False``: no sentence is indexed until :meth:`index_sentences`."""
-        # Sentences that are templates (see _sentence_pairs) never earn credit.
-        self.creditable = ~template[corpus.psent_sid] if template is not None else None
-        self.paragraphs = _incidence(*_rows_of(corpus.shingles, corpus.shingle_start, only))
-        self.sentence_sizes = np.diff(corpus.psent_shingle_start)
-        self.psent_start = corpus.psent_start
-        self._corpus = corpus
+        """``sentences=False``: no sentence is indexed until :meth:`index_sentences`."""
+        self._corpus, self._template = corpus, template
+        self._all = only is None
+        self.rows = np.arange(len(corpus.shingle_start) - 1) if only is None else only
+        starts = corpus.shingle_start
+        self.paragraphs = _incidence(*_gathered(corpus.shingles, starts[self.rows], starts[self.rows + 1]))
         self.index_sentences(only if sentences else np.empty(0, dtype=np.int64))
+
+    def _local(self, uids: np.ndarray) -> np.ndarray:
+        return uids if self._all else np.searchsorted(self.rows, uids)
 
     def index_sentences(self, only: np.ndarray | None) -> None:
         """Index the sentences of these distinct paragraphs only (sorted, distinct; ``None``: all)."""
         corpus = self._corpus
-        sentence_rows = None if only is None else gather_ranges(corpus.psent_start, only)
-        self.sentences = _incidence(*_rows_of(corpus.psent_shingles, corpus.psent_shingle_start, sentence_rows))
+        paras = np.arange(len(corpus.psent_start) - 1) if only is None else only
+        counts = corpus.psent_start[paras + 1] - corpus.psent_start[paras]
+        self._sentence_paras = paras
+        self._sentence_base = np.concatenate(([0], np.cumsum(counts)))  # first row of each paragraph's
+        sentence_rows = gather_ranges(corpus.psent_start, paras)
+        lo, hi = corpus.psent_shingle_start[sentence_rows], corpus.psent_shingle_start[sentence_rows + 1]
+        flat, starts = _gathered(corpus.psent_shingles, lo, hi)
+        self.sentences = _incidence(flat, starts)
+        self.sentence_sizes = hi - lo
+        # Sentences that are templates (see _sentence_pairs) never earn credit.
+        self.creditable = ~self._template[corpus.psent_sid[sentence_rows]] if self._template is not None else None
 
     def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact shared-shingle counts of paragraph pairs."""
-        return _row_dots(self.paragraphs, a, self.paragraphs, b)
+        return _row_dots(self.paragraphs, self._local(a), self.paragraphs, self._local(b))
 
     def sentence_credit(self, uids: np.ndarray, others: np.ndarray, bar: float) -> tuple[np.ndarray, np.ndarray]:
         """Per-sentence credit of each ``uids[i]`` in ``others[i]``, flat, with ``(len(uids) + 1,)`` offsets.
@@ -924,14 +935,15 @@ class _ShingleIndex:
         A sentence counts when at least ``bar`` of its shingles are in the other paragraph *and* it
         is part of a run of two or more consecutive such sentences (or is its paragraph's only
         sentence): copied or revised passages come in runs, while template sentences shared by
-        unrelated articles match one at a time.
+        unrelated articles match one at a time. ``uids`` must have their sentences indexed.
         """
-        lo, hi = self.psent_start[uids], self.psent_start[uids + 1]
-        counts = hi - lo
+        psent_start = self._corpus.psent_start
+        counts = psent_start[uids + 1] - psent_start[uids]
         offsets = np.concatenate(([0], np.cumsum(counts)))
         pair_of = np.repeat(np.arange(len(uids)), counts)
-        rows = np.arange(offsets[-1]) - offsets[:-1][pair_of] + lo[pair_of]
-        found = _row_dots(self.sentences, rows, self.paragraphs, others[pair_of])
+        first = self._sentence_base[np.searchsorted(self._sentence_paras, uids)]
+        rows = np.arange(offsets[-1]) - offsets[:-1][pair_of] + first[pair_of]
+        found = _row_dots(self.sentences, rows, self.paragraphs, self._local(others)[pair_of])
         share = found / np.maximum(self.sentence_sizes[rows], 1)
         ok = share >= bar
         if self.creditable is not None:
@@ -1357,9 +1369,10 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     # stage's peak, 550 MB in all), where a chunk's take a few MB, in no more time. Sentences are
     # indexed only for the pairs that may earn partial credit (below).
     index = _ShingleIndex(corpus, job.template, sorted_unique(np.concatenate((a, b))), sentences=False)
-    sizes = corpus.shingle_counts
+    # Per pair, not per paragraph of the corpus (a chunk's work grows with its pairs only).
+    starts = corpus.shingle_start
     shared = index.shared(a, b)
-    union = sizes[a] + sizes[b] - shared
+    union = (starts[a + 1] - starts[a]) + (starts[b + 1] - starts[b]) - shared
     scores = np.zeros(len(a))
     # rapidfuzz only where the paragraphs could be the same (shingle Jaccard >= 0.2).
     maybe = np.flatnonzero(shared >= 0.2 * union)
@@ -1378,8 +1391,8 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     full = scores >= cfg.verify.min_similarity
     # Partial credit needs a run of two sentences (two shared shingles each at least), or a
     # one-sentence paragraph (two shared shingles at least).
-    n_sentences = np.diff(corpus.psent_start)
-    single = (n_sentences[a] == 1) | (n_sentences[b] == 1)
+    psent_start = corpus.psent_start
+    single = (psent_start[a + 1] - psent_start[a] == 1) | (psent_start[b + 1] - psent_start[b] == 1)
     part = np.flatnonzero(~full & ((shared >= 4) | (single & (shared >= 2))))
     index.index_sentences(sorted_unique(np.concatenate((a[part], b[part]))))
     bar = cfg.verify.min_containment
