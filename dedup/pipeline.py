@@ -25,7 +25,7 @@ import numpy as np
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import DedupConfig, Linkage
-from dedup.engines import keep_freed_heap, map_forked, map_ordered, release_memory
+from dedup.engines import keep_freed_heap, map_forked, map_ordered, release_memory, release_memory_if_grown
 from dedup.errors import InputError
 from dedup.fingerprint import (
     SentenceMemo,
@@ -73,7 +73,9 @@ SkipHook = Callable[[Skip], None]
 # larger batches for the main process to fold in and keep); 256 was no faster.
 _FILES_PER_TASK = 128
 _VERIFY_CHUNK = 5_000
-_SIG_ROWS_PER_READ = 8  # signature rows read at once from the spilled rows (8 x 4 bytes per paragraph)
+_SIG_ROWS_PER_READ = 16  # signature rows read at once from the spilled rows (16 x 4 bytes per paragraph)
+_PAIRS_PER_PASS = 32_768  # pairs whose estimates are counted together (see _jaccard_at_least)
+_PAIRS_PER_SHARED_INDEX = 8  # more candidates per paragraph than this: one shingle index for all chunks
 _EXAMPLE_PATHS = 3
 
 
@@ -969,8 +971,13 @@ def _jaccard_at_least(corpus: Corpus, pairs: np.ndarray, bar: float, near: float
     a, b = pairs[:, 0], pairs[:, 1]
     equal = np.zeros(len(pairs), dtype=np.uint8 if width < 256 else np.int64)  # a byte is faster to add
     for lo in range(0, width, _SIG_ROWS_PER_READ):
-        for row in corpus.sig_rows[lo : lo + _SIG_ROWS_PER_READ]:
-            np.add(equal, row[a] == row[b], out=equal, casting="unsafe")
+        rows = corpus.sig_rows[lo : lo + _SIG_ROWS_PER_READ]
+        # The pairs a slice at a time, every row of the group over one slice: the slice's indices
+        # stay in the CPU caches (9.7M pairs over all rows at once re-read 156 MB of indices per row).
+        for p in range(0, len(pairs), _PAIRS_PER_PASS):
+            a_p, b_p, equal_p = a[p : p + _PAIRS_PER_PASS], b[p : p + _PAIRS_PER_PASS], equal[p : p + _PAIRS_PER_PASS]
+            for row in rows:
+                np.add(equal_p, row[a_p] == row[b_p], out=equal_p, casting="unsafe")
     estimate = equal / np.float64(width)
     keep = estimate >= bar
     doubt = np.flatnonzero((estimate >= near) & ~keep)
@@ -1246,8 +1253,13 @@ def _verify_candidates(
     todo = np.flatnonzero(~found)
     # Chunks are verified in forked workers that share the corpus copy-on-write; results come
     # back in chunk order, so the edges are the same whatever the worker count. Each chunk indexes
-    # the shingles of its own paragraphs only (see _verify_pairs).
-    _VERIFY_STATE["job"] = _VerifyJob(corpus, template, cand[todo], cfg)
+    # the shingles of its own paragraphs only (see _verify_pairs), unless the pairs are many for
+    # their paragraphs: then one index of those paragraphs, made here, serves every chunk (40,000
+    # near-identical lines make 9.7M pairs, whose 1,950 chunks took 16 s with their own indexes,
+    # 10 s with one).
+    only = sorted_unique(cand[todo].ravel())
+    shared_index = _ShingleIndex(corpus, template, only) if len(todo) > _PAIRS_PER_SHARED_INDEX * len(only) else None
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, template, cand[todo], cfg, shared_index)
     chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
         results = list(map_forked(_verify_chunk, chunks, cfg.workers))
@@ -1305,17 +1317,30 @@ class _VerifyJob:
     template: np.ndarray
     cand: np.ndarray
     cfg: DedupConfig
+    index: _ShingleIndex | None = None  # one index for every chunk (else each chunk makes its own)
+    # The sorted words of each distinct paragraph once made, per worker (None before): only with
+    # a shared index, where the pairs are many for their paragraphs.
+    sorted_cache: dict[str, np.ndarray] = field(default_factory=dict)
 
     def texts_and_tokens(self, uids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Object arrays of the given distinct paragraphs' texts and of their words in sorted order
         (for token_sort_ratio).
 
-        The sorted words are made again in every chunk that needs them: kept per worker for the
-        whole stage, they took 20-25 MB in each verification worker at 102 MB, and saved no
-        measurable time (verification 1.70-1.72 s without, 1.65-1.73 s with).
+        The sorted words are made again in every chunk that needs them, unless the pairs are many
+        for their paragraphs (a shared index): kept per worker for the whole stage, they took
+        20-25 MB in each verification worker at 102 MB and saved no measurable time there (1.70-1.72 s
+        without, 1.65-1.73 s with), but 40,000 near-identical lines, each in about 500 pairs, need them.
         """
         texts = _object_array(self.corpus.norms.take(uids))
-        return texts, _object_array([sorted_tokens(text) for text in texts.tolist()])
+        if self.index is None:
+            return texts, _object_array([sorted_tokens(text) for text in texts.tolist()])
+        if "tokens" not in self.sorted_cache:
+            self.sorted_cache["tokens"] = np.full(len(self.corpus.norms), None, dtype=object)
+        cache = self.sorted_cache["tokens"]
+        todo = np.flatnonzero(np.equal(cache[uids], None))
+        if len(todo):
+            cache[uids[todo]] = _object_array([sorted_tokens(text) for text in texts[todo].tolist()])
+        return texts, cache[uids]
 
 
 _VERIFY_STATE: dict[str, Any] = {}
@@ -1350,13 +1375,14 @@ class _VerifiedChunk:
 def _verify_chunk(bounds: tuple[int, int]) -> _VerifiedChunk:
     """Verify candidates ``cand[lo:hi]`` of the current job (see :func:`verify_candidates`).
 
-    The chunk's freed memory is handed back before the next chunk: kept, each verification
-    worker held 104-112 MB of private pages at the end of the 102 MB benchmark's stage (a chunk
-    needs about 50), with the trim 45-64 MB, for 0.05-0.1 s more in the stage.
+    Freed memory is handed back once 16 MB of it piles up: kept, each verification worker held
+    104-112 MB of private pages at the end of the 102 MB benchmark's stage (a chunk needs about
+    50), trimmed after every chunk 45-64 MB, for 0.05-0.1 s more in the stage, and 8 s more for
+    the 1,950 chunks of 40,000 near-identical lines.
     """
     with _no_gc():
         verified = _verify_pairs(_VERIFY_STATE["job"], *bounds)
-    release_memory()
+    release_memory_if_grown(16 << 20)
     return verified
 
 
@@ -1368,7 +1394,7 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     # the workers forked, held 200 MB of sparse matrices through the whole stage at 102 MB (the
     # stage's peak, 550 MB in all), where a chunk's take a few MB, in no more time. Sentences are
     # indexed only for the pairs that may earn partial credit (below).
-    index = _ShingleIndex(corpus, job.template, sorted_unique(np.concatenate((a, b))), sentences=False)
+    index = job.index or _ShingleIndex(corpus, job.template, sorted_unique(np.concatenate((a, b))), sentences=False)
     # Per pair, not per paragraph of the corpus (a chunk's work grows with its pairs only).
     starts = corpus.shingle_start
     shared = index.shared(a, b)
@@ -1394,7 +1420,8 @@ def _verify_pairs(job: _VerifyJob, lo: int, hi: int) -> _VerifiedChunk:
     psent_start = corpus.psent_start
     single = (psent_start[a + 1] - psent_start[a] == 1) | (psent_start[b + 1] - psent_start[b] == 1)
     part = np.flatnonzero(~full & ((shared >= 4) | (single & (shared >= 2))))
-    index.index_sentences(sorted_unique(np.concatenate((a[part], b[part]))))
+    if job.index is None:
+        index.index_sentences(sorted_unique(np.concatenate((a[part], b[part]))))
     bar = cfg.verify.min_containment
     ca, off_a = index.sentence_credit(a[part], b[part], bar)
     cb, off_b = index.sentence_credit(b[part], a[part], bar)

@@ -149,3 +149,36 @@ def test_keep_freed_heap_keeps_freed_arrays_until_released() -> None:
     dropped_by_del, dropped_by_release = map(int, done.stdout.split())
     assert dropped_by_del < 20
     assert dropped_by_release > 180
+
+
+_TRIM_IF_GROWN = """
+import os
+from dedup.engines import keep_freed_heap, release_memory_if_grown
+
+def resident_mb():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+keep_freed_heap()  # freed 1 MiB blocks stay in the heap until trimmed
+first = release_memory_if_grown(16 << 20)  # the baseline
+blocks = [bytearray(1 << 20) for _ in range(8)]
+del blocks
+small = release_memory_if_grown(16 << 20)  # 8 MB piled up: under the bound, kept
+blocks = [bytearray(1 << 20) for _ in range(200)]
+del blocks
+before = resident_mb()
+large = release_memory_if_grown(16 << 20)
+print(first, small, large, round(before - resident_mb()))
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc malloc_trim"
+)
+def test_release_memory_if_grown_trims_only_past_the_bound() -> None:
+    """Verification workers hand freed memory back only once more than the bound has piled up
+    since their last trim (trimming after every chunk faulted the pages in again)."""
+    done = subprocess.run([sys.executable, "-c", _TRIM_IF_GROWN], capture_output=True, text=True, check=True)
+    first, small, large, dropped = done.stdout.split()
+    assert (first, small, large) == ("False", "False", "True")
+    assert int(dropped) > 150

@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
-from dedup.engines.local import keep_freed_heap, map_forked, map_ordered, no_huge_pages, release_memory
+from dedup.engines.local import (
+    keep_freed_heap,
+    map_forked,
+    map_ordered,
+    no_huge_pages,
+    release_memory,
+    release_memory_if_grown,
+)
 
-__all__ = ["keep_freed_heap", "map_forked", "map_ordered", "no_huge_pages", "release_memory"]
+__all__ = [
+    "keep_freed_heap",
+    "map_forked",
+    "map_ordered",
+    "no_huge_pages",
+    "release_memory",
+    "release_memory_if_grown",
+]
