@@ -317,12 +317,6 @@ class Corpus:
         """The number of shingles of each sentence of a distinct paragraph."""
         return np.diff(self.psent_shingle_start[self.psent_start[uid] : self.psent_start[uid + 1] + 1])
 
-    def sentence_sets(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
-        """The sentences' shingle sets of a distinct paragraph: flat hashes and ``(sentences + 1,)`` offsets."""
-        lo, hi = int(self.psent_start[uid]), int(self.psent_start[uid + 1])
-        bounds = self.psent_shingle_start[lo : hi + 1]
-        return _ranges(self.psent_shingles, bounds[:1], bounds[-1:]), bounds - bounds[0]
-
 
 def _sort_articles(corpus: Corpus) -> None:
     """Reorder the corpus' articles (and their paragraph occurrences) by id."""

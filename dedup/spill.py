@@ -348,14 +348,13 @@ class SpilledBuckets:
         self._files: list[tempfile._TemporaryFileWrapper[bytes] | None] = [_scratch_file() for _ in range(count)]
         self._sizes = [0] * count  # bytes in each file
 
-    def add(self, values: np.ndarray, bucket: np.ndarray | None = None) -> None:
-        """Append each ``values[i]`` to bucket ``bucket[i]`` (in order within a bucket; no
-        ``bucket``: all of them to bucket 0)."""
+    def add(self, values: np.ndarray, bucket: np.ndarray) -> None:
+        """Append each ``values[i]`` to bucket ``bucket[i]`` (in order within a bucket)."""
         values = np.asarray(values, dtype=self.dtype)
-        for b, file in enumerate(self._files if bucket is not None else self._files[:1]):
+        for b, file in enumerate(self._files):
             if file is None:
                 raise ValueError(f"bucket {b} was taken")
-            chosen = np.ascontiguousarray(values if bucket is None else values[bucket == b])
+            chosen = np.ascontiguousarray(values[bucket == b])
             if len(chosen):
                 _write_all(file.fileno(), chosen.data, self._sizes[b])
                 self._sizes[b] += chosen.nbytes
