@@ -316,8 +316,9 @@ def candidate_pairs_after_additions(
     supported = np.zeros(len(previous), dtype=bool)
     codes = []
     rank = np.empty(n, dtype=np.int64)
-    row_of = np.arange(n)
+    row_of = None  # with rows_in_order: each item's row in ``rows``
     if rows_in_order:
+        row_of = np.empty(n, dtype=np.int64)
         row_of[order] = np.arange(n)
     steps = np.concatenate((np.arange(1, window + 1), -np.arange(1, window + 1)))
     for band in range(len(keys)):
@@ -335,7 +336,8 @@ def candidate_pairs_after_additions(
             a, b = band_order[here[same]], band_order[there[same]]
             if len(a):
                 a, b = np.minimum(a, b), np.maximum(a, b)
-                close = equal_counts(rows[row_of[a]], rows[row_of[b]]) >= min_equal
+                ra, rb = (rows[a], rows[b]) if row_of is None else (rows[row_of[a]], rows[row_of[b]])
+                close = equal_counts(ra, rb) >= min_equal
                 codes.append(a[close] * n + b[close])
     new = sorted_unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
     found = np.stack((new // n, new % n), axis=1)

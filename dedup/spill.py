@@ -8,7 +8,9 @@ holds the file, which it can drop at will and which no process' footprint counts
 
 The paragraphs' MinHash signatures and the sentences' band keys (88 and 55 MB at 102 MB) are read
 by candidate generation only, a few rows of values at a time: they wait in a
-:class:`SpilledRows`.
+:class:`SpilledRows`. The sentences' shingle sets (46 MB), which verification reads a chunk's
+ranges at a time, wait in a :class:`SpilledArray`; the whole-article containment sorts its keys
+a :class:`SpilledBuckets` bucket at a time.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dedup.errors import ScratchError
 
 __all__ = ["SpilledArray", "SpilledBuckets", "SpilledRows", "SpilledTexts"]
 
-_FLUSH_BYTES = 1 << 20  # appended texts are written in pieces of about this size
+_FLUSH_BYTES = 1 << 20  # appended texts and arrays are written in pieces of about this size
 _GAP_BYTES = 4096  # texts closer than this in the file are fetched with one read
 
 
@@ -181,30 +183,6 @@ class SpilledTexts(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"SpilledTexts({len(self)} texts, {self._end} bytes)"
-
-
-class _ArrayWriter:
-    """Arrays appended to a temporary file in pieces of about ``_FLUSH_BYTES``."""
-
-    def __init__(self) -> None:
-        self.file = _scratch_file()
-        self.written = 0  # bytes in the file
-        self._pending: list[np.ndarray] = []
-        self._pending_bytes = 0
-
-    def add(self, values: np.ndarray) -> None:
-        self._pending.append(values)
-        self._pending_bytes += values.nbytes
-        if self._pending_bytes >= _FLUSH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            data = np.concatenate([part.reshape(-1) for part in self._pending])
-            self._pending.clear()
-            self._pending_bytes = 0
-            _write_all(self.file.fileno(), data.data, self.written)
-            self.written += data.nbytes
 
 
 class SpilledRows:
@@ -385,19 +363,30 @@ class SpilledArray:
 
     def __init__(self, dtype: np.dtype | type) -> None:
         self.dtype = np.dtype(dtype)
-        self._writer = _ArrayWriter()
+        self._file = _scratch_file()
+        self._written = 0  # bytes in the file
+        self._pending: list[np.ndarray] = []
+        self._pending_bytes = 0
         self._n = 0
 
     def add(self, values: np.ndarray) -> None:
         """Append the values."""
         values = np.ascontiguousarray(values, dtype=self.dtype)
         if len(values):
-            self._writer.add(values)
+            self._pending.append(values)
+            self._pending_bytes += values.nbytes
             self._n += len(values)
+            if self._pending_bytes >= _FLUSH_BYTES:
+                self.flush()
 
     def flush(self) -> None:
         """Write what was appended to the file (reads do it first; call it before forking)."""
-        self._writer.flush()
+        if self._pending:
+            data = np.concatenate(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            _write_all(self._file.fileno(), data.data, self._written)
+            self._written += data.nbytes
 
     def __len__(self) -> int:
         return self._n
@@ -431,7 +420,7 @@ class SpilledArray:
         base = np.cumsum(sizes) - sizes
         buffer = np.empty(int(sizes.sum()), dtype=self.dtype)
         raw = buffer.view(np.uint8)
-        fd = self._writer.file.fileno()
+        fd = self._file.fileno()
         for at, g_lo, size in zip(base.tolist(), group_lo.tolist(), sizes.tolist(), strict=True):
             _read_into(fd, memoryview(raw[at * item : (at + size) * item]), g_lo * item)
         group = np.repeat(np.arange(len(first)), last - first + 1)
