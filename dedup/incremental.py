@@ -259,13 +259,14 @@ def index_folder(
     unchanged: list[str] = []
     root_str = str(root)
     for rel in on_disk:
-        st = stat_of(os.path.join(root_str, rel))  # a str join: pathlib costs 1 s per 100,000 files
+        path = os.path.join(root_str, rel)  # a str join: pathlib costs 1 s per 100,000 files
+        st = stat_of(path)
         old = known.get(rel)
         if old is not None and st is not None and (old.size, old.mtime_ns) == st:
             unchanged.append(rel)
             continue
-        sha = file_sha1(root / rel) if st is not None else ""
-        if old is not None and st is not None and old.sha1 == sha:
+        sha = file_sha1(path) if st is not None else ""
+        if old is not None and st is not None and sha and old.sha1 == sha:
             same_content.append(dataclasses.replace(old, size=st[0], mtime_ns=st[1]))
             unchanged.append(rel)
             continue

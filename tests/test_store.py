@@ -421,3 +421,37 @@ def test_readme_page_size_conversion_keeps_the_store(tmp_path: Path) -> None:
     assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "after")).exit_code == 0
     for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv"):
         assert (tmp_path / "after" / name).read_bytes() == (tmp_path / "before" / name).read_bytes()
+
+
+def test_file_that_vanishes_while_the_run_hashes_it_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A touched file removed between its listing and its hashing (a scraper still writing the
+    folder) counts as changed: the reader skips it with one line, and the run goes on."""
+    import dedup.incremental
+    from dedup.store import file_sha1
+
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    index = ["index", str(folder), "--store", str(store), "--json", "--workers", "1"]
+    first = CliRunner().invoke(app, index)
+    assert first.exit_code == 0, first.output
+    victim = sorted(folder.rglob("*.txt"))[0]
+    os.utime(victim, ns=(1, 1))  # touched: its content is hashed
+    real_stat = dedup.incremental.stat_of
+
+    def stat_then_vanish(path: str) -> tuple[int, int] | None:
+        st = real_stat(path)
+        if path == str(victim):
+            victim.unlink()
+        return st
+
+    assert file_sha1(victim) != "" and file_sha1(tmp_path / "none.txt") == ""
+    monkeypatch.setattr(dedup.incremental, "stat_of", stat_then_vanish)
+    result = CliRunner().invoke(app, index)
+    assert result.exit_code == 0, result.output
+    rel = victim.relative_to(folder).as_posix()
+    assert result.output.startswith(f"skipped {rel} (unreadable: No such file or directory)\n")
+    summary, _ = json.JSONDecoder().raw_decode(result.output[result.output.index("{") :])
+    assert summary["changes"]["files_changed"] == 1 and summary["skipped"] == {"unreadable": 1}
+    before, _ = json.JSONDecoder().raw_decode(first.output)
+    assert summary["articles"] == before["articles"] - 1
