@@ -318,7 +318,9 @@ def index_folder(
         store.forget_files([*to_read, *removed])
         # Stored batches are read to the end before the first new batch is written.
         cache = _stored_cache(store)
-        result, cache = _match_all(chain(store.digest_batches(), fresh()), cfg, stats, cache, need_result)
+        result, cache = _match_all(
+            chain(store.digest_batches(samples=need_result), fresh()), cfg, stats, cache, need_result
+        )
         store.set_cache(_VERIFY_CACHE, cache)
         old_ids = set(stored_files)
         changes.articles_added = len(new_ids - old_ids)

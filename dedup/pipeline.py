@@ -162,7 +162,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     table, distinct_keys = sentence_memo.table(distinct)
     occurrences = (distinct, occurrence)
     fp = fingerprint(sentences, cfg.shingle, cfg.lsh, sentences=occurrences, table=table, sentence_sigs=False)
-    bands = np.ascontiguousarray(band_keys(table.sigs, cfg.lsh).T)[occurrence]
+    bands = np.ascontiguousarray(band_keys(table.sigs, cfg.lsh).T)  # a row per distinct sentence
     keys = distinct_keys[occurrence]
     norms = tuple(seg[0] for _, _, seg in indexed)
     digests = DigestBatch(
@@ -180,6 +180,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
         sentence_keys=keys,
         sentence_bands=bands,
         fingerprints=fp,
+        sentence_rows=occurrence.astype(np.int32),
     )
     return _BatchResult(len(batch.paths), files_read, tuple(skips), digests)
 
@@ -668,7 +669,7 @@ def _add_paragraphs(
     # Only the batch's distinct keys are looked up (one vectorised np.unique per batch).
     sentence_ids, new_sentences = _number_new(sid_of, batch.sentence_keys[sentences])
     parts["sentence_ids"].append(sentence_ids)
-    corpus.sentence_bands.append(batch.sentence_bands[sentences[new_sentences]])
+    corpus.sentence_bands.append(batch.bands_of(sentences[new_sentences]))
     parts["sentence_keys"].append(batch.sentence_keys[sentences[new_sentences]])
 
 

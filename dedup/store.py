@@ -21,6 +21,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -35,6 +36,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dedup.config import DedupConfig
 from dedup.errors import DedupError, StoreMismatchError
@@ -142,9 +145,47 @@ def _pack(value: Any) -> bytes:
     return zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 3)
 
 
+_TEXTS = "texts-zlib"  # marks a stored batch whose texts are compressed apart from its arrays
+
+
+def _pack_texts(texts: tuple[str, ...]) -> tuple[bytes, np.ndarray]:
+    """The texts joined and compressed (zlib level 3), and their lengths in characters."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int32, count=len(texts))
+    return zlib.compress("".join(texts).encode("utf-8"), 3), lengths
+
+
+def _unpack_texts(blob: bytes, lengths: np.ndarray) -> tuple[str, ...]:
+    joined = zlib.decompress(blob).decode("utf-8")
+    ends = np.cumsum(lengths, dtype=np.int64).tolist()
+    return tuple(joined[a:b] for a, b in zip([0, *ends], ends, strict=False))
+
+
 def _pack_batch(batch: DigestBatch) -> bytes:
-    # Not compressed: most of a batch is hash values, and zlib would triple the time to load a store.
-    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+    """A batch as stored: its hash values and offsets pickled as they are (zlib would triple the
+    time to load them), its texts compressed apart.
+
+    The normalised paragraphs and samples of SEO text shrink about ten times (a 101k-article
+    store: 2.38 GB of batches, of which 0.56 GB texts). A run that shows no samples never
+    decompresses them.
+    """
+    norms, norm_lengths = _pack_texts(batch.norms)
+    samples, sample_lengths = _pack_texts(batch.samples)
+    bare = dataclasses.replace(batch, norms=(), samples=())
+    return pickle.dumps((_TEXTS, bare, norms, norm_lengths, samples, sample_lengths), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack_batch(blob: bytes, samples: bool = True) -> DigestBatch:
+    """A stored batch (as :func:`_pack_batch` or an earlier version wrote it); ``samples=False``
+    leaves the samples out (an empty tuple)."""
+    found = pickle.loads(blob)
+    if isinstance(found, DigestBatch):  # written before the texts were compressed
+        return found if samples else dataclasses.replace(found, samples=())
+    _, bare, norms, norm_lengths, sample_blob, sample_lengths = found
+    return dataclasses.replace(
+        bare,
+        norms=_unpack_texts(norms, norm_lengths),
+        samples=_unpack_texts(sample_blob, sample_lengths) if samples else (),
+    )
 
 
 def _unpack(blob: bytes) -> Any:
@@ -242,10 +283,10 @@ class Store:
         rows = self.db.execute("SELECT path, size, mtime_ns, sha1, status, first_seen FROM files")
         return {r[0]: FileState(*r) for r in rows}
 
-    def digest_batches(self) -> Iterator[DigestBatch]:
-        """Every stored digest batch, in the order stored."""
+    def digest_batches(self, samples: bool = True) -> Iterator[DigestBatch]:
+        """Every stored digest batch, in the order stored (``samples=False``: without samples)."""
         for (blob,) in self.db.execute("SELECT digests FROM batches ORDER BY id"):
-            yield pickle.loads(blob)
+            yield _unpack_batch(blob, samples)
 
     def article_files(self) -> dict[str, str]:
         """The file of every stored article, by article id."""
@@ -274,7 +315,7 @@ class Store:
             self.db.execute("DELETE FROM files WHERE path = ?", (path,))
         for batch_id in sorted(affected):
             (blob,) = self.db.execute("SELECT digests FROM batches WHERE id = ?", (batch_id,)).fetchone()
-            old: DigestBatch = pickle.loads(blob)
+            old = _unpack_batch(blob)
             keep = [k for k, file in enumerate(old.files) if file not in gone]
             if keep:
                 blob = _pack_batch(old.select(keep))

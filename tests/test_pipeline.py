@@ -487,8 +487,12 @@ def test_digest_batch_select(plain_generated: Path) -> None:
     cfg = build_config(workers=1)
     batch = digest_files(_Batch(str(plain_generated / "articles"), paths, cfg)).digests
     assert batch.files == paths  # one article per plain-text file
+    # One band row per distinct sentence: repeats share it.
+    assert batch.sentence_rows is not None and len(batch.sentence_bands) == len(np.unique(batch.sentence_keys))
+    assert len(batch.sentence_bands) < len(batch.sentence_keys)
     keep = [7, 2, 11]
     sub = batch.select(keep)
+    assert sub.sentence_rows is not None and len(sub.sentence_bands) == len(np.unique(sub.sentence_keys))
     assert sub.ids == tuple(batch.ids[k] for k in keep) and sub.files == tuple(paths[k] for k in keep)
     fp, sub_fp = batch.fingerprints, sub.fingerprints
     for i, k in enumerate(keep):
@@ -502,7 +506,7 @@ def test_digest_batch_select(plain_generated: Path) -> None:
         t = slice(int(fp.sentence_start[lo]), int(fp.sentence_start[hi]))
         u = slice(int(sub_fp.sentence_start[s_lo]), int(sub_fp.sentence_start[s_hi]))
         assert np.array_equal(sub.sentence_keys[u], batch.sentence_keys[t])
-        assert np.array_equal(sub.sentence_bands[u], batch.sentence_bands[t])
+        assert np.array_equal(sub.bands_of(np.arange(u.start, u.stop)), batch.bands_of(np.arange(t.start, t.stop)))
         assert np.array_equal(
             sub_fp.shingles[sub_fp.shingle_start[s_lo] : sub_fp.shingle_start[s_hi]],
             fp.shingles[fp.shingle_start[lo] : fp.shingle_start[hi]],

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
+import pickle
 import random
 import shutil
 import signal
@@ -14,10 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dedup.cli import EXIT_DUPLICATE_RATE, EXIT_LOCKED, EXIT_NEW_DUPLICATES, app, build_config
+from dedup.records import DigestBatch
 from dedup.store import Store, store_lock
 from tests.conftest import SAMPLE
 
@@ -455,3 +461,72 @@ def test_file_that_vanishes_while_the_run_hashes_it_is_skipped(tmp_path: Path, m
     assert summary["changes"]["files_changed"] == 1 and summary["skipped"] == {"unreadable": 1}
     before, _ = json.JSONDecoder().raw_decode(first.output)
     assert summary["articles"] == before["articles"] - 1
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=30))
+def test_stored_texts_round_trip(texts: list[str]) -> None:
+    from dedup.store import _pack_texts, _unpack_texts
+
+    assert _unpack_texts(*_pack_texts(tuple(texts))) == tuple(texts)
+
+
+def _fields(value: object) -> list[object]:
+    """A digest batch's fields, arrays as lists (batches hold arrays: ``==`` cannot compare them)."""
+    out: list[object] = []
+    for f in dataclasses.fields(value):  # type: ignore[arg-type]
+        item = getattr(value, f.name)
+        out.append(_fields(item) if dataclasses.is_dataclass(item) else getattr(item, "tolist", lambda i=item: i)())
+    return out
+
+
+def _as_stored_before(batch: DigestBatch) -> bytes:
+    """A batch pickled as stores made before the texts were compressed and repeated sentences
+    shared their band keys: a plain pickle without ``sentence_rows``, a band row per sentence."""
+    every = dataclasses.replace(batch, sentence_bands=batch.bands_of(np.arange(len(batch.sentence_keys))))
+    state = [getattr(every, f.name) for f in dataclasses.fields(every) if f.name != "sentence_rows"]
+    return pickle.dumps(_Pickled(state), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class _Pickled:
+    """Pickles as a DigestBatch with the given state."""
+
+    def __init__(self, state: list[object]) -> None:
+        self.state = state
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (object.__new__, (DigestBatch,), self.state)
+
+
+def test_stores_written_before_still_load(tmp_path: Path) -> None:
+    """Batches are stored with their texts compressed and a band row per distinct sentence; a
+    store written before (plain pickled batches, a row per sentence) gives the same reports, and a
+    run that needs no samples leaves them out."""
+    from dedup.store import _pack_batch, _unpack_batch
+
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r1")).exit_code == 0
+    cfg = build_config(workers=1)
+    with Store(store, cfg) as opened:
+        batches = list(opened.digest_batches())
+        bare = list(opened.digest_batches(samples=False))
+        blobs = opened.db.execute("SELECT id, digests FROM batches ORDER BY id").fetchall()
+        with opened.transaction():
+            for (batch_id, blob), batch in zip(blobs, batches, strict=True):
+                assert _fields(_unpack_batch(blob)) == _fields(_unpack_batch(_pack_batch(batch))) == _fields(batch)
+                plain = _as_stored_before(batch)
+                assert len(blob) < 0.8 * len(plain)
+                opened.db.execute("UPDATE batches SET digests = ? WHERE id = ?", (plain, batch_id))
+        for old, batch in zip(opened.digest_batches(), batches, strict=True):
+            assert old.sentence_rows is None and len(old.sentence_bands) == len(old.sentence_keys)
+            everything = np.arange(len(batch.sentence_keys))
+            assert np.array_equal(old.bands_of(everything), batch.bands_of(everything))
+            same = dataclasses.replace(old, sentence_bands=batch.sentence_bands, sentence_rows=batch.sentence_rows)
+            assert _fields(same) == _fields(batch)
+        assert [b.samples for b in bare] == [() for _ in batches] and any(b.samples for b in batches)
+        assert [_fields(dataclasses.replace(b, samples=())) for b in batches] == [_fields(b) for b in bare]
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "r2")).exit_code == 0
+    for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv"):
+        assert (tmp_path / "r2" / name).read_bytes() == (tmp_path / "r1" / name).read_bytes()
