@@ -4,15 +4,16 @@
     python benchmarks/incremental.py --articles 10000 --runs 3
 
 Generates (seeded, ``corpus/``) a plain-text corpus of ``--articles`` articles plus 1 % more, indexes
-the base into a fresh store, then times (median of ``--runs``, each on a copy of that store) the
-run that adds the extra 1 %, and a full ``dedup scan`` of the final folder. Writes
-``benchmarks/results/incremental.json``.
+the base into a fresh store (its size is recorded), then times (median of ``--runs``, each on a copy
+of that store) the run that adds the extra 1 %, the next run with nothing new, and a full
+``dedup scan`` of the final folder. Writes ``benchmarks/results/incremental.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -62,15 +63,20 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copyfile(f, target)
         store = Path(tmp) / "base.sqlite"
         base_seconds = _timed([*dedup, "index", str(base), "--store", str(store), "-q"])
+        store_mb = sum(p.stat().st_size for p in Path(tmp).glob("base.sqlite*")) / 1e6
         for f in added:
             target = base / f.relative_to(source / "articles")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f, target)
-        increments, scans = [], []
+        os.sync()
+        increments, unchanged, scans = [], [], []
         for i in range(args.runs):
             copy = Path(tmp) / f"run{i}.sqlite"
             shutil.copyfile(store, copy)
+            os.sync()  # the copy's dirty pages written out first: a nightly run does not start right after one
             increments.append(_timed([*dedup, "index", str(base), "--store", str(copy), "-q"]))
+            unchanged.append(_timed([*dedup, "index", str(base), "--store", str(copy), "-q"]))
+            copy.unlink()
             scans.append(_timed([*dedup, "scan", str(base), "--out", str(Path(tmp) / f"scan{i}"), "-q"]))
         mb = sum(f.stat().st_size for f in files) / 1e6
     report = {
@@ -78,9 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         "articles_added": extra,
         "corpus_mb": round(mb, 2),
         "initial_index_seconds": round(base_seconds, 2),
+        "store_mb": round(store_mb, 1),
         "increment_seconds": [round(t, 2) for t in increments],
+        "unchanged_seconds": [round(t, 2) for t in unchanged],
         "scan_seconds": [round(t, 2) for t in scans],
         "median_increment_seconds": round(statistics.median(increments), 2),
+        "median_unchanged_seconds": round(statistics.median(unchanged), 2),
         "median_scan_seconds": round(statistics.median(scans), 2),
     }
     report["increment_share_of_scan"] = round(report["median_increment_seconds"] / report["median_scan_seconds"], 3)

@@ -149,16 +149,26 @@ def perf_table(p: dict) -> str:
 
 
 def incremental_table(r: dict) -> str:
-    header = ["base articles", "added", "corpus MB", "dedup index (+1 %) median s", "dedup scan median s", "share"]
-    lines = [_row(header)]
-    lines.append(_row(["---"] * 6))
+    header = [
+        "base articles",
+        "added",
+        "corpus MB",
+        "store MB",
+        "dedup index (+1 %) median s",
+        "next run, nothing new, median s",
+        "dedup scan median s",
+        "share",
+    ]
+    lines = [_row(header), _row(["---"] * len(header))]
     lines.append(
         _row(
             [
                 r["articles_base"],
                 r["articles_added"],
                 f"{r['corpus_mb']:.1f}",
+                f"{r['store_mb']:.0f}" if "store_mb" in r else "",
                 f"{r['median_increment_seconds']:.2f}",
+                f"{r['median_unchanged_seconds']:.2f}" if "median_unchanged_seconds" in r else "",
                 f"{r['median_scan_seconds']:.2f}",
                 f"{r['increment_share_of_scan']:.3f}",
             ]
