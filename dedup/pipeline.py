@@ -1254,7 +1254,10 @@ def _verify_candidates(
     # 10 s with one).
     only = sorted_unique(cand[todo].ravel())
     shared_index = _ShingleIndex(corpus, template, only) if len(todo) > _PAIRS_PER_SHARED_INDEX * len(only) else None
-    _VERIFY_STATE["job"] = _VerifyJob(corpus, template, cand[todo], cfg, shared_index)
+    # Where each chunk indexes its own paragraphs, those several chunks hold have their words
+    # sorted once, beforehand; with a shared index, each worker keeps the ones it sorted.
+    presorted = _presorted_words(corpus, cand[todo], _VERIFY_CHUNK, cfg.workers) if shared_index is None else None
+    _VERIFY_STATE["job"] = _VerifyJob(corpus, template, cand[todo], cfg, shared_index, *(presorted or (None, None)))
     chunks = [(lo, min(lo + _VERIFY_CHUNK, len(todo))) for lo in range(0, len(todo), _VERIFY_CHUNK)]
     try:
         results = list(map_forked(_verify_chunk, chunks, cfg.workers))
@@ -1313,6 +1316,10 @@ class _VerifyJob:
     cand: np.ndarray
     cfg: DedupConfig
     index: _ShingleIndex | None = None  # one index for every chunk (else each chunk makes its own)
+    # The sorted words of the paragraphs that several chunks need, made once (see
+    # _presorted_words), and the row of each distinct paragraph's among them (-1: none).
+    presorted: SpilledTexts | None = None
+    presorted_row: np.ndarray | None = None
     # The sorted words of each distinct paragraph once made, per worker (None before): only with
     # a shared index, where the pairs are many for their paragraphs.
     sorted_cache: dict[str, np.ndarray] = field(default_factory=dict)
@@ -1321,21 +1328,75 @@ class _VerifyJob:
         """Object arrays of the given distinct paragraphs' texts and of their words in sorted order
         (for token_sort_ratio).
 
-        The sorted words are made again in every chunk that needs them, unless the pairs are many
-        for their paragraphs (a shared index): kept per worker for the whole stage, they took
-        20-25 MB in each verification worker at 102 MB and saved no measurable time there (1.70-1.72 s
-        without, 1.65-1.73 s with), but 40,000 near-identical lines, each in about 500 pairs, need them.
+        With a shared index (the pairs many for their paragraphs: 40,000 near-identical lines,
+        each in about 500 pairs) each worker keeps the sorted words it made; reading them from the
+        pre-sorted file in every chunk instead made that case 2 s slower (25.6 s against 23.5 s).
+        Otherwise they are read when :func:`_presorted_words` made them, else made here.
         """
         texts = _object_array(self.corpus.norms.take(uids))
-        if self.index is None:
+        if self.index is not None:
+            if "tokens" not in self.sorted_cache:
+                self.sorted_cache["tokens"] = np.full(len(self.corpus.norms), None, dtype=object)
+            cache = self.sorted_cache["tokens"]
+            todo = np.flatnonzero(np.equal(cache[uids], None))
+            if len(todo):
+                cache[uids[todo]] = _object_array([sorted_tokens(text) for text in texts[todo].tolist()])
+            return texts, cache[uids]
+        if self.presorted is None or self.presorted_row is None:
             return texts, _object_array([sorted_tokens(text) for text in texts.tolist()])
-        if "tokens" not in self.sorted_cache:
-            self.sorted_cache["tokens"] = np.full(len(self.corpus.norms), None, dtype=object)
-        cache = self.sorted_cache["tokens"]
-        todo = np.flatnonzero(np.equal(cache[uids], None))
-        if len(todo):
-            cache[uids[todo]] = _object_array([sorted_tokens(text) for text in texts[todo].tolist()])
-        return texts, cache[uids]
+        row = self.presorted_row[uids]
+        tokens = np.empty(len(uids), dtype=object)
+        ready = np.flatnonzero(row >= 0)
+        tokens[ready] = self.presorted.take(row[ready])
+        rest = np.flatnonzero(row < 0)
+        tokens[rest] = [sorted_tokens(text) for text in texts[rest].tolist()]
+        return texts, tokens
+
+
+_WORD_SORTS_WORTH_A_STAGE = 50_000  # repeated word sorts from which a stage makes them once instead
+_WORD_SORT_TASK = 20_000  # paragraphs per word-sorting task
+
+
+def _presorted_words(
+    corpus: Corpus, pairs: np.ndarray, chunk: int, workers: int
+) -> tuple[SpilledTexts, np.ndarray] | None:
+    """The sorted words (:func:`sorted_tokens`) of every paragraph that more than one verification
+    chunk of ``pairs`` holds, made once each in forked workers, and each distinct paragraph's row
+    among them (-1 for the others); ``None`` when fewer than ``_WORD_SORTS_WORTH_A_STAGE`` sorts
+    would be repeated.
+
+    A chunk sorts the words of its own paragraphs (9 us for a 470-character one), and a paragraph
+    paired across many chunks was sorted in each: at 454 MB of generated articles the chunks made
+    1.65M sorts for 614k paragraphs, 15.9 s of the workers' time. At 102 MB they made 135k for 108k,
+    where a stage of its own does not pay.
+    """
+    n_chunks = -(-len(pairs) // chunk)
+    if n_chunks < 2:
+        return None
+    slot = np.arange(len(pairs), dtype=np.int64) // chunk
+    held = sorted_unique(np.concatenate((pairs[:, 0] * n_chunks + slot, pairs[:, 1] * n_chunks + slot)))
+    uids, chunks_of = np.unique(held // n_chunks, return_counts=True)
+    if int((chunks_of - 1).sum()) < _WORD_SORTS_WORTH_A_STAGE:
+        return None
+    shared = uids[chunks_of > 1]
+    presorted = SpilledTexts()
+    _VERIFY_STATE["corpus"] = (corpus, None)
+    try:
+        parts = [shared[lo : lo + _WORD_SORT_TASK] for lo in range(0, len(shared), _WORD_SORT_TASK)]
+        for words in map_forked(_sort_words, parts, workers):
+            presorted.extend(words)
+    finally:
+        _VERIFY_STATE.clear()
+    presorted.flush()  # before the verification workers fork
+    row = np.full(len(corpus.norms), -1, dtype=np.int64)
+    row[shared] = np.arange(len(shared))
+    return presorted, row
+
+
+def _sort_words(uids: np.ndarray) -> list[str]:
+    """Worker task: the sorted words of the given distinct paragraphs."""
+    corpus, _ = _VERIFY_STATE["corpus"]
+    return [sorted_tokens(text) for text in corpus.norms.take(uids)]
 
 
 _VERIFY_STATE: dict[str, Any] = {}

@@ -44,6 +44,7 @@ from dedup.pipeline import (
 from dedup.records import ArticlePair, RunStats
 from dedup.report import write_reports
 from dedup.spill import SpilledRows
+from dedup.verify import sorted_tokens
 from tests.conftest import SAMPLE, read_truth_csv
 
 
@@ -751,3 +752,48 @@ def test_pair_links_equal_nested_loops(seed: int) -> None:
         chars = np.arange(300) % 7 + 1
         want_chars = [sum(chars[p] for p in {at[side] for at in found}) for found in want.values()]
         assert links.full_chars(side, chars).tolist() == want_chars
+
+
+def _edge_fields(edges: pipeline.ParagraphEdges) -> list[object]:
+    credits = [None if c is None else c.tolist() for c in (*edges.credit_a, *edges.credit_b)]
+    return [
+        edges.a.tolist(),
+        edges.b.tolist(),
+        edges.score.tolist(),
+        edges.shared.tolist(),
+        edges.full.tolist(),
+        credits,
+    ]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_words_sorted_before_the_chunks_give_the_same_edges(
+    plain_generated: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paragraphs that several verification chunks hold get their words sorted once, before the
+    chunks (when enough sorts would repeat): the edges are those of sorting in every chunk."""
+    cfg = build_config(workers=workers)
+
+    def edges(threshold: int) -> list[object]:
+        corpus = pipeline.ingest_corpus(plain_generated / "articles", cfg, RunStats())
+        with monkeypatch.context() as m:
+            m.setattr(pipeline, "_VERIFY_CHUNK", 97)
+            m.setattr(pipeline, "_PAIRS_PER_SHARED_INDEX", 10**9)  # each chunk indexes its own paragraphs
+            m.setattr(pipeline, "_WORD_SORT_TASK", 50)
+            m.setattr(pipeline, "_WORD_SORTS_WORTH_A_STAGE", threshold)
+            made: list[object] = []
+            real = pipeline._presorted_words
+            m.setattr(pipeline, "_presorted_words", lambda *a: made.append(real(*a)) or made[-1])
+            found = pipeline.verify_candidates(corpus, cfg, RunStats())
+        assert len(made) == 1
+        if threshold == 0:
+            assert made[0] is not None
+            presorted, row = made[0]
+            shared = np.flatnonzero(row >= 0)
+            assert 0 < len(shared) < len(row) and np.array_equal(row[shared], np.arange(len(shared)))
+            assert presorted.take(row[shared]) == [sorted_tokens(t) for t in corpus.norms.take(shared)]
+        else:
+            assert made[0] is None
+        return _edge_fields(found)
+
+    assert edges(0) == edges(10**9)
