@@ -1380,7 +1380,7 @@ def _presorted_words(
         return None
     shared = uids[chunks_of > 1]
     presorted = SpilledTexts()
-    _VERIFY_STATE["corpus"] = (corpus, None)
+    _VERIFY_STATE["sort"] = corpus
     try:
         parts = [shared[lo : lo + _WORD_SORT_TASK] for lo in range(0, len(shared), _WORD_SORT_TASK)]
         for words in map_forked(_sort_words, parts, workers):
@@ -1395,7 +1395,7 @@ def _presorted_words(
 
 def _sort_words(uids: np.ndarray) -> list[str]:
     """Worker task: the sorted words of the given distinct paragraphs."""
-    corpus, _ = _VERIFY_STATE["corpus"]
+    corpus: Corpus = _VERIFY_STATE["sort"]
     return [sorted_tokens(text) for text in corpus.norms.take(uids)]
 
 

@@ -138,11 +138,9 @@ class DigestBatch:
     fingerprints: Fingerprints = field(repr=False)
     sentence_rows: np.ndarray | None = field(default=None, repr=False)
 
-    def __getstate__(self) -> list[object]:
-        return [getattr(self, f.name) for f in fields(self)]
-
     def __setstate__(self, state: list[object]) -> None:
-        # A batch pickled before a field was added has no value for it: it gets its default.
+        # The state is the list of field values (dataclasses' own __getstate__). A batch pickled
+        # before a field was added has no value for it: it gets its default.
         names = [f.name for f in fields(self)]
         for name, value in zip(names, [*state, *[None] * (len(names) - len(state))], strict=True):
             object.__setattr__(self, name, value)

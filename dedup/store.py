@@ -155,6 +155,7 @@ def _pack_texts(texts: tuple[str, ...]) -> tuple[bytes, np.ndarray]:
 
 
 def _unpack_texts(blob: bytes, lengths: np.ndarray) -> tuple[str, ...]:
+    """The texts :func:`_pack_texts` packed."""
     joined = zlib.decompress(blob).decode("utf-8")
     ends = np.cumsum(lengths, dtype=np.int64).tolist()
     return tuple(joined[a:b] for a, b in zip([0, *ends], ends, strict=False))
