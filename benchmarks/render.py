@@ -211,6 +211,34 @@ def adversarial_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def spark_table(r: dict) -> str:
+    header = [
+        "corpus MB",
+        "files",
+        "local engine median s",
+        "spark engine median s",
+        "read stage, local, median s",
+        "read stage, spark, median s",
+        "same reports",
+    ]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for c in r["cases"]:
+        lines.append(
+            _row(
+                [
+                    f"{c['corpus_mb']:.1f}",
+                    c["files"],
+                    f"{c['median_local_seconds']:.2f}",
+                    f"{c['median_spark_seconds']:.2f}",
+                    f"{c['median_local_read_seconds']:.2f}",
+                    f"{c['median_spark_read_seconds']:.2f}",
+                    "yes" if c["identical_reports"] else "no",
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
 def replace_block(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
@@ -233,6 +261,9 @@ def main() -> int:
     adversarial = RESULTS / "adversarial.json"
     if adversarial.exists():
         text = replace_block(text, "adversarial", adversarial_table(json.loads(adversarial.read_text())))
+    spark = RESULTS / "spark.json"
+    if spark.exists():
+        text = replace_block(text, "spark", spark_table(json.loads(spark.read_text())))
     for extra in sys.argv[1:]:
         print(f"ignored argument {extra}", file=sys.stderr)
     readme.write_text(text, encoding="utf-8")

@@ -25,6 +25,7 @@ import typer
 from dedup.config import (
     ClusterConfig,
     DedupConfig,
+    Engine,
     IngestConfig,
     KeepPolicy,
     Linkage,
@@ -109,6 +110,16 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("id_field", str, typer.Option(help="JSON/JSONL field holding the record id.")),
     ("max_file_mb", float, typer.Option(min=0.001, help="Skip files larger than this many MB (decompressed).")),
     ("workers", int | None, typer.Option(min=1, help="Worker processes [default: all cores]")),
+    (
+        "engine",
+        Engine,
+        typer.Option(help="What reads and fingerprints the files: local worker processes, or Apache Spark."),
+    ),
+    (
+        "spark_master",
+        str | None,
+        typer.Option(help="Spark master URL for --engine spark, e.g. local[8] [default: Spark's configuration]"),
+    ),
     ("quiet", bool, typer.Option("--quiet", "-q", help="No progress bars, skip lines or summary table.")),
 ]
 _RUN_DEFAULTS: dict[str, Any] = {
@@ -131,6 +142,8 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "id_field": _D.ingest.id_field,
     "max_file_mb": _D.ingest.max_file_bytes / (1024 * 1024),
     "workers": None,
+    "engine": _D.engine,
+    "spark_master": None,
     "quiet": False,
 }
 
@@ -235,6 +248,8 @@ def config_from_options(opts: dict[str, Any]) -> DedupConfig:
             linkage=opts["linkage"],
         ),
         workers=opts["workers"] or os.cpu_count() or 1,
+        engine=opts["engine"],
+        spark_master=opts["spark_master"],
     )
 
 

@@ -21,6 +21,13 @@ class Linkage(str, Enum):
     SINGLE = "single"
 
 
+class Engine(str, Enum):
+    """What runs the per-file stage (reading and fingerprinting); matching always runs here."""
+
+    LOCAL = "local"
+    SPARK = "spark"
+
+
 class KeepPolicy(str, Enum):
     """Which member of a cluster is its representative (the one ``dedup clean`` keeps)."""
 
@@ -284,7 +291,16 @@ class ClusterConfig:
 
 @dataclass(frozen=True, slots=True)
 class DedupConfig:
-    """Every parameter of a run, nested by stage."""
+    """Every parameter of a run, nested by stage.
+
+    Attributes:
+        workers: processes of this machine for the local stages (and the per-file stage with the
+            local engine).
+        engine: what runs the per-file stage: ``local`` (``workers`` processes) or ``spark``
+            (:mod:`dedup.engines.spark`). Results never depend on it.
+        spark_master: the Spark master URL of a session the spark engine starts (``None``: Spark's
+            own configuration, else ``local[*]``).
+    """
 
     ingest: IngestConfig = field(default_factory=IngestConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
@@ -293,9 +309,14 @@ class DedupConfig:
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     workers: int = 1
+    engine: Engine = Engine.LOCAL
+    spark_master: str | None = None
 
     def __post_init__(self) -> None:
         _check_positive("workers", self.workers)
+        _coerce_enum(self, "engine", Engine)
+        if self.spark_master is not None and self.engine is not Engine.SPARK:
+            raise ConfigError("spark_master is only used with engine spark (--engine spark)")
 
     @property
     def tag(self) -> str:
@@ -307,4 +328,5 @@ class DedupConfig:
         out = asdict(self)
         out["cluster"]["keep"] = self.cluster.keep.value
         out["cluster"]["linkage"] = self.cluster.linkage.value
+        out["engine"] = self.engine.value
         return out

@@ -206,11 +206,13 @@ def _code_digest() -> str:
 
 
 def _summary_key(cfg: DedupConfig) -> dict[str, Any]:
-    """What a stored run summary is valid for: this tool version and code, and every parameter but ``workers``."""
+    """What a stored run summary is valid for: this tool version and code, and every parameter but
+    those that say where the work runs (``workers``, ``engine``, ``spark_master``)."""
     from dedup.report import package_version
 
     params = cfg.to_dict()
-    params.pop("workers", None)
+    for name in ("workers", "engine", "spark_master"):
+        params.pop(name, None)
     return {"version": package_version("dedup"), "code": _code_digest(), "params": params}
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
-from dedup.config import DedupConfig, Linkage
+from dedup.config import DedupConfig, Engine, Linkage
 from dedup.engines import keep_freed_heap, map_forked, map_ordered, release_memory, release_memory_if_grown
 from dedup.errors import InputError
 from dedup.fingerprint import (
@@ -410,13 +410,23 @@ def iter_batches(
     on_progress: ProgressHook = _noop_progress,
     skips_out: list[Skip] | None = None,
 ) -> Iterator[DigestBatch]:
-    """Read and fingerprint the given files with the run's workers; digest batches stream out in path order."""
+    """Read and fingerprint the given files with the run's workers (or on Spark, ``cfg.engine``); digest
+    batches stream out in path order."""
     on_progress("read", 0, len(paths))
     try:
-        batches = _iter_batches(root, paths, cfg)
-        tasks = map_ordered(
-            digest_files, batches, cfg.workers, meanwhile=_import_later_stages, initializer=keep_freed_heap
-        )
+        if cfg.engine is Engine.SPARK:
+            from dedup.engines.spark import map_ordered_spark
+
+            # Executors may run in another folder: they get the root's absolute path.
+            tasks = map_ordered_spark(digest_files, _iter_batches(root.resolve(), paths, cfg), cfg.spark_master)
+        else:
+            tasks = map_ordered(
+                digest_files,
+                _iter_batches(root, paths, cfg),
+                cfg.workers,
+                meanwhile=_import_later_stages,
+                initializer=keep_freed_heap,
+            )
         for result in tasks:
             stats.files_read += result.files_read
             for skip in result.skips:

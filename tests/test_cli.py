@@ -108,6 +108,10 @@ def test_unwritable_out_exits_2(runner: CliRunner, tmp_path: Path) -> None:
         (["--bands", "8"], "Error: bands and rows must be given together (or neither, to derive them)"),
         (["--bands", "64", "--rows", "4"], "Error: bands * rows must be <= num_perm (128), got 64 * 4"),
         (["--workers", "0"], "Error: Invalid value for '--workers': Input should be greater than or equal to 1"),
+        (
+            ["--engine", "hadoop"],
+            "Error: Invalid value for '--engine': Value error, 'hadoop' is not one of 'local', 'spark'.",
+        ),
     ],
 )
 def test_bad_options_exit_2(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:

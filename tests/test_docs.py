@@ -62,6 +62,7 @@ def test_readme_tables_are_generated_from_results() -> None:
         ("perf", render.perf_table),
         ("incremental", render.incremental_table),
         ("adversarial", render.adversarial_table),
+        ("spark", render.spark_table),
     ):
         path = results / f"{name}.json"
         assert path.exists(), path

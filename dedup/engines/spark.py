@@ -1,0 +1,173 @@
+"""Spark engine: the per-file stage (read, extract, segment, fingerprint) on an Apache Spark cluster.
+
+Optional: ``pip install "dedup[spark]"`` (PySpark; Spark needs Java 17 or later). The same stage
+function as the local engine (:func:`dedup.pipeline.digest_files`) runs in Spark's Python workers,
+one task per batch of files; the digests come back to this process (the driver) in batch order,
+where matching runs as in a local scan. Reports are byte for byte those of the local engine
+(tested): no result depends on which engine read the files or in which order they finished.
+
+The folder must be readable at the same path on every executor: any folder in local mode, a shared
+mount (NFS, a FUSE-mounted bucket) on a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dedup.errors import ConfigError, DedupError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+
+
+def _pyspark() -> Any:
+    """The ``pyspark.sql`` module, or a :class:`ConfigError` that says how to install it."""
+    try:
+        import pyspark.sql
+    except ImportError:
+        raise ConfigError('--engine spark needs PySpark: pip install "dedup[spark]"') from None
+    return pyspark.sql
+
+
+@contextmanager
+def spark_context(master: str | None = None, app_name: str = "dedup") -> Iterator[Any]:
+    """The ``SparkContext`` to run on: the active session's when there is one (a job that calls
+    dedup from its own Spark application; left running), else a new session (stopped at the end).
+
+    A new session gets ``master`` (``None``: what ``spark-submit`` or Spark's configuration
+    says, else ``local[*]``), no console progress bar, and Spark's own log at ERROR (dedup
+    prints its own progress and skip lines). In local mode Spark's Python workers run this
+    interpreter, so they import the same dedup.
+
+    Raises:
+        ConfigError: PySpark is not installed.
+        DedupError: Spark could not start (no Java, a bad master URL).
+    """
+    sql = _pyspark()
+    active = sql.SparkSession.getActiveSession()
+    if active is not None:
+        yield active.sparkContext
+        return
+    if master is None or master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = sql.SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
+    builder = builder.config("spark.ui.showConsoleProgress", "false").config(
+        "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_LOG_CONFIG}"
+    )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # PySparkRuntimeError (no Java), Py4JJavaError (bad master URL)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DedupError(f"Spark could not start ({first[:200]}); check JAVA_HOME and --spark-master") from None
+    try:
+        yield session.sparkContext
+    finally:
+        session.stop()
+
+
+def code_identity() -> tuple[str, str]:
+    """This process' dedup code (a digest of its source and rapidfuzz's version, see
+    :func:`dedup.incremental._code_digest`) and datasketch version: what digests depend on."""
+    from dedup.incremental import _code_digest
+    from dedup.report import package_version
+
+    return _code_digest(), package_version("datasketch")
+
+
+def _identities_of(_: object) -> tuple[str, str]:
+    return code_identity()
+
+
+def _check_executors(sc: Any) -> None:
+    """Fail unless every executor that answers runs the same dedup code and datasketch version as
+    this process: digests made by other code would be silently mixed with this process' own.
+
+    Raises:
+        DedupError: an executor runs other code, or none could be asked.
+    """
+    slots = max(1, sc.defaultParallelism)
+    try:
+        found = set(sc.parallelize(range(slots), slots).map(_identities_of).collect())
+    except Exception as exc:
+        reason = type(exc).__name__
+        raise DedupError(f"Spark executors cannot run dedup ({reason}); is dedup installed there?") from None
+    mine = code_identity()
+    other = sorted(found - {mine})
+    if other:
+        raise DedupError(
+            f"Spark executors run other dedup code or datasketch (code {other[0][0]}, datasketch {other[0][1]}; "
+            f"this process: code {mine[0]}, datasketch {mine[1]}): install the same dedup everywhere"
+        )
+
+
+def map_ordered_spark(
+    func: Callable[[T], R], items: Iterable[T], master: str | None = None, per_task: int = 8
+) -> Iterator[R]:
+    """``map`` on Spark with results in input order.
+
+    The items go in *waves*, each one Spark job of one task per core of the cluster, each task
+    ``per_task`` items: a task costs Spark about 25 ms of its own work, so tasks of one batch of
+    files spent a third of the time on it. Reading the 102 MB benchmark corpus with the two
+    cores of the development machine, warm: 9.0–11.2 s in tasks of one batch, 6.9–7.2 s of four,
+    5.7–6.5 s of eight (the local engine: 4.3–4.5 s). Two jobs are in flight at a time, so the
+    cores left idle by the last tasks of one wave start on the next; this process takes a wave's
+    results while the next ones run, and holds at most three waves of results (with batches of
+    128 files, 24 batches per core of the cluster).
+
+    Args:
+        func: a picklable top-level function of a module the executors can import.
+        items: work items (picklable).
+        master: the Spark master URL for a new session (see :func:`spark_context`).
+        per_task: items per Spark task.
+
+    Raises:
+        DedupError: a Spark job failed (the message names the error class only; a task's
+            traceback may hold article text).
+    """
+    with spark_context(master) as sc:
+        _check_executors(sc)
+        tasks = max(1, sc.defaultParallelism)
+        iterator = iter(items)
+
+        def run(chunk: list[T]) -> list[R]:
+            # Partitions keep their items' order, and collect() the partitions'.
+            return sc.parallelize(chunk, min(tasks, len(chunk))).map(func).collect()
+
+        with ThreadPoolExecutor(2, thread_name_prefix="dedup-spark") as pool:
+            pending: deque[Future[list[R]]] = deque()
+
+            def submit() -> None:
+                chunk = list(islice(iterator, tasks * per_task))
+                if chunk:
+                    pending.append(pool.submit(run, chunk))
+
+            submit()
+            submit()
+            try:
+                while pending:
+                    try:
+                        results = pending.popleft().result()
+                    except Exception as exc:
+                        raise DedupError(f"a Spark job failed ({type(exc).__name__})") from None
+                    submit()
+                    yield from results
+            finally:
+                if pending:  # stopped early: the jobs still running are not waited for
+                    sc.cancelAllJobs()
+                    for future in pending:
+                        future.cancel()
+
+
+__all__ = ["code_identity", "map_ordered_spark", "spark_context"]

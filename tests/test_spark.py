@@ -1,0 +1,174 @@
+"""The Spark engine (``--engine spark``): same reports as the local engine, results in order, clear errors.
+
+Needs PySpark (``pip install ".[test,spark]"``) and Java 17 or later; without them only the
+tests that need neither run.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import operator
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+from dedup.errors import ConfigError, DedupError
+from tests.conftest import SAMPLE
+
+REPORTS = ("articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _missing() -> str:
+    """What this machine lacks to run Spark ("" when nothing)."""
+    if shutil.which("java") is None:
+        return "needs Java"
+    return "needs PySpark" if importlib.util.find_spec("pyspark") is None else ""
+
+
+def _require_spark() -> None:
+    """Skip without PySpark or Java, except in CI (``CI`` set), which installs both: fail there."""
+    missing = _missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the Spark tests, but this machine {missing}")
+        pytest.skip(missing)
+
+
+def test_a_session_dedup_starts_is_stopped_after_the_run() -> None:
+    _require_spark()
+    from pyspark.sql import SparkSession
+
+    from dedup.engines.spark import map_ordered_spark
+
+    assert SparkSession.getActiveSession() is None
+    # Spark's Python workers import the function: one of the standard library's, not of a test module.
+    assert list(map_ordered_spark(operator.neg, range(5), master="local[1]")) == [0, -1, -2, -3, -4]
+    assert SparkSession.getActiveSession() is None
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    """One local session for the module: the engine uses an active session and leaves it running."""
+    _require_spark()
+    import pyspark.sql as sql
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = sql.SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
+    yield session
+    session.stop()
+
+
+@pytest.mark.parametrize(("n_items", "per_task"), [(0, 3), (1, 3), (10, 1), (10, 3), (25, 4)])
+def test_results_come_in_item_order_across_waves(spark: object, n_items: int, per_task: int) -> None:
+    from dedup.engines.spark import map_ordered_spark
+
+    assert list(map_ordered_spark(operator.neg, range(n_items), per_task=per_task)) == [-x for x in range(n_items)]
+    assert spark.sparkContext._jsc is not None  # type: ignore[attr-defined]  # the active session still runs
+
+
+def test_a_failed_task_is_one_error_without_its_text(spark: object) -> None:
+    from dedup.engines.spark import map_ordered_spark
+
+    with pytest.raises(DedupError) as caught:
+        list(map_ordered_spark(int, ["1", "2", "3", "article text that must not reach the user"], per_task=1))
+    assert str(caught.value).startswith("a Spark job failed (")
+    assert "article text" not in str(caught.value)
+
+
+def test_executors_running_other_dedup_code_are_refused(spark: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dedup.engines.spark as engine
+
+    real = engine.code_identity()
+    assert len(real[0]) == 16 and real[1]
+    # This process pretends to run other code; the executors (Spark's own Python workers) do not.
+    monkeypatch.setattr(engine, "code_identity", lambda: ("0" * 16, real[1]))
+    with pytest.raises(DedupError) as caught:
+        list(engine.map_ordered_spark(operator.neg, range(3)))
+    assert str(caught.value) == (
+        f"Spark executors run other dedup code or datasketch (code {real[0]}, datasketch {real[1]}; "
+        f"this process: code {'0' * 16}, datasketch {real[1]}): install the same dedup everywhere"
+    )
+
+
+def test_scan_on_spark_writes_the_local_engine_reports(spark: object, tmp_path: Path) -> None:
+    runner = CliRunner()
+    local, on_spark = tmp_path / "local", tmp_path / "spark"
+    folder = str(SAMPLE / "articles")
+    result = runner.invoke(app, ["scan", folder, "--out", str(local), "--workers", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["scan", folder, "--out", str(on_spark), "--engine", "spark", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    for name in REPORTS:
+        assert (on_spark / name).read_bytes() == (local / name).read_bytes(), name
+    local_summary = json.loads((local / "summary.json").read_text())
+    spark_summary = json.loads((on_spark / "summary.json").read_text())
+    assert spark_summary["parameters"]["engine"] == "spark"
+    for summary in (local_summary, spark_summary):
+        del summary["seconds"], summary["parameters"]["engine"], summary["parameters"]["workers"]
+    assert spark_summary == local_summary
+
+
+def test_index_on_spark_from_a_config_file_finds_the_local_engine_new_pairs(spark: object, tmp_path: Path) -> None:
+    runner = CliRunner()
+    names = sorted(p.name for p in (SAMPLE / "articles").iterdir())
+    outputs: dict[str, Path] = {}
+    for engine in ("local", "spark"):
+        folder = tmp_path / engine / "articles"
+        folder.mkdir(parents=True)
+        for batch in (names[: len(names) // 2], names[len(names) // 2 :]):
+            for name in batch:
+                src = SAMPLE / "articles" / name
+                (shutil.copytree if src.is_dir() else shutil.copyfile)(src, folder / name)
+            outputs[engine] = tmp_path / engine / "out"
+            args = ["index", str(folder), "--store", str(tmp_path / engine / "s.sqlite"), "--out", str(outputs[engine])]
+            (tmp_path / engine / "dedup.toml").write_text(f'engine = "{engine}"\n')  # as a cron job would
+            result = runner.invoke(app, [*args, "--config", str(tmp_path / engine / "dedup.toml"), "-q"])
+            assert result.exit_code == 0, result.output
+        assert json.loads((outputs[engine] / "summary.json").read_text())["parameters"]["engine"] == engine
+    for name in ("new_pairs.csv", "new_clusters.csv", "articles.csv", "clusters.csv", "pairs.csv"):
+        assert (outputs["spark"] / name).read_bytes() == (outputs["local"] / name).read_bytes(), name
+    # The groups' first-seen times are those of each run; everything else is the same.
+    local_rows, spark_rows = (_rows(outputs[engine] / "boilerplate.csv") for engine in ("local", "spark"))
+    for rows in (local_rows, spark_rows):
+        assert all(row.pop("first_seen") for row in rows)
+    assert spark_rows == local_rows
+
+
+def test_spark_master_without_the_spark_engine_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    args = ["scan", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--spark-master", "local[2]"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output == "Error: spark_master is only used with engine spark (--engine spark)\n"
+
+
+def test_spark_engine_without_pyspark_exits_2_and_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("Some words that make one article for the reader to read today.\n")
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark raises ImportError
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    result = CliRunner().invoke(
+        app, ["scan", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--engine", "spark"]
+    )
+    assert result.exit_code == 2
+    assert result.output.endswith('Error: --engine spark needs PySpark: pip install "dedup[spark]"\n')
+    from dedup.engines.spark import spark_context
+
+    with pytest.raises(ConfigError), spark_context():
+        pass
