@@ -49,11 +49,14 @@ def _require_spark() -> None:
 
 def test_a_session_dedup_starts_is_stopped_after_the_run() -> None:
     _require_spark()
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     from dedup.engines.spark import map_ordered_spark
 
     assert SparkSession.getActiveSession() is None
+    assert list(map_ordered_spark(operator.neg, iter(()), master="local[1]")) == []
+    assert SparkSession.getActiveSession() is None and SparkContext._active_spark_context is None  # none started
     # Spark's Python workers import the function: one of the standard library's, not of a test module.
     assert list(map_ordered_spark(operator.neg, range(5), master="local[1]")) == [0, -1, -2, -3, -4]
     assert SparkSession.getActiveSession() is None
@@ -120,6 +123,29 @@ def test_scan_on_spark_writes_the_local_engine_reports(spark: object, tmp_path: 
     for summary in (local_summary, spark_summary):
         del summary["seconds"], summary["parameters"]["engine"], summary["parameters"]["workers"]
     assert spark_summary == local_summary
+
+
+def test_bad_files_are_skipped_on_spark_with_the_local_engine_lines(spark: object, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    good = "Paragraph one of the article says something long enough to be indexed here.\n\n" * 3
+    (src / "a.txt").write_text(good, encoding="utf-8")
+    (src / "b.txt").write_bytes(b"\x00\x00binary")
+    (src / "c.jsonl").write_text("{broken\n", encoding="utf-8")
+    (src / "d.md").write_bytes(b"")
+    outputs = []
+    for engine in ("local", "spark"):
+        result = CliRunner().invoke(app, ["scan", str(src), "-o", str(tmp_path / engine), "--engine", engine])
+        assert result.exit_code == 0, result.output
+        outputs.append([line for line in result.output.splitlines() if line.startswith("skipped")])
+        summary = json.loads((tmp_path / engine / "summary.json").read_text())
+        assert summary["skipped"] == {"binary": 1, "empty": 1, "malformed_json": 1}
+    assert outputs[1] == outputs[0]
+    assert outputs[1] == [
+        "skipped b.txt (binary: control bytes in the first 8 KiB)",
+        "skipped c.jsonl:1 (malformed_json: JSONDecodeError)",
+        "skipped d.md (empty)",
+    ]
 
 
 def test_index_on_spark_from_a_config_file_finds_the_local_engine_new_pairs(spark: object, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+_NOTHING = object()
 
 
 def _pyspark() -> Any:
@@ -136,10 +137,14 @@ def map_ordered_spark(
         DedupError: a Spark job failed (the message names the error class only; a task's
             traceback may hold article text).
     """
+    iterator = iter(items)
+    first = next(iterator, _NOTHING)
+    if first is _NOTHING:  # nothing to read (a nightly run with no new file): no Spark session to start
+        return
+    iterator = chain([first], iterator)
     with spark_context(master) as sc:
         _check_executors(sc)
         tasks = max(1, sc.defaultParallelism)
-        iterator = iter(items)
 
         def run(chunk: list[T]) -> list[R]:
             # Partitions keep their items' order, and collect() the partitions'.
