@@ -12,6 +12,7 @@ import json
 import operator
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,50 @@ def test_a_session_dedup_starts_is_stopped_after_the_run() -> None:
     # Spark's Python workers import the function: one of the standard library's, not of a test module.
     assert list(map_ordered_spark(operator.neg, range(5), master="local[1]")) == [0, -1, -2, -3, -4]
     assert SparkSession.getActiveSession() is None
+
+
+def _dedup(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m dedup ARGS`` in a fresh process (no Spark session of this one)."""
+    return subprocess.run(
+        [sys.executable, "-m", "dedup", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
+
+
+def test_a_quiet_run_on_spark_prints_nothing(tmp_path: Path) -> None:
+    """Spark's log is cut to errors and the JVM's own incubator-module notice is dropped: cron
+    mails nothing."""
+    _require_spark()
+    args = ["scan", str(SAMPLE / "articles"), "--out", str(tmp_path), "--engine", "spark", "--spark-master", "local[1]"]
+    done = _dedup(*args, "-q")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert (tmp_path / "clusters.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("master", "env", "reason"),
+    [
+        ("bogus://x", {}, "Master must either be yarn or start with spark, k8s, or local"),
+        ("local[1]", {"JAVA_HOME": "/nonexistent"}, "/nonexistent/bin/java: No such file or directory"),
+    ],
+)
+def test_spark_that_cannot_start_is_one_error_line(
+    tmp_path: Path, master: str, env: dict[str, str], reason: str
+) -> None:
+    _require_spark()
+    done = _dedup(
+        "scan",
+        str(SAMPLE / "articles"),
+        "--out",
+        str(tmp_path),
+        "--engine",
+        "spark",
+        "--spark-master",
+        master,
+        "-q",
+        env=env,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"Error: Spark could not start ({reason}); check JAVA_HOME and --spark-master\n"
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,9 @@ mount (NFS, a FUSE-mounted bucket) on a cluster.
 from __future__ import annotations
 
 import os
+import re
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +40,76 @@ def _pyspark() -> Any:
     except ImportError:
         raise ConfigError('--engine spark needs PySpark: pip install "dedup[spark]"') from None
     return pyspark.sql
+
+
+# What the JVM itself prints on stderr when Spark 4 loads the Vector API (Java 17+): no log setting
+# reaches it, and a cron job run with --quiet would mail it every night.
+_JVM_NOTICE = b"WARNING: Using incubator modules: jdk.incubator.vector"
+
+
+class _JvmStderr:
+    """Lines the JVM writes on its stderr (a pipe), read by a thread: held while Spark starts,
+    then passed on to this process' stderr, but the incubator notice (:data:`_JVM_NOTICE`)."""
+
+    def __init__(self, read_fd: int, target_fd: int) -> None:
+        self.target_fd = target_fd
+        self.lock = threading.Lock()
+        self.held: list[bytes] | None = []
+        self.thread = threading.Thread(target=self._read, args=(read_fd,), name="dedup-spark-stderr", daemon=True)
+        self.thread.start()
+
+    def _read(self, read_fd: int) -> None:
+        with open(read_fd, "rb", buffering=0) as source:
+            for line in iter(source.readline, b""):
+                if line.rstrip(b"\r\n") == _JVM_NOTICE:
+                    continue
+                with self.lock:
+                    if self.held is not None:
+                        self.held.append(line)
+                        continue
+                os.write(self.target_fd, line)
+
+    def release(self) -> None:
+        """Spark started: pass on what was held, and every later line as it comes."""
+        with self.lock:
+            held, self.held = self.held or [], None
+        for line in held:
+            os.write(self.target_fd, line)
+
+    def failure(self) -> str:
+        """Spark did not start: the JVM's error message, or the first line its launch script printed
+        ("" when none); stack traces dropped."""
+        self.thread.join(timeout=2.0)  # a JVM that exited has closed the pipe: read to the end
+        with self.lock:
+            held, self.held = self.held or [], []
+        lines = [text for raw in held if (text := raw.decode("utf-8", "replace").strip())]
+        for line in lines:
+            if line.startswith("Exception in thread"):
+                return line.split(": ", 1)[-1][:200]
+        # Else the launch script's first complaint ("JAVA_HOME is not set", ".../java: No such file
+        # or directory"), without the script's "<path>: line <n>: " prefix.
+        return re.sub(r"^\S+: line \d+: ", "", lines[0])[:200] if lines else ""
+
+
+@contextmanager
+def _started_jvm() -> Iterator[_JvmStderr | None]:
+    """Start Spark's JVM inside the block with a pipe as its stderr (a :class:`_JvmStderr` reads
+    it); this process' own stderr is the real one again after the block, while the JVM keeps the
+    pipe until it exits. ``None`` where stderr has no file descriptor to redirect."""
+    try:
+        sys.stderr.flush()
+        read_fd, write_fd = os.pipe()
+        saved, target = os.dup(2), os.dup(2)
+    except (OSError, ValueError):
+        yield None
+        return
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    try:
+        yield _JvmStderr(read_fd, target)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @contextmanager
@@ -67,11 +139,15 @@ def spark_context(master: str | None = None, app_name: str = "dedup") -> Iterato
     builder = builder.config("spark.ui.showConsoleProgress", "false").config(
         "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_LOG_CONFIG}"
     )
-    try:
-        session = builder.getOrCreate()
-    except Exception as exc:  # PySparkRuntimeError (no Java), Py4JJavaError (bad master URL)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DedupError(f"Spark could not start ({first[:200]}); check JAVA_HOME and --spark-master") from None
+    with _started_jvm() as jvm_stderr:
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:  # PySparkRuntimeError (no Java, the JVM stopped), Py4JJavaError
+            reason = jvm_stderr.failure() if jvm_stderr is not None else ""
+            reason = reason or (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise DedupError(f"Spark could not start ({reason}); check JAVA_HOME and --spark-master") from None
+        if jvm_stderr is not None:
+            jvm_stderr.release()
     try:
         yield session.sparkContext
     finally:
