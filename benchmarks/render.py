@@ -215,27 +215,21 @@ def spark_table(r: dict) -> str:
     header = [
         "corpus MB",
         "files",
-        "local engine median s",
-        "spark engine median s",
-        "read stage, local, median s",
-        "read stage, spark, median s",
+        "local engine median s (read stage)",
+        "spark, folder path, median s (read stage)",
+        "spark, file:// URI, median s (read stage)",
         "same reports",
     ]
     lines = [_row(header), _row(["---"] * len(header))]
     for c in r["cases"]:
-        lines.append(
-            _row(
-                [
-                    f"{c['corpus_mb']:.1f}",
-                    c["files"],
-                    f"{c['median_local_seconds']:.2f}",
-                    f"{c['median_spark_seconds']:.2f}",
-                    f"{c['median_local_read_seconds']:.2f}",
-                    f"{c['median_spark_read_seconds']:.2f}",
-                    "yes" if c["identical_reports"] else "no",
-                ]
-            )
-        )
+        cells = [f"{c['corpus_mb']:.1f}", c["files"]]
+        for name in ("local", "spark", "spark_uri"):
+            if f"median_{name}_seconds" in c:
+                cells.append(f"{c[f'median_{name}_seconds']:.2f} ({c[f'median_{name}_read_seconds']:.2f})")
+            else:
+                cells.append("")
+        cells.append("yes" if c["identical_reports"] else "no")
+        lines.append(_row(cells))
     return "\n".join(lines)
 
 

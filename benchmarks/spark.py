@@ -4,10 +4,12 @@
     python benchmarks/spark.py --sizes 12 --runs 1 --master "local[2]"
 
 For each generated corpus (seed 42, cached under benchmarks/data like ``perf.py``'s), runs
-``dedup scan`` with ``--engine local`` and ``--engine spark --spark-master MASTER`` alternately
-(``--runs`` each; medians), checks that both write byte-identical CSV reports, and records the
-wall-clock time and the read stage's seconds (``read_fingerprint`` in ``summary.json``, which with
-Spark includes starting the session). Writes ``benchmarks/results/spark.json``.
+``dedup scan`` with ``--engine local``, with ``--engine spark --spark-master MASTER`` on the folder
+(the executors read the files by path), and with the Spark engine on the folder's ``file://`` URI
+(Spark lists and reads the files, as on HDFS or S3), in turn (``--runs`` each; medians); checks
+that all write byte-identical CSV reports, and records the wall-clock time and the read stage's
+seconds (``read_fingerprint`` in ``summary.json``, which with Spark includes starting the
+session). Writes ``benchmarks/results/spark.json``.
 
 Needs ``pip install ".[spark]"`` and Java 17 or later.
 """
@@ -34,9 +36,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 REPORTS = ("articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv")
 
 
-def _scan(folder: Path, out: Path, extra: list[str]) -> tuple[float, float]:
+def _scan(folder: str, out: Path, extra: list[str]) -> tuple[float, float]:
     """Wall-clock seconds of one ``dedup scan`` and its read stage's seconds."""
-    cmd = [sys.executable, "-m", "dedup", "scan", str(folder), "--out", str(out), "--quiet", *extra]
+    cmd = [sys.executable, "-m", "dedup", "scan", folder, "--out", str(out), "--quiet", *extra]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -58,29 +60,29 @@ def main(argv: list[str] | None = None) -> int:
     cases = []
     for size in [float(s) for s in args.sizes.split(",")]:
         folder = corpus_of(size, 42)
-        times: dict[str, list[float]] = {"local": [], "spark": []}
-        reads: dict[str, list[float]] = {"local": [], "spark": []}
+        spark = ["--engine", "spark", "--spark-master", args.master]
+        variants = {"local": (str(folder), []), "spark": (str(folder), spark), "spark_uri": (folder.as_uri(), spark)}
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        reads: dict[str, list[float]] = {name: [] for name in variants}
         identical = True
         with tempfile.TemporaryDirectory() as tmp:
             for i in range(args.runs):
                 outs = {}
-                for engine, extra in (("local", []), ("spark", ["--engine", "spark", "--spark-master", args.master])):
-                    outs[engine] = Path(tmp) / f"{engine}{i}"
-                    seconds, read = _scan(folder, outs[engine], extra)
-                    times[engine].append(round(seconds, 2))
-                    reads[engine].append(round(read, 2))
-                    print(f"{size:g} MB {engine}: {seconds:.2f} s (read stage {read:.2f} s)", file=sys.stderr)
-                identical &= all((outs["local"] / n).read_bytes() == (outs["spark"] / n).read_bytes() for n in REPORTS)
+                for name, (where, extra) in variants.items():
+                    outs[name] = Path(tmp) / f"{name}{i}"
+                    seconds, read = _scan(where, outs[name], extra)
+                    times[name].append(round(seconds, 2))
+                    reads[name].append(round(read, 2))
+                    print(f"{size:g} MB {name}: {seconds:.2f} s (read stage {read:.2f} s)", file=sys.stderr)
+                for name in ("spark", "spark_uri"):
+                    identical &= all((outs["local"] / n).read_bytes() == (outs[name] / n).read_bytes() for n in REPORTS)
         cases.append(
             {
                 "corpus_mb": round(folder_bytes(folder) / 1e6, 2),
                 "files": sum(1 for p in folder.rglob("*") if p.is_file()),
-                "local_seconds": times["local"],
-                "spark_seconds": times["spark"],
-                "median_local_seconds": statistics.median(times["local"]),
-                "median_spark_seconds": statistics.median(times["spark"]),
-                "median_local_read_seconds": statistics.median(reads["local"]),
-                "median_spark_read_seconds": statistics.median(reads["spark"]),
+                **{f"{name}_seconds": times[name] for name in variants},
+                **{f"median_{name}_seconds": statistics.median(times[name]) for name in variants},
+                **{f"median_{name}_read_seconds": statistics.median(reads[name]) for name in variants},
                 "identical_reports": identical,
             }
         )

@@ -382,10 +382,39 @@ FolderArg = Annotated[
 ]
 
 
+def _folder_or_uri(value: str) -> Path | str:
+    """A local folder that exists (a ``Path``, with :data:`FolderArg`'s messages), or a Hadoop file
+    system URI (``hdfs://``, ``s3a://``, ``file://`` ..., kept as a string) for --engine spark."""
+    from dedup.engines.spark import is_uri
+
+    if is_uri(value):
+        return value
+    try:
+        is_dir = os.path.isdir(value)
+        exists = is_dir or os.path.exists(value)
+    except (OSError, ValueError):
+        exists = is_dir = False
+    if not exists:
+        raise typer.BadParameter(f"dir {value!r} does not exist.")
+    if not is_dir:
+        raise typer.BadParameter(f"dir {value!r} is a file.")
+    return Path(value)
+
+
+FolderOrUriArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Folder of articles (scanned recursively); with --engine spark also an hdfs://, s3a://, file:// ... URI.",
+        parser=_folder_or_uri,
+        metavar="folder",
+    ),
+]
+
+
 @app.command()
 @with_run_options
 def scan(
-    folder: FolderArg,
+    folder: FolderOrUriArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder the reports are written to.")] = Path("dedup-report"),
     *,
     opts: dict[str, Any],
@@ -446,7 +475,7 @@ def _evaluate(result: DedupResult, truth: dict[str, str]) -> tuple[dict[str, Any
 @app.command("eval")
 @with_run_options
 def eval_(
-    folder: FolderArg,
+    folder: FolderOrUriArg,
     truth: Annotated[
         Path, typer.Option(help="CSV with path,cluster rows (paths relative to FOLDER).", exists=True, dir_okay=False)
     ],

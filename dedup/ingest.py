@@ -7,11 +7,12 @@ of the ``REASON_*`` codes below, and reading goes on.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -249,6 +250,22 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
     return articles
 
 
+def _unpack_bytes(raw: bytes, gz: bool, limit: int) -> bytes:
+    """:func:`_read_bytes` for a file's bytes already in memory."""
+    if not gz:
+        if len(raw) > limit:
+            raise SkipFile(REASON_TOO_LARGE, f"{len(raw)} bytes > limit {limit}")
+        return raw
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+            data = fh.read(limit + 1)
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+        raise SkipFile(REASON_CORRUPT_GZIP, str(exc) or type(exc).__name__) from None
+    if len(data) > limit:
+        raise SkipFile(REASON_TOO_LARGE, f"more than {limit} bytes after decompression")
+    return data
+
+
 def read_file(root: Path, rel: str, cfg: IngestConfig) -> FileResult:
     """Read one file into articles.
 
@@ -260,12 +277,29 @@ def read_file(root: Path, rel: str, cfg: IngestConfig) -> FileResult:
     Returns:
         The file's articles and skips; never raises for bad content.
     """
+    return _parse_file(rel, cfg, lambda gz: _read_bytes(root / rel, gz, cfg.max_file_bytes))
+
+
+def read_file_bytes(rel: str, raw: bytes, cfg: IngestConfig) -> FileResult:
+    """:func:`read_file` for a file whose bytes were read elsewhere (by Spark, from any Hadoop file
+    system): the same articles and skips.
+
+    >>> [a.id for a in read_file_bytes("x.txt", b"Some words here.", IngestConfig()).articles]
+    ['x.txt']
+    >>> read_file_bytes("x.txt.gz", b"not gzip", IngestConfig()).skips[0].reason
+    'corrupt_gzip'
+    """
+    return _parse_file(rel, cfg, lambda gz: _unpack_bytes(raw, gz, cfg.max_file_bytes))
+
+
+def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[bool], bytes]) -> FileResult:
+    """The articles and skips of file ``rel``, whose (decompressed) bytes ``load(gz)`` gives."""
     fmt, gz = detect_format(rel)
     skips: list[Skip] = []
     if fmt is None:
         return FileResult(rel, (), (Skip(rel, REASON_UNSUPPORTED, "not .txt/.md/.html/.json/.jsonl"),))
     try:
-        text = decode_bytes(_read_bytes(root / rel, gz, cfg.max_file_bytes))
+        text = decode_bytes(load(gz))
         if fmt is InputFormat.TEXT:
             articles = [Article(rel, text)]
         elif fmt is InputFormat.HTML:
@@ -308,4 +342,5 @@ __all__ = [
     "discover_files",
     "extract_html",
     "read_file",
+    "read_file_bytes",
 ]

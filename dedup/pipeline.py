@@ -7,6 +7,7 @@ one compact record per article, so the corpus text is never held twice.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import itertools
@@ -26,7 +27,7 @@ import numpy as np
 from dedup.cluster import connected_labels, guarded_clusters, representative_key, stable_id
 from dedup.config import DedupConfig, Engine, Linkage
 from dedup.engines import keep_freed_heap, map_forked, map_ordered, release_memory, release_memory_if_grown
-from dedup.errors import InputError
+from dedup.errors import ConfigError, InputError
 from dedup.fingerprint import (
     SentenceMemo,
     distinct_sentences,
@@ -44,7 +45,7 @@ from dedup.index import (
     sorted_unique,
     stable_argsort,
 )
-from dedup.ingest import discover_files, read_file
+from dedup.ingest import REASON_TOO_LARGE, FileResult, discover_files, read_file, read_file_bytes
 from dedup.records import (
     ArticlePair,
     ArticleReport,
@@ -131,9 +132,21 @@ def digest_files(batch: _Batch) -> _BatchResult:
         return _digest_files(batch)
 
 
+def digest_file_bytes(files: Sequence[tuple[str, bytes]], cfg: DedupConfig) -> _BatchResult:
+    """Worker task of the Spark engine reading a Hadoop file system: :func:`digest_files` for files
+    whose bytes Spark read (relative path and bytes of each)."""
+    with _no_gc():
+        results = ((rel, read_file_bytes(rel, raw, cfg.ingest)) for rel, raw in files)
+        return _digest_results(results, len(files), cfg)
+
+
 def _digest_files(batch: _Batch) -> _BatchResult:
-    cfg = batch.cfg
     root = Path(batch.root)
+    results = ((rel, read_file(root, rel, batch.cfg.ingest)) for rel in batch.paths)
+    return _digest_results(results, len(batch.paths), batch.cfg)
+
+
+def _digest_results(results: Iterable[tuple[str, FileResult]], n_files: int, cfg: DedupConfig) -> _BatchResult:
     skips: list[Skip] = []
     # Per article: its file, id, and (index, raw text, normalised segment) of its indexed paragraphs.
     pending: list[tuple[str, str, list[tuple[int, str, Segment]]]] = []
@@ -142,8 +155,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
     short_chars: list[int] = []
     files_read = 0
     segment_memo, sentence_memo = _memos(cfg)
-    for rel in batch.paths:
-        result = read_file(root, rel, cfg.ingest)
+    for rel, result in results:
         skips.extend(result.skips)
         files_read += result.read_ok
         for article in result.articles:
@@ -182,7 +194,7 @@ def _digest_files(batch: _Batch) -> _BatchResult:
         fingerprints=fp,
         sentence_rows=occurrence.astype(np.int32),
     )
-    return _BatchResult(len(batch.paths), files_read, tuple(skips), digests)
+    return _BatchResult(n_files, files_read, tuple(skips), digests)
 
 
 _MEMOS: dict[tuple[object, ...], tuple[SegmentMemo, SentenceMemo]] = {}
@@ -393,6 +405,55 @@ def ingest_corpus(
     stats.files_seen = len(paths)
     # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
     return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+
+
+def ingest_uri(
+    uri: str,
+    cfg: DedupConfig,
+    stats: RunStats,
+    on_skip: SkipHook = _noop_skip,
+    on_progress: ProgressHook = _noop_progress,
+) -> Corpus:
+    """:func:`ingest_corpus` for a folder on a Hadoop file system (``hdfs://``, ``s3a://``,
+    ``file://`` ...), listed and read by Spark (:func:`dedup.engines.spark.map_uri_files`).
+
+    Raises:
+        ConfigError: the engine is not Spark.
+        DedupError: the folder cannot be listed, or Spark failed.
+    """
+    if cfg.engine is not Engine.SPARK:
+        raise ConfigError(f"{uri} is not a local folder: reading it needs --engine spark")
+    return build_corpus(_iter_uri_batches(uri, cfg, stats, on_skip, on_progress), cfg, stats)
+
+
+def _iter_uri_batches(
+    uri: str, cfg: DedupConfig, stats: RunStats, on_skip: SkipHook, on_progress: ProgressHook
+) -> Iterator[DigestBatch]:
+    from dedup.engines.spark import map_uri_files
+
+    limit = cfg.ingest.max_file_bytes
+    listing: list[tuple[str, int]] = []
+    task = functools.partial(digest_file_bytes, cfg=cfg)
+    try:
+        results = map_uri_files(uri, task, limit, listing, cfg.spark_master, _FILES_PER_TASK)
+        first = next(results, None)  # Spark lists the folder first
+        stats.files_seen = len(listing)
+        on_progress("read", 0, len(listing))
+        for rel, size in listing:  # not read: a local run skips them too, by the same rule
+            if size > limit:
+                skip = Skip(rel, REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
+                stats.add_skip(skip.reason)
+                on_skip(skip)
+                on_progress("read", 1, None)
+        for result in itertools.chain([first] if first is not None else [], results):
+            stats.files_read += result.files_read
+            for skip in result.skips:
+                stats.add_skip(skip.reason)
+                on_skip(skip)
+            yield result.digests
+            on_progress("read", result.files, None)
+    finally:
+        _MEMOS.clear()
 
 
 def _import_later_stages() -> None:
@@ -1785,7 +1846,7 @@ def run(
 
 
 def match_corpus(
-    root: Path,
+    root: Path | str,
     cfg: DedupConfig,
     on_skip: SkipHook = _noop_skip,
     on_progress: ProgressHook = _noop_progress,
@@ -1793,11 +1854,16 @@ def match_corpus(
 ) -> tuple[Corpus, ParagraphEdges, RunStats]:
     """Read and fingerprint the corpus, then find and verify paragraph pairs (stages 1-5).
 
+    ``root``: a local folder, or (a ``str``) a Hadoop file system URI read with the Spark engine.
+
     ``release``: only :func:`analyse` will read the corpus (see :meth:`Corpus.release_candidate_arrays`).
     """
     stats = RunStats()
     t0 = time.perf_counter()
-    corpus = ingest_corpus(root, cfg, stats, on_skip, on_progress)
+    if isinstance(root, str):
+        corpus = ingest_uri(root, cfg, stats, on_skip, on_progress)
+    else:
+        corpus = ingest_corpus(root, cfg, stats, on_skip, on_progress)
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
     on_progress("match", 0, None)
     edges = verify_candidates(corpus, cfg, stats, release)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dedup.config import IngestConfig
-from dedup.ingest import decode_bytes, detect_format, discover_files, read_file
+from dedup.ingest import decode_bytes, detect_format, discover_files, read_file, read_file_bytes
 
 GOOD = "A perfectly ordinary article paragraph with enough words to be indexed by the scanner.\n"
 
@@ -168,3 +168,26 @@ def test_detect_format() -> None:
 
 def test_decode_bytes_strips_bom() -> None:
     assert decode_bytes(b"\xef\xbb\xbfhello") == "hello"
+
+
+def test_bytes_read_elsewhere_give_what_the_file_gives(tmp_path: Path) -> None:
+    """``read_file_bytes`` (Spark reads the bytes) gives ``read_file``'s articles and skips, file by file."""
+    small = IngestConfig(max_file_bytes=200)
+    files = {
+        "a.txt": b"Plain words of an article, long enough to keep.",
+        "b.txt": b"\x00\x00binary",
+        "c.md": b"",
+        "d.html": b"<html><body><article><p>" + b"Main text of a page here. " * 5 + b"</p></article></body></html>",
+        "e.jsonl": b'{"id": "x", "text": "one"}\n{broken\n{"id": "x", "text": "again"}\n',
+        "f.json": b'[{"text": "first"}, {"nope": 1}]',
+        "g.txt.gz": gzip.compress(b"Compressed words of an article."),
+        "h.txt.gz": gzip.compress(b"Compressed words. " * 100)[:40],
+        "i.txt.gz": gzip.compress(b"x" * 300),
+        "j.txt": b"y" * 300,
+        "k.pdf": b"%PDF-1.4",
+        "l.txt": "caf\xe9 cr\xe8me br\xfbl\xe9e, a legacy encoding of French words".encode("latin-1"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    for name, data in files.items():
+        assert read_file_bytes(name, data, small) == read_file(tmp_path, name, small), name

@@ -7,6 +7,7 @@ tests that need neither run.
 from __future__ import annotations
 
 import csv
+import gzip
 import importlib.util
 import json
 import operator
@@ -191,6 +192,68 @@ def test_bad_files_are_skipped_on_spark_with_the_local_engine_lines(spark: objec
         "skipped c.jsonl:1 (malformed_json: JSONDecodeError)",
         "skipped d.md (empty)",
     ]
+
+
+def test_a_folder_given_as_a_uri_is_read_by_spark_with_the_local_reports(spark: object, tmp_path: Path) -> None:
+    runner = CliRunner()
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    folder = SAMPLE / "articles"
+    assert runner.invoke(app, ["scan", str(folder), "--out", str(local), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["scan", folder.as_uri(), "--out", str(remote), "--engine", "spark", "-q"])
+    assert result.exit_code == 0, result.output
+    for name in REPORTS:
+        assert (remote / name).read_bytes() == (local / name).read_bytes(), name
+    summaries = [json.loads((out / "summary.json").read_text()) for out in (local, remote)]
+    assert summaries[1]["files_seen"] == summaries[0]["files_seen"] == 230
+
+
+def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark: object, tmp_path: Path) -> None:
+    """Odd names, nested folders, gzip, bad and too large files: the same reports and skips as a
+    local scan; names starting with "_" are hidden from Spark (its rule), "." from both."""
+    src = tmp_path / "in"
+    (src / "sub dir" / "ü").mkdir(parents=True)
+    text = "Paragraph {} of the article says something long enough to be indexed here today.\n\n"
+    article = "".join(text.format(i) for i in range(4))
+    (src / "a b.txt").write_text(article, encoding="utf-8")
+    (src / "sub dir" / "ü" / "ç%20#x.md").write_text(article, encoding="utf-8")
+    (src / "sub dir" / "c[1].txt.gz").write_bytes(gzip.compress(article.encode()))
+    (src / "big.txt").write_text(article * 40, encoding="utf-8")
+    (src / "b.txt").write_bytes(b"\x00\x00binary")
+    (src / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (src / ".hidden.txt").write_text(article, encoding="utf-8")
+    runner = CliRunner()
+    options = ["--max-file-mb", "0.005"]  # 5,242 bytes: big.txt (about 13 KB) is too large
+    local = runner.invoke(app, ["scan", str(src), "--out", str(tmp_path / "local"), *options])
+    (src / "_draft.txt").write_text(article + "A draft.\n", encoding="utf-8")  # hidden from Spark only
+    remote = runner.invoke(
+        app, ["scan", src.as_uri(), "--out", str(tmp_path / "remote"), "--engine", "spark", *options]
+    )
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.output
+    for name in REPORTS:
+        assert (tmp_path / "remote" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    skips = [sorted(line for line in r.output.splitlines() if line.startswith("skipped")) for r in (local, remote)]
+    assert skips[1] == skips[0]
+    assert skips[0] == [
+        "skipped b.txt (binary: control bytes in the first 8 KiB)",
+        f"skipped big.txt (too_large: {len(article.encode()) * 40} bytes > limit 5242)",
+        "skipped notes.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl)",
+    ]
+    clusters = _rows(tmp_path / "remote" / "clusters.csv")
+    assert sorted(row["path"] for row in clusters) == ["a b.txt", "sub dir/c[1].txt.gz", "sub dir/ü/ç%20#x.md"]
+
+
+def test_a_uri_needs_the_spark_engine(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["scan", "hdfs://namenode/scraped", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output == "Error: hdfs://namenode/scraped is not a local folder: reading it needs --engine spark\n"
+
+
+def test_a_uri_that_cannot_be_listed_is_one_error_line(spark: object, tmp_path: Path) -> None:
+    uri = (tmp_path / "nope").as_uri()
+    result = CliRunner().invoke(app, ["scan", uri, "--out", str(tmp_path / "out"), "--engine", "spark", "-q"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot list {uri} (")
+    assert len(result.output.splitlines()) == 1
 
 
 def test_index_on_spark_from_a_config_file_finds_the_local_engine_new_pairs(spark: object, tmp_path: Path) -> None:

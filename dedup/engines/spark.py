@@ -12,6 +12,7 @@ mount (NFS, a FUSE-mounted bucket) on a cluster.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -226,29 +227,124 @@ def map_ordered_spark(
             # Partitions keep their items' order, and collect() the partitions'.
             return sc.parallelize(chunk, min(tasks, len(chunk))).map(func).collect()
 
-        with ThreadPoolExecutor(2, thread_name_prefix="dedup-spark") as pool:
-            pending: deque[Future[list[R]]] = deque()
-
-            def submit() -> None:
-                chunk = list(islice(iterator, tasks * per_task))
-                if chunk:
-                    pending.append(pool.submit(run, chunk))
-
-            submit()
-            submit()
-            try:
-                while pending:
-                    try:
-                        results = pending.popleft().result()
-                    except Exception as exc:
-                        raise DedupError(f"a Spark job failed ({type(exc).__name__})") from None
-                    submit()
-                    yield from results
-            finally:
-                if pending:  # stopped early: the jobs still running are not waited for
-                    sc.cancelAllJobs()
-                    for future in pending:
-                        future.cancel()
+        chunks = iter(lambda: list(islice(iterator, tasks * per_task)), [])
+        yield from _in_waves(sc, (functools.partial(run, chunk) for chunk in chunks))
 
 
-__all__ = ["code_identity", "map_ordered_spark", "spark_context"]
+def _in_waves(sc: Any, jobs: Iterator[Callable[[], list[R]]]) -> Iterator[R]:
+    """The results of each job (a Spark job started by the callable), job after job, with two
+    jobs in flight: this process takes a job's results while the next one runs.
+
+    Raises:
+        DedupError: a job failed (its error class only).
+    """
+    with ThreadPoolExecutor(2, thread_name_prefix="dedup-spark") as pool:
+        pending: deque[Future[list[R]]] = deque()
+
+        def submit() -> None:
+            job = next(jobs, None)
+            if job is not None:
+                pending.append(pool.submit(job))
+
+        submit()
+        submit()
+        try:
+            while pending:
+                try:
+                    results = pending.popleft().result()
+                except Exception as exc:
+                    raise DedupError(f"a Spark job failed ({type(exc).__name__})") from None
+                submit()
+                yield from results
+        finally:
+            if pending:  # stopped early: the jobs still running are not waited for
+                sc.cancelAllJobs()
+                for future in pending:
+                    future.cancel()
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_uri(folder: str) -> bool:
+    """Whether a folder argument names a Hadoop file system location (``hdfs://``, ``s3a://``,
+    ``file://`` ...) rather than a local path.
+
+    >>> is_uri("s3a://bucket/scraped"), is_uri("file:///data/x"), is_uri("data/x"), is_uri("C:/x")
+    (True, True, False, False)
+    """
+    return bool(_URI.match(folder))
+
+
+# Spark packs files into a task up to 32 MB, counting each file as at least 32 KB (its defaults,
+# 128 MB and 4 MB, make tasks of 32 small files, and a task costs Spark about 25 ms).
+_PACKING = {"spark.sql.files.maxPartitionBytes": str(32 << 20), "spark.sql.files.openCostInBytes": str(32 << 10)}
+
+
+def _digest_partition(
+    rows: Iterable[Any], root: str, func: Callable[[list[tuple[str, bytes]]], R], per_call: int
+) -> Iterator[R]:
+    """Executor side: a partition's files (``path``, ``content`` rows) in path order, ``per_call``
+    at a time, as ``(relative path, bytes)`` lists for ``func``."""
+    files = sorted((row[0][len(root) :].lstrip("/"), bytes(row[1])) for row in rows)
+    for lo in range(0, len(files), per_call):
+        yield func(files[lo : lo + per_call])
+
+
+def map_uri_files(
+    uri: str,
+    func: Callable[[list[tuple[str, bytes]]], R],
+    max_bytes: int,
+    listing: list[tuple[str, int]],
+    master: str | None = None,
+    per_call: int = 128,
+) -> Iterator[R]:
+    """``func`` over the files under ``uri`` on any file system Spark reads (HDFS, S3, GCS, a
+    local ``file://`` folder), ``per_call`` files at a time, read by Spark's ``binaryFile`` source.
+
+    Spark lists the folder recursively; ``listing`` gets the relative path and size of every file
+    (path order) before the first result. Files over ``max_bytes`` are listed but not read. Names
+    starting with ``_`` or ``.`` are not listed (Spark's rule for hidden files; a local folder only
+    hides ``.``). Results come task by task; within a task, files in path order.
+
+    Raises:
+        DedupError: the folder cannot be listed, or a Spark job failed.
+    """
+    with spark_context(master) as sc:
+        _check_executors(sc)
+        sql = _pyspark()
+        session = sql.SparkSession.builder.getOrCreate()
+        jvm_path = sc._jvm.org.apache.hadoop.fs.Path(uri)
+        try:
+            root = str(jvm_path.getFileSystem(sc._jsc.hadoopConfiguration()).makeQualified(jvm_path).toString())
+            found = session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uri)
+            rows = found.select("path", "length").collect()
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise DedupError(f"cannot list {uri} ({first})") from None
+        listing.extend(sorted((str(path)[len(root) :].lstrip("/"), int(length)) for path, length in rows))
+        if not any(size <= max_bytes for _, size in listing):
+            return
+        conf = session.conf
+        saved = {key: conf.get(key, None) for key in _PACKING}
+        for key, value in _PACKING.items():  # for this read only: the session may be the caller's
+            conf.set(key, value)
+        try:
+            readable = found.filter(found["length"] <= max_bytes).select("path", "content").rdd
+            n_parts = readable.getNumPartitions()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    conf.unset(key)
+                else:
+                    conf.set(key, value)
+        task = functools.partial(_digest_partition, root=root, func=func, per_call=per_call)
+        tasks = max(1, sc.defaultParallelism)
+        waves = (
+            functools.partial(sc.runJob, readable, task, list(range(lo, min(lo + tasks, n_parts))))
+            for lo in range(0, n_parts, tasks)
+        )
+        yield from _in_waves(sc, waves)
+
+
+__all__ = ["code_identity", "is_uri", "map_ordered_spark", "map_uri_files", "spark_context"]
