@@ -445,15 +445,29 @@ def _iter_uri_batches(
                 stats.add_skip(skip.reason)
                 on_skip(skip)
                 on_progress("read", 1, None)
-        for result in itertools.chain([first] if first is not None else [], results):
-            stats.files_read += result.files_read
-            for skip in result.skips:
-                stats.add_skip(skip.reason)
-                on_skip(skip)
-            yield result.digests
-            on_progress("read", result.files, None)
+        batches = itertools.chain([first] if first is not None else [], results)
+        yield from _digests_of(batches, stats, on_skip, on_progress)
     finally:
         _MEMOS.clear()
+
+
+def _digests_of(
+    results: Iterable[_BatchResult],
+    stats: RunStats,
+    on_skip: SkipHook,
+    on_progress: ProgressHook,
+    skips_out: list[Skip] | None = None,
+) -> Iterator[DigestBatch]:
+    """The digests of the read workers' results, counting their files and skips as they pass."""
+    for result in results:
+        stats.files_read += result.files_read
+        for skip in result.skips:
+            stats.add_skip(skip.reason)
+            on_skip(skip)
+            if skips_out is not None:
+                skips_out.append(skip)
+        yield result.digests
+        on_progress("read", result.files, None)
 
 
 def _import_later_stages() -> None:
@@ -488,15 +502,7 @@ def iter_batches(
                 meanwhile=_import_later_stages,
                 initializer=keep_freed_heap,
             )
-        for result in tasks:
-            stats.files_read += result.files_read
-            for skip in result.skips:
-                stats.add_skip(skip.reason)
-                on_skip(skip)
-                if skips_out is not None:
-                    skips_out.append(skip)
-            yield result.digests
-            on_progress("read", result.files, None)
+        yield from _digests_of(tasks, stats, on_skip, on_progress, skips_out)
     finally:
         _MEMOS.clear()  # a one-worker run kept them in this process: free them with the stage
 
