@@ -15,6 +15,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +128,27 @@ def test_results_come_in_item_order_across_waves(spark: object, n_items: int, pe
 
     assert list(map_ordered_spark(operator.neg, range(n_items), per_task=per_task)) == [-x for x in range(n_items)]
     assert spark.sparkContext._jsc is not None  # type: ignore[attr-defined]  # the active session still runs
+
+
+def test_a_reader_that_stops_early_cancels_only_its_own_jobs(spark: object) -> None:
+    from dedup.engines.spark import map_ordered_spark
+
+    sc = spark.sparkContext  # type: ignore[attr-defined]
+    results = map_ordered_spark(operator.neg, range(100), per_task=1)
+    assert next(results) == 0
+    own: list[object] = []
+
+    def application_job() -> None:  # the calling application's work, running beside dedup's
+        sc.setJobGroup("the-application", "a job of the calling application")
+        own.extend(sc.parallelize([0.5, 0.5], 2).map(time.sleep).collect())
+
+    beside = threading.Thread(target=application_job)
+    beside.start()
+    time.sleep(0.2)
+    results.close()  # the caller stops reading: dedup's jobs in flight are cancelled
+    beside.join()
+    assert own == [None, None]  # the application's job was not
+    assert list(map_ordered_spark(operator.neg, range(4))) == [0, -1, -2, -3]
 
 
 def test_a_failed_task_is_one_error_without_its_text(spark: object) -> None:
@@ -254,6 +277,10 @@ def test_a_uri_that_cannot_be_listed_is_one_error_line(spark: object, tmp_path: 
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: cannot list {uri} (")
     assert len(result.output.splitlines()) == 1
+    (tmp_path / "a.txt").write_text("One article in a file given where a folder is expected.\n")
+    uri = (tmp_path / "a.txt").as_uri()
+    result = CliRunner().invoke(app, ["scan", uri, "--out", str(tmp_path / "out"), "--engine", "spark", "-q"])
+    assert (result.exit_code, result.output) == (1, f"Error: {uri} is a file, not a folder\n")
 
 
 def test_index_on_spark_from_a_config_file_finds_the_local_engine_new_pairs(spark: object, tmp_path: Path) -> None:

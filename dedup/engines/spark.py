@@ -1,13 +1,15 @@
 """Spark engine: the per-file stage (read, extract, segment, fingerprint) on an Apache Spark cluster.
 
-Optional: ``pip install "dedup[spark]"`` (PySpark; Spark needs Java 17 or later). The same stage
-function as the local engine (:func:`dedup.pipeline.digest_files`) runs in Spark's Python workers,
-one task per batch of files; the digests come back to this process (the driver) in batch order,
-where matching runs as in a local scan. Reports are byte for byte those of the local engine
-(tested): no result depends on which engine read the files or in which order they finished.
+Optional: ``pip install "dedup[spark]"`` (PySpark; Spark 4 needs Java 17 or later). The same stage
+function as the local engine runs in Spark's Python workers, and the digests come back to this
+process (the driver), where matching runs as in a local scan. Reports are byte for byte those of
+the local engine (tested): no result depends on which engine read the files or in which order.
 
-The folder must be readable at the same path on every executor: any folder in local mode, a shared
-mount (NFS, a FUSE-mounted bucket) on a cluster.
+* A folder *path* (:func:`map_ordered_spark`): the driver lists it and hands out batches of paths
+  (:func:`dedup.pipeline.digest_files`); it must be readable at the same path on every executor
+  (any folder in local mode, a shared mount on a cluster).
+* A folder *URI* on any file system Spark reads (:func:`map_uri_files`): Spark lists it and reads
+  the files' bytes itself (:func:`dedup.pipeline.digest_file_bytes`); no mount needed.
 """
 
 from __future__ import annotations
@@ -67,15 +69,18 @@ class _JvmStderr:
                 with self.lock:
                     if self.held is not None:
                         self.held.append(line)
-                        continue
-                os.write(self.target_fd, line)
+                    else:
+                        os.write(self.target_fd, line)
+        with self.lock:  # the JVM exited: its lines are all out
+            os.close(self.target_fd)
+            self.target_fd = -1
 
     def release(self) -> None:
         """Spark started: pass on what was held, and every later line as it comes."""
         with self.lock:
             held, self.held = self.held or [], None
-        for line in held:
-            os.write(self.target_fd, line)
+            for line in held if self.target_fd >= 0 else ():
+                os.write(self.target_fd, line)
 
     def failure(self) -> str:
         """Spark did not start: the JVM's error message, or the first line its launch script printed
@@ -238,13 +243,20 @@ def _in_waves(sc: Any, jobs: Iterator[Callable[[], list[R]]]) -> Iterator[R]:
     Raises:
         DedupError: a job failed (its error class only).
     """
+    # The jobs' own group: stopping cancels them, not what else the application runs on ``sc``.
+    group = f"dedup-{os.getpid()}-{threading.get_ident()}-{id(jobs)}"
+
+    def in_group(job: Callable[[], list[R]]) -> list[R]:
+        sc.setJobGroup(group, "dedup: reading and fingerprinting files", True)
+        return job()
+
     with ThreadPoolExecutor(2, thread_name_prefix="dedup-spark") as pool:
         pending: deque[Future[list[R]]] = deque()
 
         def submit() -> None:
             job = next(jobs, None)
             if job is not None:
-                pending.append(pool.submit(job))
+                pending.append(pool.submit(in_group, job))
 
         submit()
         submit()
@@ -258,7 +270,7 @@ def _in_waves(sc: Any, jobs: Iterator[Callable[[], list[R]]]) -> Iterator[R]:
                 yield from results
         finally:
             if pending:  # stopped early: the jobs still running are not waited for
-                sc.cancelAllJobs()
+                sc.cancelJobGroup(group)
                 for future in pending:
                     future.cancel()
 
@@ -323,6 +335,8 @@ def map_uri_files(
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise DedupError(f"cannot list {uri} ({first})") from None
         listing.extend(sorted((str(path)[len(root) :].lstrip("/"), int(length)) for path, length in rows))
+        if listing and not listing[0][0]:
+            raise DedupError(f"{uri} is a file, not a folder")
         if not any(size <= max_bytes for _, size in listing):
             return
         conf = session.conf
