@@ -292,12 +292,23 @@ def read_file_bytes(rel: str, raw: bytes, cfg: IngestConfig) -> FileResult:
     return _parse_file(rel, cfg, lambda gz: _unpack_bytes(raw, gz, cfg.max_file_bytes))
 
 
+def unsupported(rel: str) -> Skip | None:
+    """The skip of a file whose name says no format dedup reads (checked before any byte is read).
+
+    >>> unsupported("a/notes.pdf").reason, unsupported("a/b.jsonl.gz")
+    ('unsupported_type', None)
+    """
+    if detect_format(rel)[0] is None:
+        return Skip(rel, REASON_UNSUPPORTED, "not .txt/.md/.html/.json/.jsonl")
+    return None
+
+
 def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[bool], bytes]) -> FileResult:
     """The articles and skips of file ``rel``, whose (decompressed) bytes ``load(gz)`` gives."""
     fmt, gz = detect_format(rel)
     skips: list[Skip] = []
     if fmt is None:
-        return FileResult(rel, (), (Skip(rel, REASON_UNSUPPORTED, "not .txt/.md/.html/.json/.jsonl"),))
+        return FileResult(rel, (), tuple(filter(None, [unsupported(rel)])))
     try:
         text = decode_bytes(load(gz))
         if fmt is InputFormat.TEXT:
@@ -343,4 +354,5 @@ __all__ = [
     "extract_html",
     "read_file",
     "read_file_bytes",
+    "unsupported",
 ]

@@ -45,7 +45,7 @@ from dedup.index import (
     sorted_unique,
     stable_argsort,
 )
-from dedup.ingest import REASON_TOO_LARGE, FileResult, discover_files, read_file, read_file_bytes
+from dedup.ingest import REASON_TOO_LARGE, FileResult, discover_files, read_file, read_file_bytes, unsupported
 from dedup.records import (
     ArticlePair,
     ArticleReport,
@@ -439,9 +439,9 @@ def _iter_uri_batches(
         first = next(results, None)  # Spark lists the folder first
         stats.files_seen = len(listing)
         on_progress("read", 0, len(listing))
-        for rel, size in listing:  # not read: a local run skips them too, by the same rule
+        for rel, size in listing:  # not read: a local run skips them too, with the same reasons
             if size > limit:
-                skip = Skip(rel, REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
+                skip = unsupported(rel) or Skip(rel, REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
                 stats.add_skip(skip.reason)
                 on_skip(skip)
                 on_progress("read", 1, None)

@@ -243,6 +243,7 @@ def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark:
     (src / "big.txt").write_text(article * 40, encoding="utf-8")
     (src / "b.txt").write_bytes(b"\x00\x00binary")
     (src / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (src / "scan.pdf").write_bytes(b"%PDF-1.4" + b"x" * 9000)  # unsupported before too large, like a local run
     (src / ".hidden.txt").write_text(article, encoding="utf-8")
     runner = CliRunner()
     options = ["--max-file-mb", "0.005"]  # 5,242 bytes: big.txt (about 13 KB) is too large
@@ -260,6 +261,7 @@ def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark:
         "skipped b.txt (binary: control bytes in the first 8 KiB)",
         f"skipped big.txt (too_large: {len(article.encode()) * 40} bytes > limit 5242)",
         "skipped notes.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl)",
+        "skipped scan.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl)",
     ]
     clusters = _rows(tmp_path / "remote" / "clusters.csv")
     assert sorted(row["path"] for row in clusters) == ["a b.txt", "sub dir/c[1].txt.gz", "sub dir/ü/ç%20#x.md"]
