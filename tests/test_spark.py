@@ -267,6 +267,20 @@ def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark:
     assert sorted(row["path"] for row in clusters) == ["a b.txt", "sub dir/c[1].txt.gz", "sub dir/ü/ç%20#x.md"]
 
 
+def test_eval_of_a_uri_on_spark_gives_the_local_metrics(spark: object, tmp_path: Path) -> None:
+    runner = CliRunner()
+    truth = str(SAMPLE / "truth.csv")
+    for name, folder, extra in (
+        ("local", str(SAMPLE / "articles"), []),
+        ("spark", (SAMPLE / "articles").as_uri(), ["--engine", "spark"]),
+    ):
+        result = runner.invoke(app, ["eval", folder, "--truth", truth, "--out", str(tmp_path / name), *extra])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "spark" / "errors.csv").read_bytes() == (tmp_path / "local" / "errors.csv").read_bytes()
+    metrics = [json.loads((tmp_path / name / "eval.json").read_text())["metrics"] for name in ("local", "spark")]
+    assert metrics[1] == metrics[0] and metrics[0]["articles_evaluated"] == 240
+
+
 def test_a_uri_needs_the_spark_engine(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scan", "hdfs://namenode/scraped", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
