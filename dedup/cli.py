@@ -554,7 +554,7 @@ StoreOpt = Annotated[
 @app.command("index")
 @with_run_options
 def index_(
-    folder: FolderArg,
+    folder: FolderOrUriArg,
     store: StoreOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the full reports and new_*.csv here.")] = None,
     keep_missing: Annotated[bool, typer.Option(help="Keep files that disappeared from FOLDER in the store.")] = False,
@@ -580,6 +580,8 @@ def index_(
     from dedup.report import run_summary
     from dedup.store import Store, store_lock
 
+    if store is None and isinstance(folder, str):
+        raise _fail(f"--store is needed: {folder} is a URI, with no local folder to keep the store in", EXIT_USAGE)
     store_path = store or folder / ".dedup" / "index.sqlite"
     with _guard():
         cfg = config_from_options(opts)

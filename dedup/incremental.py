@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from dedup.cluster import stable_id
-from dedup.config import DedupConfig
-from dedup.errors import InputError
+from dedup.config import DedupConfig, Engine
+from dedup.errors import ConfigError, InputError
 from dedup.ingest import discover_files
 from dedup.pipeline import (
     DedupResult,
@@ -32,6 +32,7 @@ from dedup.pipeline import (
     analyse,
     build_corpus,
     iter_batches,
+    iter_uri_batches,
     verify_candidates_cached,
 )
 from dedup.records import ArticlePair, BoilerplateGroup, Cluster, DigestBatch, RunStats, Skip
@@ -225,7 +226,7 @@ def _unchanged_stats(store: Store, cfg: DedupConfig) -> tuple[RunStats, float] |
 
 
 def index_folder(
-    root: Path,
+    root: Path | str,
     store: Store,
     cfg: DedupConfig,
     keep_missing: bool = False,
@@ -243,31 +244,65 @@ def index_folder(
             with the same parameters, nothing is matched again either (the stats are the last
             run's, which the same stored digests would give again).
 
+    ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
+    and reads. A file there has no content hash: a changed size or modification time means it is
+    read again (its digest is the same if its content is).
+
     Raises:
         InputError: ``root`` is not a directory.
+        ConfigError: ``root`` is a URI and the engine is not Spark.
     """
+    if isinstance(root, str):
+        from dedup.engines.spark import spark_context
+
+        if cfg.engine is not Engine.SPARK:
+            raise ConfigError(f"{root} is not a local folder: reading it needs --engine spark")
+        with spark_context(cfg.spark_master):  # one session lists the folder and reads it
+            return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
+    return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result)
+
+
+def _index_folder(
+    root: Path | str,
+    store: Store,
+    cfg: DedupConfig,
+    keep_missing: bool,
+    on_skip: SkipHook,
+    on_progress: ProgressHook,
+    need_result: bool,
+) -> tuple[DedupResult | None, Changes]:
     when = now_iso()
     stats = RunStats()
     changes = Changes()
     t0 = time.perf_counter()
     known = store.files()
-    on_disk = list(discover_files(root))
+    if isinstance(root, str):
+        from dedup.engines.spark import list_uri_files
+
+        listed = {rel: (size, mtime_ns) for rel, size, mtime_ns in list_uri_files(root)}
+        on_disk = list(listed)
+        state_of, sha_of = listed.get, lambda rel: ""
+        folder_name = root
+    else:
+        on_disk = list(discover_files(root))
+        root_str = str(root)  # a str join: pathlib costs 1 s per 100,000 files
+        state_of = lambda rel: stat_of(os.path.join(root_str, rel))  # noqa: E731
+        sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731
+        folder_name = str(root.resolve())
     stats.files_seen = len(on_disk)
     to_read: list[str] = []
     new_states: list[FileState] = []
     same_content: list[FileState] = []
     unchanged: list[str] = []
-    root_str = str(root)
     for rel in on_disk:
-        path = os.path.join(root_str, rel)  # a str join: pathlib costs 1 s per 100,000 files
-        st = stat_of(path)
+        st = state_of(rel)
         old = known.get(rel)
         if old is not None and st is not None and (old.size, old.mtime_ns) == st:
             unchanged.append(rel)
             continue
-        sha = file_sha1(path) if st is not None else ""
+        sha = sha_of(rel) if st is not None else ""
         if old is not None and st is not None and sha and old.sha1 == sha:
             same_content.append(dataclasses.replace(old, size=st[0], mtime_ns=st[1]))
             unchanged.append(rel)
@@ -291,7 +326,11 @@ def index_folder(
     def fresh() -> Iterator[DigestBatch]:
         # Each batch goes into the store (inside the run's transaction) as it arrives and on to the
         # matcher: nothing holds the digests of every new file at once.
-        for batch in iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips):
+        if isinstance(root, str):
+            batches = iter_uri_batches(root, cfg, stats, on_skip, on_progress, only=to_read, skips_out=new_skips)
+        else:
+            batches = iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
+        for batch in batches:
             store.add_batch(batch, seen_before, when)
             new_ids.update(batch.ids)
             yield batch
@@ -302,7 +341,7 @@ def index_folder(
         # Nothing to read or forget, same parameters: the stored digests give the last run's result
         # again, so no pair or cluster is new.
         with store.transaction():
-            store.set_meta("input_folder", str(root.resolve()))
+            store.set_meta("input_folder", folder_name)
             store.update_mtimes(same_content)
             store.touch_files(unchanged, when)
             store.set_state("last_run", when)
@@ -345,7 +384,7 @@ def index_folder(
         ]
         changes.duplicate_rate = duplicate_rate(result)
 
-        store.set_meta("input_folder", str(root.resolve()))
+        store.set_meta("input_folder", folder_name)
         store.add_files(new_states, new_skips, when)
         store.update_mtimes(same_content)
         store.touch_files(unchanged, when)

@@ -423,30 +423,39 @@ def ingest_uri(
     """
     if cfg.engine is not Engine.SPARK:
         raise ConfigError(f"{uri} is not a local folder: reading it needs --engine spark")
-    return build_corpus(_iter_uri_batches(uri, cfg, stats, on_skip, on_progress), cfg, stats)
+    return build_corpus(iter_uri_batches(uri, cfg, stats, on_skip, on_progress), cfg, stats)
 
 
-def _iter_uri_batches(
-    uri: str, cfg: DedupConfig, stats: RunStats, on_skip: SkipHook, on_progress: ProgressHook
+def iter_uri_batches(
+    uri: str,
+    cfg: DedupConfig,
+    stats: RunStats,
+    on_skip: SkipHook = _noop_skip,
+    on_progress: ProgressHook = _noop_progress,
+    only: Sequence[str] | None = None,
+    skips_out: list[Skip] | None = None,
 ) -> Iterator[DigestBatch]:
+    """:func:`iter_batches` for the files under a Hadoop file system URI, listed and read by Spark;
+    ``only``: just these (relative paths), else every file listed (``stats.files_seen``)."""
     from dedup.engines.spark import map_uri_files
 
     limit = cfg.ingest.max_file_bytes
-    listing: list[tuple[str, int]] = []
+    listing: list[tuple[str, int, int]] = []
     task = functools.partial(digest_file_bytes, cfg=cfg)
     try:
-        results = map_uri_files(uri, task, limit, listing, cfg.spark_master, _FILES_PER_TASK)
+        results = map_uri_files(uri, task, limit, listing, cfg.spark_master, _FILES_PER_TASK, only)
         first = next(results, None)  # Spark lists the folder first
-        stats.files_seen = len(listing)
-        on_progress("read", 0, len(listing))
-        for rel, size in listing:  # not read: a local run skips them too, with the same reasons
+        wanted = listing if only is None else [f for f in listing if f[0] in set(only)]
+        if only is None:
+            stats.files_seen = len(listing)
+        on_progress("read", 0, len(wanted))
+        for rel, size, _ in wanted:  # not read: a local run skips them too, with the same reasons
             if size > limit:
                 skip = unsupported(rel) or Skip(rel, REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
-                stats.add_skip(skip.reason)
-                on_skip(skip)
+                _count_skip(skip, stats, on_skip, skips_out)
                 on_progress("read", 1, None)
         batches = itertools.chain([first] if first is not None else [], results)
-        yield from _digests_of(batches, stats, on_skip, on_progress)
+        yield from _digests_of(batches, stats, on_skip, on_progress, skips_out)
     finally:
         _MEMOS.clear()
 
@@ -462,12 +471,16 @@ def _digests_of(
     for result in results:
         stats.files_read += result.files_read
         for skip in result.skips:
-            stats.add_skip(skip.reason)
-            on_skip(skip)
-            if skips_out is not None:
-                skips_out.append(skip)
+            _count_skip(skip, stats, on_skip, skips_out)
         yield result.digests
         on_progress("read", result.files, None)
+
+
+def _count_skip(skip: Skip, stats: RunStats, on_skip: SkipHook, skips_out: list[Skip] | None) -> None:
+    stats.add_skip(skip.reason)
+    on_skip(skip)
+    if skips_out is not None:
+        skips_out.append(skip)
 
 
 def _import_later_stages() -> None:

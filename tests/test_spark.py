@@ -281,6 +281,59 @@ def test_eval_of_a_uri_on_spark_gives_the_local_metrics(spark: object, tmp_path:
     assert metrics[1] == metrics[0] and metrics[0]["articles_evaluated"] == 240
 
 
+def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_path: Path) -> None:
+    """Nightly runs on a folder Spark lists and reads: the same changes, new pairs and reports as
+    runs on the local folder, run after run (added files, then a changed and a removed one, then
+    nothing new)."""
+    runner = CliRunner()
+    names = sorted(p.name for p in (SAMPLE / "articles").iterdir())
+    folder = tmp_path / "articles"
+    folder.mkdir()
+
+    def run(step: str) -> None:
+        for name, where, extra in (
+            ("local", str(folder), []),
+            ("spark", folder.as_uri(), ["--engine", "spark"]),
+        ):
+            out = tmp_path / step / name
+            args = ["index", where, "--store", str(tmp_path / f"{name}.sqlite"), "--out", str(out), "-q", *extra]
+            result = runner.invoke(app, args)
+            assert result.exit_code == 0, result.output
+        local, spark_out = tmp_path / step / "local", tmp_path / step / "spark"
+        for csv_name in ("new_pairs.csv", "new_clusters.csv", "articles.csv", "clusters.csv", "pairs.csv"):
+            assert (spark_out / csv_name).read_bytes() == (local / csv_name).read_bytes(), (step, csv_name)
+        both = [json.loads((out / "summary.json").read_text()) for out in (local, spark_out)]
+        assert both[1]["changes"] == both[0]["changes"], step
+        assert both[1]["files_read"] == both[0]["files_read"], step  # only new and changed files are read
+        summaries[step] = {**both[0]["changes"], "files_read": both[0]["files_read"]}
+
+    summaries: dict[str, dict[str, object]] = {}
+    for step, batch in (("first", names[:4]), ("second", names[4:])):
+        for name in batch:
+            src = SAMPLE / "articles" / name
+            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, folder / name)
+        run(step)
+    changed, removed = sorted(p for p in folder.rglob("*.txt"))[:2]
+    changed.write_text("A completely new text for this article, long enough to be indexed by dedup now.\n")
+    os.utime(changed, ns=(10**18, 10**18))  # a time neither run saw
+    removed.unlink()
+    run("third")
+    run("fourth")
+    assert summaries["second"]["files_unchanged"] == summaries["first"]["files_new"] > 0
+    assert summaries["second"]["files_new"] > 0
+    assert (summaries["third"]["files_changed"], summaries["third"]["files_removed"]) == (1, 1)
+    assert summaries["third"]["files_read"] == 1
+    assert summaries["fourth"]["files_new"] == summaries["fourth"]["files_changed"] == 0
+
+
+def test_index_of_a_uri_needs_a_store_path(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["index", "hdfs://namenode/scraped", "--engine", "spark"])
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: --store is needed: hdfs://namenode/scraped is a URI, with no local folder to keep the store in\n"
+    )
+
+
 def test_a_uri_needs_the_spark_engine(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scan", "hdfs://namenode/scraped", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2

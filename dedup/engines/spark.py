@@ -40,6 +40,7 @@ def _pyspark() -> Any:
     """The ``pyspark.sql`` module, or a :class:`ConfigError` that says how to install it."""
     try:
         import pyspark.sql
+        import pyspark.sql.functions  # reached as pyspark.sql.functions
     except ImportError:
         raise ConfigError('--engine spark needs PySpark: pip install "dedup[spark]"') from None
     return pyspark.sql
@@ -294,71 +295,118 @@ _PACKING = {"spark.sql.files.maxPartitionBytes": str(32 << 20), "spark.sql.files
 
 
 def _digest_partition(
-    rows: Iterable[Any], root: str, func: Callable[[list[tuple[str, bytes]]], R], per_call: int
+    rows: Iterable[Any],
+    root: str,
+    func: Callable[[list[tuple[str, bytes]]], R],
+    per_call: int,
+    only: frozenset[str] | None = None,
 ) -> Iterator[R]:
-    """Executor side: a partition's files (``path``, ``content`` rows) in path order, ``per_call``
-    at a time, as ``(relative path, bytes)`` lists for ``func``."""
-    files = sorted((row[0][len(root) :].lstrip("/"), bytes(row[1])) for row in rows)
+    """Executor side: a partition's files (``path``, ``content`` rows; those in ``only`` if
+    given) in path order, ``per_call`` at a time, as ``(relative path, bytes)`` lists for ``func``."""
+    files = []
+    for path, content in rows:
+        rel = _relative(path, root)
+        if only is None or rel in only:
+            files.append((rel, bytes(content)))
+    files.sort()
     for lo in range(0, len(files), per_call):
         yield func(files[lo : lo + per_call])
+
+
+def _relative(path: str, root: str) -> str:
+    return str(path)[len(root) :].lstrip("/")
+
+
+def _files_of(session: Any, uri: str) -> tuple[str, Any, list[tuple[str, int, int]]]:
+    """The qualified root of ``uri``, Spark's ``binaryFile`` frame of the files under it, and each
+    file's relative path, size and modification time (ns), in path order.
+
+    Raises:
+        DedupError: the folder cannot be listed, or is a file.
+    """
+    sc = session.sparkContext
+    jvm_path = sc._jvm.org.apache.hadoop.fs.Path(uri)
+    try:
+        root = str(jvm_path.getFileSystem(sc._jsc.hadoopConfiguration()).makeQualified(jvm_path).toString())
+        found = session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uri)
+        rows = found.select("path", "length", _pyspark().functions.unix_micros("modificationTime")).collect()
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DedupError(f"cannot list {uri} ({first})") from None
+    # Times as integer nanoseconds, like os.stat's (Spark keeps microseconds).
+    listing = sorted((_relative(path, root), int(length), int(micros) * 1000) for path, length, micros in rows)
+    if listing and not listing[0][0]:
+        raise DedupError(f"{uri} is a file, not a folder")
+    return root, found, listing
+
+
+def list_uri_files(uri: str, master: str | None = None) -> list[tuple[str, int, int]]:
+    """Relative path, size and modification time (ns) of every file under ``uri``, in path order
+    (Spark's listing: names starting with ``_`` or ``.`` are hidden).
+
+    Raises:
+        DedupError: the folder cannot be listed, or is a file.
+    """
+    with spark_context(master):
+        return _files_of(_pyspark().SparkSession.builder.getOrCreate(), uri)[2]
 
 
 def map_uri_files(
     uri: str,
     func: Callable[[list[tuple[str, bytes]]], R],
     max_bytes: int,
-    listing: list[tuple[str, int]],
+    listing: list[tuple[str, int, int]],
     master: str | None = None,
     per_call: int = 128,
+    only: Iterable[str] | None = None,
 ) -> Iterator[R]:
     """``func`` over the files under ``uri`` on any file system Spark reads (HDFS, S3, GCS, a
     local ``file://`` folder), ``per_call`` files at a time, read by Spark's ``binaryFile`` source.
 
-    Spark lists the folder recursively; ``listing`` gets the relative path and size of every file
-    (path order) before the first result. Files over ``max_bytes`` are listed but not read. Names
-    starting with ``_`` or ``.`` are not listed (Spark's rule for hidden files; a local folder only
-    hides ``.``). Results come task by task; within a task, files in path order.
+    Spark lists the folder recursively; ``listing`` gets the relative path, size and modification
+    time of every file (path order) before the first result. Files over ``max_bytes`` are listed
+    but not read. Names starting with ``_`` or ``.`` are not listed (Spark's rule for hidden
+    files; a local folder only hides ``.``). ``only``: read just these files (a nightly run's new
+    and changed ones): Spark then skips, unread, every file modified before the oldest of them.
+    Results come task by task; within a task, files in path order.
 
     Raises:
         DedupError: the folder cannot be listed, or a Spark job failed.
     """
     with spark_context(master) as sc:
         _check_executors(sc)
-        sql = _pyspark()
-        session = sql.SparkSession.builder.getOrCreate()
-        jvm_path = sc._jvm.org.apache.hadoop.fs.Path(uri)
-        try:
-            root = str(jvm_path.getFileSystem(sc._jsc.hadoopConfiguration()).makeQualified(jvm_path).toString())
-            found = session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uri)
-            rows = found.select("path", "length").collect()
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            raise DedupError(f"cannot list {uri} ({first})") from None
-        listing.extend(sorted((str(path)[len(root) :].lstrip("/"), int(length)) for path, length in rows))
-        if listing and not listing[0][0]:
-            raise DedupError(f"{uri} is a file, not a folder")
-        if not any(size <= max_bytes for _, size in listing):
+        session = _pyspark().SparkSession.builder.getOrCreate()
+        root, found, files = _files_of(session, uri)
+        listing.extend(files)
+        wanted = None if only is None else frozenset(only)
+        readable = [f for f in files if f[1] <= max_bytes and (wanted is None or f[0] in wanted)]
+        if not readable:
             return
+        condition = found["length"] <= max_bytes
+        if wanted is not None:  # pushed down with the size: older files are not even opened
+            functions = _pyspark().functions
+            oldest = min(when for _, _, when in readable) // 1000
+            condition &= found["modificationTime"] >= functions.timestamp_micros(functions.lit(oldest))
         conf = session.conf
         saved = {key: conf.get(key, None) for key in _PACKING}
         for key, value in _PACKING.items():  # for this read only: the session may be the caller's
             conf.set(key, value)
         try:
-            readable = found.filter(found["length"] <= max_bytes).select("path", "content").rdd
-            n_parts = readable.getNumPartitions()
+            rdd = found.filter(condition).select("path", "content").rdd
+            n_parts = rdd.getNumPartitions()
         finally:
             for key, value in saved.items():
                 if value is None:
                     conf.unset(key)
                 else:
                     conf.set(key, value)
-        task = functools.partial(_digest_partition, root=root, func=func, per_call=per_call)
+        task = functools.partial(_digest_partition, root=root, func=func, per_call=per_call, only=wanted)
         tasks = max(1, sc.defaultParallelism)
         waves = (
-            functools.partial(sc.runJob, readable, task, list(range(lo, min(lo + tasks, n_parts))))
+            functools.partial(sc.runJob, rdd, task, list(range(lo, min(lo + tasks, n_parts))))
             for lo in range(0, n_parts, tasks)
         )
         yield from _in_waves(sc, waves)
 
 
-__all__ = ["code_identity", "is_uri", "map_ordered_spark", "map_uri_files", "spark_context"]
+__all__ = ["code_identity", "is_uri", "list_uri_files", "map_ordered_spark", "map_uri_files", "spark_context"]
