@@ -278,10 +278,12 @@ def _index_folder(
     changes = Changes()
     t0 = time.perf_counter()
     known = store.files()
+    uri_folder = None
     if isinstance(root, str):
-        from dedup.engines.spark import list_uri_files
+        from dedup.engines.spark import list_uri_folder
 
-        listed = {rel: (size, mtime_ns) for rel, size, mtime_ns in list_uri_files(root)}
+        uri_folder = list_uri_folder(root)  # listed once: the reading below starts from this listing
+        listed = {rel: (size, mtime_ns) for rel, size, mtime_ns in uri_folder.files}
         on_disk = list(listed)
         state_of, sha_of = listed.get, lambda rel: ""
         folder_name = root
@@ -326,8 +328,8 @@ def _index_folder(
     def fresh() -> Iterator[DigestBatch]:
         # Each batch goes into the store (inside the run's transaction) as it arrives and on to the
         # matcher: nothing holds the digests of every new file at once.
-        if isinstance(root, str):
-            batches = iter_uri_batches(root, cfg, stats, on_skip, on_progress, only=to_read, skips_out=new_skips)
+        if uri_folder is not None:
+            batches = iter_uri_batches(uri_folder, cfg, stats, on_skip, on_progress, only=to_read, skips_out=new_skips)
         else:
             batches = iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
         for batch in batches:

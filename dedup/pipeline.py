@@ -66,6 +66,8 @@ from dedup.verify_cache import CACHE_VERSION, VerifyCache, build_cache, paragrap
 if TYPE_CHECKING:
     from scipy import sparse
 
+    from dedup.engines.spark import UriFolder
+
 ProgressHook = Callable[[str, int, int | None], None]
 SkipHook = Callable[[Skip], None]
 
@@ -427,7 +429,7 @@ def ingest_uri(
 
 
 def iter_uri_batches(
-    uri: str,
+    uri: str | UriFolder,
     cfg: DedupConfig,
     stats: RunStats,
     on_skip: SkipHook = _noop_skip,
@@ -435,8 +437,9 @@ def iter_uri_batches(
     only: Sequence[str] | None = None,
     skips_out: list[Skip] | None = None,
 ) -> Iterator[DigestBatch]:
-    """:func:`iter_batches` for the files under a Hadoop file system URI, listed and read by Spark;
-    ``only``: just these (relative paths), else every file listed (``stats.files_seen``)."""
+    """:func:`iter_batches` for the files under a Hadoop file system URI, listed (unless ``uri`` is
+    the folder Spark listed already) and read by Spark; ``only``: just these (relative paths), else
+    every file listed (``stats.files_seen``)."""
     from dedup.engines.spark import map_uri_files
 
     limit = cfg.ingest.max_file_bytes

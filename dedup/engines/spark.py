@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TypeVar
@@ -317,42 +318,45 @@ def _relative(path: str, root: str) -> str:
     return str(path)[len(root) :].lstrip("/")
 
 
-def _files_of(session: Any, uri: str) -> tuple[str, Any, list[tuple[str, int, int]]]:
-    """The qualified root of ``uri``, Spark's ``binaryFile`` frame of the files under it, and each
-    file's relative path, size and modification time (ns), in path order.
+@dataclass(frozen=True)
+class UriFolder:
+    """A folder on a file system Spark reads, as Spark listed it (valid while its session runs)."""
+
+    uri: str
+    root: str
+    """The folder's qualified path, as Spark writes the start of its files' paths."""
+    frame: Any
+    """Spark's ``binaryFile`` frame of the files (nothing is read before it is filtered)."""
+    files: list[tuple[str, int, int]]
+    """Relative path, size and modification time (ns) of each file, in path order."""
+
+
+def list_uri_folder(uri: str) -> UriFolder:
+    """List ``uri`` recursively with the active Spark session (names starting with ``_`` or
+    ``.`` are hidden, Spark's rule; see :func:`spark_context`).
 
     Raises:
         DedupError: the folder cannot be listed, or is a file.
     """
+    session = _pyspark().SparkSession.builder.getOrCreate()
     sc = session.sparkContext
     jvm_path = sc._jvm.org.apache.hadoop.fs.Path(uri)
     try:
         root = str(jvm_path.getFileSystem(sc._jsc.hadoopConfiguration()).makeQualified(jvm_path).toString())
-        found = session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uri)
-        rows = found.select("path", "length", _pyspark().functions.unix_micros("modificationTime")).collect()
+        frame = session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uri)
+        rows = frame.select("path", "length", _pyspark().functions.unix_micros("modificationTime")).collect()
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise DedupError(f"cannot list {uri} ({first})") from None
     # Times as integer nanoseconds, like os.stat's (Spark keeps microseconds).
-    listing = sorted((_relative(path, root), int(length), int(micros) * 1000) for path, length, micros in rows)
-    if listing and not listing[0][0]:
+    files = sorted((_relative(path, root), int(length), int(micros) * 1000) for path, length, micros in rows)
+    if files and not files[0][0]:
         raise DedupError(f"{uri} is a file, not a folder")
-    return root, found, listing
-
-
-def list_uri_files(uri: str, master: str | None = None) -> list[tuple[str, int, int]]:
-    """Relative path, size and modification time (ns) of every file under ``uri``, in path order
-    (Spark's listing: names starting with ``_`` or ``.`` are hidden).
-
-    Raises:
-        DedupError: the folder cannot be listed, or is a file.
-    """
-    with spark_context(master):
-        return _files_of(_pyspark().SparkSession.builder.getOrCreate(), uri)[2]
+    return UriFolder(uri, root, frame, files)
 
 
 def map_uri_files(
-    uri: str,
+    uri: str | UriFolder,
     func: Callable[[list[tuple[str, bytes]]], R],
     max_bytes: int,
     listing: list[tuple[str, int, int]],
@@ -363,7 +367,8 @@ def map_uri_files(
     """``func`` over the files under ``uri`` on any file system Spark reads (HDFS, S3, GCS, a
     local ``file://`` folder), ``per_call`` files at a time, read by Spark's ``binaryFile`` source.
 
-    Spark lists the folder recursively; ``listing`` gets the relative path, size and modification
+    Spark lists the folder recursively (unless ``uri`` is a :class:`UriFolder` it listed already,
+    in this session); ``listing`` gets the relative path, size and modification
     time of every file (path order) before the first result. Files over ``max_bytes`` are listed
     but not read. Names starting with ``_`` or ``.`` are not listed (Spark's rule for hidden
     files; a local folder only hides ``.``). ``only``: read just these files (a nightly run's new
@@ -376,7 +381,8 @@ def map_uri_files(
     with spark_context(master) as sc:
         _check_executors(sc)
         session = _pyspark().SparkSession.builder.getOrCreate()
-        root, found, files = _files_of(session, uri)
+        folder = uri if isinstance(uri, UriFolder) else list_uri_folder(uri)
+        root, found, files = folder.root, folder.frame, folder.files
         listing.extend(files)
         wanted = None if only is None else frozenset(only)
         readable = [f for f in files if f[1] <= max_bytes and (wanted is None or f[0] in wanted)]
@@ -409,4 +415,12 @@ def map_uri_files(
         yield from _in_waves(sc, waves)
 
 
-__all__ = ["code_identity", "is_uri", "list_uri_files", "map_ordered_spark", "map_uri_files", "spark_context"]
+__all__ = [
+    "UriFolder",
+    "code_identity",
+    "is_uri",
+    "list_uri_folder",
+    "map_ordered_spark",
+    "map_uri_files",
+    "spark_context",
+]
