@@ -7,6 +7,7 @@ tests that need neither run.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import importlib.util
 import json
@@ -324,6 +325,22 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
     assert (summaries["third"]["files_changed"], summaries["third"]["files_removed"]) == (1, 1)
     assert summaries["third"]["files_read"] == 1
     assert summaries["fourth"]["files_new"] == summaries["fourth"]["files_changed"] == 0
+
+
+def test_a_file_that_vanishes_after_the_listing_is_passed_over(spark: object, tmp_path: Path) -> None:
+    from dedup.cli import build_config
+    from dedup.engines.spark import list_uri_folder, map_uri_files
+    from dedup.pipeline import digest_file_bytes
+
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(f"Article {name} has words enough to be read as one paragraph here.\n")
+    folder = list_uri_folder(tmp_path.as_uri())
+    (tmp_path / "b.txt").unlink()  # a scraper removed it between the listing and the reading
+    cfg = build_config(workers=1, engine="spark")
+    task = functools.partial(digest_file_bytes, cfg=cfg)
+    results = list(map_uri_files(folder, task, cfg.ingest.max_file_bytes, []))
+    assert sorted(i for r in results for i in r.digests.ids) == ["a.txt", "c.txt"]
+    assert spark.conf.get("spark.sql.files.ignoreMissingFiles") == "false"  # type: ignore[attr-defined]  # the session's own setting is back
 
 
 def test_index_of_a_uri_needs_a_store_path(tmp_path: Path) -> None:

@@ -290,9 +290,15 @@ def is_uri(folder: str) -> bool:
     return bool(_URI.match(folder))
 
 
-# Spark packs files into a task up to 32 MB, counting each file as at least 32 KB (its defaults,
-# 128 MB and 4 MB, make tasks of 32 small files, and a task costs Spark about 25 ms).
-_PACKING = {"spark.sql.files.maxPartitionBytes": str(32 << 20), "spark.sql.files.openCostInBytes": str(32 << 10)}
+# How Spark reads a folder's files for dedup (set for that read only): tasks of up to 32 MB of
+# files, each counted as at least 32 KB (its defaults, 128 MB and 4 MB, make tasks of 32 small
+# files, and a task costs Spark about 25 ms); a file that vanished since the listing (a scraper
+# still writing the folder) is passed over instead of failing the run, as a local run skips it.
+_READ_CONF = {
+    "spark.sql.files.maxPartitionBytes": str(32 << 20),
+    "spark.sql.files.openCostInBytes": str(32 << 10),
+    "spark.sql.files.ignoreMissingFiles": "true",
+}
 
 
 def _digest_partition(
@@ -394,8 +400,8 @@ def map_uri_files(
             oldest = min(when for _, _, when in readable) // 1000
             condition &= found["modificationTime"] >= functions.timestamp_micros(functions.lit(oldest))
         conf = session.conf
-        saved = {key: conf.get(key, None) for key in _PACKING}
-        for key, value in _PACKING.items():  # for this read only: the session may be the caller's
+        saved = {key: conf.get(key, None) for key in _READ_CONF}
+        for key, value in _READ_CONF.items():  # for this read only: the session may be the caller's
             conf.set(key, value)
         try:
             rdd = found.filter(condition).select("path", "content").rdd
