@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import BinaryIO
 
 from dedup.config import IngestConfig
 from dedup.records import Article, Skip
@@ -143,22 +144,39 @@ def discover_files(root: Path) -> Iterator[str]:
     yield from walk(root, "")
 
 
-def _read_bytes(path: Path, gz: bool, limit: int) -> bytes:
+def _within(size: int, limit: int) -> None:
+    if size > limit:
+        raise SkipFile(REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
+
+
+def _gunzip(source: Path | BinaryIO, limit: int) -> bytes:
+    """A gzip file's (or stream's) decompressed bytes, at most ``limit`` of them."""
     try:
-        if not gz:
-            size = path.stat().st_size
-            if size > limit:
-                raise SkipFile(REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
-            return path.read_bytes()
-        with gzip.open(path, "rb") as fh:
+        with gzip.open(source, "rb") as fh:
             data = fh.read(limit + 1)
-        if len(data) > limit:
-            raise SkipFile(REASON_TOO_LARGE, f"more than {limit} bytes after decompression")
-        return data
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise SkipFile(REASON_CORRUPT_GZIP, str(exc) or type(exc).__name__) from None
+    if len(data) > limit:
+        raise SkipFile(REASON_TOO_LARGE, f"more than {limit} bytes after decompression")
+    return data
+
+
+def _read_bytes(path: Path, gz: bool, limit: int) -> bytes:
+    try:
+        if gz:
+            return _gunzip(path, limit)
+        _within(path.stat().st_size, limit)
+        return path.read_bytes()
     except OSError as exc:
         raise SkipFile(REASON_UNREADABLE, exc.strerror or type(exc).__name__) from None
+
+
+def _unpack_bytes(raw: bytes, gz: bool, limit: int) -> bytes:
+    """:func:`_read_bytes` for a file's bytes already in memory."""
+    if gz:
+        return _gunzip(io.BytesIO(raw), limit)
+    _within(len(raw), limit)
+    return raw
 
 
 def decode_bytes(data: bytes) -> str:
@@ -248,22 +266,6 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
         seen_ids.add(rid)
         articles.append(Article(f"{rel}#{rid}", text))
     return articles
-
-
-def _unpack_bytes(raw: bytes, gz: bool, limit: int) -> bytes:
-    """:func:`_read_bytes` for a file's bytes already in memory."""
-    if not gz:
-        if len(raw) > limit:
-            raise SkipFile(REASON_TOO_LARGE, f"{len(raw)} bytes > limit {limit}")
-        return raw
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
-            data = fh.read(limit + 1)
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
-        raise SkipFile(REASON_CORRUPT_GZIP, str(exc) or type(exc).__name__) from None
-    if len(data) > limit:
-        raise SkipFile(REASON_TOO_LARGE, f"more than {limit} bytes after decompression")
-    return data
 
 
 def read_file(root: Path, rel: str, cfg: IngestConfig) -> FileResult:

@@ -448,7 +448,8 @@ def iter_uri_batches(
     try:
         results = map_uri_files(uri, task, limit, listing, cfg.spark_master, _FILES_PER_TASK, only)
         first = next(results, None)  # Spark lists the folder first
-        wanted = listing if only is None else [f for f in listing if f[0] in set(only)]
+        chosen = None if only is None else set(only)
+        wanted = listing if chosen is None else [f for f in listing if f[0] in chosen]
         if only is None:
             stats.files_seen = len(listing)
         on_progress("read", 0, len(wanted))

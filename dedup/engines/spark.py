@@ -306,10 +306,12 @@ def _digest_partition(
     root: str,
     func: Callable[[list[tuple[str, bytes]]], R],
     per_call: int,
-    only: frozenset[str] | None = None,
+    only: Any = None,
 ) -> Iterator[R]:
-    """Executor side: a partition's files (``path``, ``content`` rows; those in ``only`` if
-    given) in path order, ``per_call`` at a time, as ``(relative path, bytes)`` lists for ``func``."""
+    """Executor side: a partition's files (``path``, ``content`` rows; with ``only``, a broadcast
+    set of relative paths, those in it) in path order, ``per_call`` at a time, as ``(relative
+    path, bytes)`` lists for ``func``."""
+    only = only.value if only is not None else None
     files = []
     for path, content in rows:
         rel = _relative(path, root)
@@ -390,7 +392,9 @@ def map_uri_files(
         folder = uri if isinstance(uri, UriFolder) else list_uri_folder(uri)
         root, found, files = folder.root, folder.frame, folder.files
         listing.extend(files)
-        wanted = None if only is None else frozenset(only)
+        wanted = None if only is None else frozenset(only).intersection(name for name, _, _ in files)
+        if wanted is not None and len(wanted) == len(files):
+            wanted = None  # every file (a first run): no filter to ship
         readable = [f for f in files if f[1] <= max_bytes and (wanted is None or f[0] in wanted)]
         if not readable:
             return
@@ -412,13 +416,19 @@ def map_uri_files(
                     conf.unset(key)
                 else:
                     conf.set(key, value)
-        task = functools.partial(_digest_partition, root=root, func=func, per_call=per_call, only=wanted)
+        # The chosen names go to each executor once (a broadcast), not with every task.
+        chosen = sc.broadcast(wanted) if wanted is not None else None
+        task = functools.partial(_digest_partition, root=root, func=func, per_call=per_call, only=chosen)
         tasks = max(1, sc.defaultParallelism)
         waves = (
             functools.partial(sc.runJob, rdd, task, list(range(lo, min(lo + tasks, n_parts))))
             for lo in range(0, n_parts, tasks)
         )
-        yield from _in_waves(sc, waves)
+        try:
+            yield from _in_waves(sc, waves)
+        finally:
+            if chosen is not None:
+                chosen.destroy()
 
 
 __all__ = [
