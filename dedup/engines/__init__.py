@@ -1,4 +1,5 @@
-"""Execution engines: how the per-file stage functions are run (in-process or a process pool)."""
+"""Execution engines: how the per-file stage functions are run (in-process, a process pool, or Apache
+Spark: :mod:`dedup.engines.spark`, imported only when a run asks for it)."""
 
 from __future__ import annotations
 
