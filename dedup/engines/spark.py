@@ -120,6 +120,11 @@ def _started_jvm() -> Iterator[_JvmStderr | None]:
         os.close(saved)
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error from Spark (its JVM's message), at most 200 characters."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 @contextmanager
 def spark_context(master: str | None = None, app_name: str = "dedup") -> Iterator[Any]:
     """The ``SparkContext`` to run on: the active session's when there is one (a job that calls
@@ -152,7 +157,7 @@ def spark_context(master: str | None = None, app_name: str = "dedup") -> Iterato
             session = builder.getOrCreate()
         except Exception as exc:  # PySparkRuntimeError (no Java, the JVM stopped), Py4JJavaError
             reason = jvm_stderr.failure() if jvm_stderr is not None else ""
-            reason = reason or (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            reason = reason or _first_line(exc)
             raise DedupError(f"Spark could not start ({reason}); check JAVA_HOME and --spark-master") from None
         if jvm_stderr is not None:
             jvm_stderr.release()
@@ -330,7 +335,6 @@ def _relative(path: str, root: str) -> str:
 class UriFolder:
     """A folder on a file system Spark reads, as Spark listed it (valid while its session runs)."""
 
-    uri: str
     root: str
     """The folder's qualified path, as Spark writes the start of its files' paths."""
     frame: Any
@@ -354,13 +358,12 @@ def list_uri_folder(uri: str) -> UriFolder:
         frame = session.read.format("binaryFile").option("recursiveFileLookup", "true").load(uri)
         rows = frame.select("path", "length", _pyspark().functions.unix_micros("modificationTime")).collect()
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise DedupError(f"cannot list {uri} ({first})") from None
+        raise DedupError(f"cannot list {uri} ({_first_line(exc)})") from None
     # Times as integer nanoseconds, like os.stat's (Spark keeps microseconds).
     files = sorted((_relative(path, root), int(length), int(micros) * 1000) for path, length, micros in rows)
     if files and not files[0][0]:
         raise DedupError(f"{uri} is a file, not a folder")
-    return UriFolder(uri, root, frame, files)
+    return UriFolder(root, frame, files)
 
 
 def map_uri_files(
