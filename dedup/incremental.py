@@ -17,12 +17,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dedup.cluster import stable_id
 from dedup.config import DedupConfig, Engine
 from dedup.errors import ConfigError, InputError
-from dedup.ingest import discover_files
+from dedup.ingest import bytes_sha1s, discover_files
 from dedup.pipeline import (
     DedupResult,
     ProgressHook,
@@ -38,6 +38,9 @@ from dedup.pipeline import (
 from dedup.records import ArticlePair, BoilerplateGroup, Cluster, DigestBatch, RunStats, Skip
 from dedup.store import FileState, Store, file_sha1, now_iso, stat_of
 from dedup.verify_cache import VerifyCache
+
+if TYPE_CHECKING:
+    from dedup.engines.spark import UriFolder
 
 
 @dataclass(slots=True)
@@ -225,6 +228,25 @@ def _unchanged_stats(store: Store, cfg: DedupConfig) -> tuple[RunStats, float] |
     return None
 
 
+def _uri_hashes(
+    folder: UriFolder, known: dict[str, FileState], listed: dict[str, tuple[int, int]], cfg: DedupConfig
+) -> dict[str, str]:
+    """The SHA-1 of every file of a URI folder whose size or time changed since a run that kept its
+    hash, read by Spark (one job; a local run hashes such files too): a file only touched, or
+    written again with the same bytes, is then unchanged, and not read again."""
+    from dedup.engines.spark import map_uri_files
+
+    suspects = [
+        rel
+        for rel, state in listed.items()
+        if (old := known.get(rel)) is not None and old.sha1 and (old.size, old.mtime_ns) != state
+    ]
+    if not suspects:
+        return {}
+    found = map_uri_files(folder, bytes_sha1s, cfg.ingest.max_file_bytes, [], cfg.spark_master, only=suspects)
+    return dict(chain.from_iterable(found))
+
+
 def index_folder(
     root: Path | str,
     store: Store,
@@ -245,8 +267,8 @@ def index_folder(
             run's, which the same stored digests would give again).
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
-    and reads. A file there has no content hash: a changed size or modification time means it is
-    read again (its digest is the same if its content is).
+    and reads (the executors hash what they read; a file whose size or modification time changed
+    is hashed by Spark first, as a local one is here).
 
     Raises:
         InputError: ``root`` is not a directory.
@@ -279,13 +301,15 @@ def _index_folder(
     t0 = time.perf_counter()
     known = store.files()
     uri_folder = None
+    read_hashes: dict[str, str] = {}  # URI files: the SHA-1 of each file read, from the executors
     if isinstance(root, str):
         from dedup.engines.spark import list_uri_folder
 
         uri_folder = list_uri_folder(root)  # listed once: the reading below starts from this listing
         listed = {rel: (size, mtime_ns) for rel, size, mtime_ns in uri_folder.files}
         on_disk = list(listed)
-        state_of, sha_of = listed.get, lambda rel: ""
+        hashes = _uri_hashes(uri_folder, known, listed, cfg)
+        state_of, sha_of = listed.get, lambda rel: hashes.get(rel, "")
         folder_name = root
     else:
         on_disk = list(discover_files(root))
@@ -329,7 +353,9 @@ def _index_folder(
         # Each batch goes into the store (inside the run's transaction) as it arrives and on to the
         # matcher: nothing holds the digests of every new file at once.
         if uri_folder is not None:
-            batches = iter_uri_batches(uri_folder, cfg, stats, on_skip, on_progress, only=to_read, skips_out=new_skips)
+            batches = iter_uri_batches(
+                uri_folder, cfg, stats, on_skip, on_progress, to_read, skips_out=new_skips, hashes_out=read_hashes
+            )
         else:
             batches = iter_batches(root, to_read, cfg, stats, on_skip, on_progress, skips_out=new_skips)
         for batch in batches:
@@ -387,6 +413,8 @@ def _index_folder(
         changes.duplicate_rate = duplicate_rate(result)
 
         store.set_meta("input_folder", folder_name)
+        if read_hashes:  # new URI files get their hash only as they are read
+            new_states = [dataclasses.replace(f, sha1=read_hashes.get(f.path, f.sha1)) for f in new_states]
         store.add_files(new_states, new_skips, when)
         store.update_mtimes(same_content)
         store.touch_files(unchanged, when)

@@ -7,12 +7,13 @@ of the ``REASON_*`` codes below, and reading goes on.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -294,6 +295,17 @@ def read_file_bytes(rel: str, raw: bytes, cfg: IngestConfig) -> FileResult:
     return _parse_file(rel, cfg, lambda gz: _unpack_bytes(raw, gz, cfg.max_file_bytes))
 
 
+def bytes_sha1s(files: Sequence[tuple[str, bytes]]) -> tuple[tuple[str, str], ...]:
+    """``(relative path, SHA-1)`` of files whose bytes were read elsewhere: what
+    :func:`dedup.store.file_sha1` gives for the same file on a local disk (the Spark engine's
+    nightly runs keep it, and compare it when a file's size or time changed).
+
+    >>> bytes_sha1s([("a.txt", b"abc")])
+    (('a.txt', 'a9993e364706816aba3e25717850c26c9cd0d89d'),)
+    """
+    return tuple((rel, hashlib.sha1(raw).hexdigest()) for rel, raw in files)
+
+
 def unsupported(rel: str) -> Skip | None:
     """The skip of a file whose name says no format dedup reads (checked before any byte is read).
 
@@ -350,6 +362,7 @@ __all__ = [
     "SKIP_REASONS",
     "FileResult",
     "InputFormat",
+    "bytes_sha1s",
     "decode_bytes",
     "detect_format",
     "discover_files",

@@ -45,7 +45,15 @@ from dedup.index import (
     sorted_unique,
     stable_argsort,
 )
-from dedup.ingest import REASON_TOO_LARGE, FileResult, discover_files, read_file, read_file_bytes, unsupported
+from dedup.ingest import (
+    REASON_TOO_LARGE,
+    FileResult,
+    bytes_sha1s,
+    discover_files,
+    read_file,
+    read_file_bytes,
+    unsupported,
+)
 from dedup.records import (
     ArticlePair,
     ArticleReport,
@@ -106,6 +114,8 @@ class _BatchResult:
     files_read: int
     skips: tuple[Skip, ...]
     digests: DigestBatch
+    hashes: tuple[tuple[str, str], ...] = ()
+    """``(relative path, SHA-1)`` of each file read from bytes (:func:`digest_file_bytes`)."""
 
 
 @contextmanager
@@ -136,10 +146,12 @@ def digest_files(batch: _Batch) -> _BatchResult:
 
 def digest_file_bytes(files: Sequence[tuple[str, bytes]], cfg: DedupConfig) -> _BatchResult:
     """Worker task of the Spark engine reading a Hadoop file system: :func:`digest_files` for files
-    whose bytes Spark read (relative path and bytes of each)."""
+    whose bytes Spark read (relative path and bytes of each), with each file's SHA-1 (what
+    :func:`dedup.store.file_sha1` gives for a local file), which ``dedup index`` keeps."""
     with _no_gc():
         results = ((rel, read_file_bytes(rel, raw, cfg.ingest)) for rel, raw in files)
-        return _digest_results(results, len(files), cfg)
+        done = _digest_results(results, len(files), cfg)
+        return _BatchResult(done.files, done.files_read, done.skips, done.digests, bytes_sha1s(files))
 
 
 def _digest_files(batch: _Batch) -> _BatchResult:
@@ -436,10 +448,11 @@ def iter_uri_batches(
     on_progress: ProgressHook = _noop_progress,
     only: Sequence[str] | None = None,
     skips_out: list[Skip] | None = None,
+    hashes_out: dict[str, str] | None = None,
 ) -> Iterator[DigestBatch]:
     """:func:`iter_batches` for the files under a Hadoop file system URI, listed (unless ``uri`` is
     the folder Spark listed already) and read by Spark; ``only``: just these (relative paths), else
-    every file listed (``stats.files_seen``)."""
+    every file listed (``stats.files_seen``). ``hashes_out`` gets the SHA-1 of every file read."""
     from dedup.engines.spark import map_uri_files
 
     limit = cfg.ingest.max_file_bytes
@@ -459,7 +472,7 @@ def iter_uri_batches(
                 _count_skip(skip, stats, on_skip, skips_out)
                 on_progress("read", 1, None)
         batches = itertools.chain([first] if first is not None else [], results)
-        yield from _digests_of(batches, stats, on_skip, on_progress, skips_out)
+        yield from _digests_of(batches, stats, on_skip, on_progress, skips_out, hashes_out)
     finally:
         _MEMOS.clear()
 
@@ -470,10 +483,14 @@ def _digests_of(
     on_skip: SkipHook,
     on_progress: ProgressHook,
     skips_out: list[Skip] | None = None,
+    hashes_out: dict[str, str] | None = None,
 ) -> Iterator[DigestBatch]:
-    """The digests of the read workers' results, counting their files and skips as they pass."""
+    """The digests of the read workers' results, counting their files and skips as they pass
+    (and collecting the files' hashes into ``hashes_out``, where the results have them)."""
     for result in results:
         stats.files_read += result.files_read
+        if hashes_out is not None:
+            hashes_out.update(result.hashes)
         for skip in result.skips:
             _count_skip(skip, stats, on_skip, skips_out)
         yield result.digests

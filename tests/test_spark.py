@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dedup.cli import app
+from dedup.cli import app, build_config
 from dedup.errors import ConfigError, DedupError
+from dedup.store import Store
 from tests.conftest import SAMPLE
 
 REPORTS = ("articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv")
@@ -317,10 +318,14 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
             src = SAMPLE / "articles" / name
             (shutil.copytree if src.is_dir() else shutil.copyfile)(src, folder / name)
         run(step)
-    changed, removed = sorted(p for p in folder.rglob("*.txt"))[:2]
+    changed, removed, touched, rewritten = sorted(p for p in folder.rglob("*.txt"))[:4]
     changed.write_text("A completely new text for this article, long enough to be indexed by dedup now.\n")
     os.utime(changed, ns=(10**18, 10**18))  # a time neither run saw
     removed.unlink()
+    # Same bytes, other time or a copy written again: unchanged (their hash is the one kept).
+    os.utime(touched, ns=(10**18, 10**18))
+    rewritten.write_bytes(rewritten.read_bytes())
+    os.utime(rewritten, ns=(2 * 10**18, 2 * 10**18))
     run("third")
     run("fourth")
     assert summaries["second"]["files_unchanged"] == summaries["first"]["files_new"] > 0
@@ -328,10 +333,18 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
     assert (summaries["third"]["files_changed"], summaries["third"]["files_removed"]) == (1, 1)
     assert summaries["third"]["files_read"] == 1
     assert summaries["fourth"]["files_new"] == summaries["fourth"]["files_changed"] == 0
+    # Both stores keep the same size, time (to the millisecond, as Hadoop lists a local file),
+    # hash and status of every file (the touched file's new time, the hashes made when read).
+    kept = []
+    for name in ("local", "spark"):
+        with Store(tmp_path / f"{name}.sqlite", build_config(), create=False) as store:
+            kept.append({f.path: (f.size, f.mtime_ns // 10**6, f.sha1, f.status) for f in store.files().values()})
+    assert kept[1] == kept[0]
+    assert kept[0][str(touched.relative_to(folder))][1] == 10**12
+    assert all(len(sha) == 40 for _, _, sha, _ in kept[0].values())
 
 
 def test_a_file_that_vanishes_after_the_listing_is_passed_over(spark: object, tmp_path: Path) -> None:
-    from dedup.cli import build_config
     from dedup.engines.spark import list_uri_folder, map_uri_files
     from dedup.pipeline import digest_file_bytes
 
