@@ -35,7 +35,7 @@ from dedup.config import (
     VerifyConfig,
 )
 from dedup.engines import no_huge_pages
-from dedup.errors import ConfigError, DedupError
+from dedup.errors import ConfigError, DedupError, InputError
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import RunStats, Skip
 from dedup.report import write_csv, write_new_reports, write_reports
@@ -495,9 +495,23 @@ def eval_(
         if out is not None:
             _check_out(out)
         truth_map = read_truth(truth)
+        if not truth_map:
+            raise InputError(f"truth file {truth} has no rows")
         corpus, edges, stats = _match(folder, cfg, True)
         result = analyse(corpus, edges, cfg, stats)
         metrics, errors = _evaluate(result, truth_map)
+        missing = sorted(set(truth_map) - {a.path for a in result.articles})
+        if len(missing) == len(truth_map):  # scores over no article would read as perfect
+            raise InputError(
+                f"no path in {truth} names an article of {folder} (first: {missing[0]!r}); "
+                "paths are relative to the folder, as in articles.csv"
+            )
+        if missing and not opts["quiet"]:
+            typer.echo(
+                f"note: {len(missing)} of {len(truth_map)} paths in {truth.name} name no article read "
+                f"(first: {missing[0]!r}); they are left out of the scores",
+                err=True,
+            )
 
         def sweep_rows(field: str, levels: range) -> list[tuple[object, ...]]:
             rows: list[tuple[object, ...]] = []

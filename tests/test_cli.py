@@ -257,6 +257,41 @@ def test_eval_bad_truth_file(runner: CliRunner, tmp_path: Path) -> None:
     assert result.output == f"Error: truth file {truth} needs a header with 'path' and 'cluster' columns\n"
 
 
+def test_eval_truth_that_names_no_article_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    """Scores over no article would read as perfect (ARI 1.0): a truth file whose paths are not
+    relative to the folder, or one without rows, ends the run instead."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(GOOD, encoding="utf-8")
+    truth = tmp_path / "t.csv"
+    truth.write_text("path,cluster\nin/a.txt,x\nin/b.txt,x\n")
+    result = runner.invoke(app, ["eval", str(folder), "--truth", str(truth)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: no path in {truth} names an article of {folder} (first: 'in/a.txt'); "
+        "paths are relative to the folder, as in articles.csv\n"
+    )
+    truth.write_text("path,cluster\n")
+    result = runner.invoke(app, ["eval", str(folder), "--truth", str(truth)])
+    assert (result.exit_code, result.output) == (1, f"Error: truth file {truth} has no rows\n")
+
+
+def test_eval_notes_truth_paths_it_did_not_read(runner: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(GOOD, encoding="utf-8")
+    (folder / "b.txt").write_text("", encoding="utf-8")  # skipped (empty): not scored
+    truth = tmp_path / "t.csv"
+    truth.write_text("path,cluster\na.txt,x\nb.txt,x\ngone.txt,y\n")
+    result = runner.invoke(app, ["eval", str(folder), "--truth", str(truth)])
+    assert result.exit_code == 0, result.output
+    note = "note: 2 of 3 paths in t.csv name no article read (first: 'b.txt'); they are left out of the scores"
+    assert note in result.output.splitlines()
+    assert "(articles 1, false positives 0, false negatives 0)" in result.output
+    quiet = runner.invoke(app, ["eval", str(folder), "--truth", str(truth), "-q"])
+    assert quiet.exit_code == 0 and "note:" not in quiet.output
+
+
 def test_config_file_fills_defaults_and_flags_win(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")
