@@ -364,8 +364,9 @@ def _summary_rows(s: RunStats) -> list[tuple[str, object]]:
     ]
 
 
-def _match(folder: Path, cfg: DedupConfig, quiet: bool) -> Any:
-    """Stages 1-5 with CLI progress bars and one stderr line per skipped file."""
+def _match(folder: Path, cfg: DedupConfig, quiet: bool, out: Path | None = None) -> Any:
+    """Stages 1-5 with CLI progress bars and one stderr line per skipped file; ``out``, the run's
+    reports folder, is not read when it lies in ``folder``."""
 
     def on_skip(skip: Skip) -> None:
         if not quiet:
@@ -374,7 +375,8 @@ def _match(folder: Path, cfg: DedupConfig, quiet: bool) -> Any:
 
     with _progress(not quiet and sys.stderr.isatty()) as hook:
         # Only the analysis reads the corpus afterwards (the eval sweeps re-run it alone).
-        return match_corpus(folder, cfg, on_skip=on_skip, on_progress=hook, release=True)
+        exclude = () if out is None else (out,)
+        return match_corpus(folder, cfg, on_skip=on_skip, on_progress=hook, release=True, exclude=exclude)
 
 
 FolderArg = Annotated[
@@ -423,7 +425,7 @@ def scan(
     with _guard():
         cfg = config_from_options(opts)
         _check_out(out)
-        corpus, edges, stats = _match(folder, cfg, opts["quiet"])
+        corpus, edges, stats = _match(folder, cfg, opts["quiet"], out)
         result = analyse(corpus, edges, cfg, stats)
         write_reports(result, out)
     if not opts["quiet"]:
@@ -497,7 +499,7 @@ def eval_(
         truth_map = read_truth(truth)
         if not truth_map:
             raise InputError(f"truth file {truth} has no rows")
-        corpus, edges, stats = _match(folder, cfg, True)
+        corpus, edges, stats = _match(folder, cfg, True, out)
         result = analyse(corpus, edges, cfg, stats)
         metrics, errors = _evaluate(result, truth_map)
         missing = sorted(set(truth_map) - {a.path for a in result.articles})
@@ -609,8 +611,17 @@ def index_(
                     typer.echo(f"skipped {skip.path} ({skip.reason}{detail})", err=True)
 
             with _progress(not opts["quiet"] and sys.stderr.isatty()) as hook:
+                # The store and the reports are never read as articles, wherever they are.
+                own = [store_path.with_name(store_path.name + end) for end in ("", "-wal", "-shm", "-journal", ".lock")]
                 result, changes = index_folder(
-                    folder, db, cfg, keep_missing, on_skip=on_skip, on_progress=hook, need_result=out is not None
+                    folder,
+                    db,
+                    cfg,
+                    keep_missing,
+                    on_skip=on_skip,
+                    on_progress=hook,
+                    need_result=out is not None,
+                    exclude=[*own, *([out] if out is not None else [])],
                 )
         extra = {"store": str(store_path), "changes": changes.to_dict()}
         if result is not None and out is not None:

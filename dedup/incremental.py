@@ -255,6 +255,7 @@ def index_folder(
     on_skip: SkipHook = _noop_skip,
     on_progress: ProgressHook = _noop_progress,
     need_result: bool = True,
+    exclude: Iterable[Path] = (),
 ) -> tuple[DedupResult | None, Changes]:
     """Bring the store up to date with ``root`` and return the full result and what changed.
 
@@ -265,6 +266,8 @@ def index_folder(
             changes come without them). When no file was added, changed or removed since a run
             with the same parameters, nothing is matched again either (the stats are the last
             run's, which the same stored digests would give again).
+        exclude: folders and files of a local ``root`` never read (the store and the run's
+            reports, when they lie inside it); see :func:`~dedup.ingest.discover_files`.
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
     and reads (the executors hash what they read; a file whose size or modification time changed
@@ -283,7 +286,7 @@ def index_folder(
             return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
-    return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result)
+    return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude)
 
 
 def _index_folder(
@@ -294,6 +297,7 @@ def _index_folder(
     on_skip: SkipHook,
     on_progress: ProgressHook,
     need_result: bool,
+    exclude: Iterable[Path] = (),
 ) -> tuple[DedupResult | None, Changes]:
     when = now_iso()
     stats = RunStats()
@@ -312,7 +316,7 @@ def _index_folder(
         state_of, sha_of = listed.get, lambda rel: hashes.get(rel, "")
         folder_name = root
     else:
-        on_disk = list(discover_files(root))
+        on_disk = list(discover_files(root, exclude))
         root_str = str(root)  # a str join: pathlib costs 1 s per 100,000 files
         state_of = lambda rel: stat_of(os.path.join(root_str, rel))  # noqa: E731
         sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731

@@ -12,8 +12,9 @@ import io
 import json
 import os
 import re
+import stat
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -102,7 +103,7 @@ def detect_format(name: str) -> tuple[InputFormat | None, bool]:
     return _SUFFIXES.get(os.path.splitext(lower)[1]), gz
 
 
-def discover_files(root: Path) -> Iterator[str]:
+def discover_files(root: Path, exclude: Iterable[Path] = ()) -> Iterator[str]:
     """Every non-hidden file under ``root``, as sorted ``/``-separated relative paths.
 
     Symbolic links to directories are followed once: a directory already visited (same device and
@@ -111,11 +112,24 @@ def discover_files(root: Path) -> Iterator[str]:
 
     Args:
         root: folder to walk.
+        exclude: folders and files never listed, wherever they are (dedup's own reports and store,
+            when a run writes them inside ``root``): a folder is known by its device and inode, a
+            file by its real path. Those that do not exist are ignored.
 
     Yields:
         Relative paths in byte-wise sorted order of their components.
     """
     seen: set[tuple[int, int]] = set()
+    skipped_files: set[str] = set()
+    for path in exclude:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            seen.add((st.st_dev, st.st_ino))  # as if visited already
+        else:
+            skipped_files.add(os.path.realpath(path))
 
     def walk(directory: Path, prefix: str) -> Iterator[str]:
         try:
@@ -139,7 +153,7 @@ def discover_files(root: Path) -> Iterator[str]:
                 is_dir = False
             if is_dir:
                 yield from walk(Path(entry.path), f"{rel}/")
-            else:
+            elif not skipped_files or os.path.realpath(entry.path) not in skipped_files:
                 yield rel
 
     yield from walk(root, "")

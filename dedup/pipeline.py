@@ -407,15 +407,17 @@ def ingest_corpus(
     stats: RunStats,
     on_skip: SkipHook = _noop_skip,
     on_progress: ProgressHook = _noop_progress,
+    exclude: Iterable[Path] = (),
 ) -> Corpus:
-    """Read every file under ``root`` into a :class:`Corpus` (workers in parallel, results in order).
+    """Read every file under ``root`` into a :class:`Corpus` (workers in parallel, results in order),
+    but those in ``exclude`` (see :func:`~dedup.ingest.discover_files`).
 
     Raises:
         InputError: ``root`` is not a readable directory.
     """
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
-    paths = list(discover_files(root))
+    paths = list(discover_files(root, exclude))
     stats.files_seen = len(paths)
     # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
     return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
@@ -1891,19 +1893,21 @@ def match_corpus(
     on_skip: SkipHook = _noop_skip,
     on_progress: ProgressHook = _noop_progress,
     release: bool = False,
+    exclude: Iterable[Path] = (),
 ) -> tuple[Corpus, ParagraphEdges, RunStats]:
     """Read and fingerprint the corpus, then find and verify paragraph pairs (stages 1-5).
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI read with the Spark engine.
 
     ``release``: only :func:`analyse` will read the corpus (see :meth:`Corpus.release_candidate_arrays`).
+    ``exclude``: folders and files of a local ``root`` that are not read (the run's own reports).
     """
     stats = RunStats()
     t0 = time.perf_counter()
     if isinstance(root, str):
         corpus = ingest_uri(root, cfg, stats, on_skip, on_progress)
     else:
-        corpus = ingest_corpus(root, cfg, stats, on_skip, on_progress)
+        corpus = ingest_corpus(root, cfg, stats, on_skip, on_progress, exclude)
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0
     on_progress("match", 0, None)
     edges = verify_candidates(corpus, cfg, stats, release)

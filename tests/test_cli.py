@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -44,6 +45,28 @@ def test_scan_sample_matches_golden_files(runner: CliRunner, tmp_path: Path) -> 
     }
     assert summary["parameters"]["shingle"] == {"size": 3}
     assert set(summary["seconds"]) == {"read_fingerprint", "index", "verify", "cluster"}
+
+
+def test_reports_written_inside_the_folder_are_not_read_next_time(runner: CliRunner, tmp_path: Path) -> None:
+    """``cd corpus && dedup scan .`` writes ./dedup-report inside the folder: the next scan does not
+    read it (nor an index run its store and reports), so its reports are those of the corpus alone."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SAMPLE / "articles", folder)
+    for _ in range(2):
+        result = runner.invoke(app, ["scan", str(folder), "--workers", "1", "-q", "--out", str(folder / "report")])
+        assert (result.exit_code, result.output) == (0, "")
+        for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv"):
+            assert (folder / "report" / name).read_bytes() == (GOLDEN / "sample" / name).read_bytes(), name
+        assert json.loads((folder / "report" / "summary.json").read_text())["files_seen"] == 230
+    shutil.rmtree(folder / "report")
+    args = ["index", str(folder), "--store", str(folder / "index.sqlite"), "--out", str(folder / "nightly"), "-q"]
+    for _ in range(2):
+        result = runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.output)
+        assert (summary["files_seen"], summary["skipped_total"]) == (230, 0)
+        assert (folder / "nightly" / "clusters.csv").read_bytes() == (GOLDEN / "sample" / "clusters.csv").read_bytes()
+    assert summary["changes"]["files_unchanged"] == 230
 
 
 def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:

@@ -160,6 +160,18 @@ def test_discover_sorted_hidden_skipped_and_loop_safe(tmp_path: Path) -> None:
     assert list(discover_files(tmp_path)) == ["a/z.md", "b/1.txt", "b/2.txt"]
 
 
+def test_discover_leaves_out_what_it_is_told_whatever_the_spelling(tmp_path: Path) -> None:
+    """dedup's own reports folder and store inside the scanned folder are never listed: a folder
+    known by device and inode (a link to it is not followed either), a file by its real path."""
+    for rel in ("a.txt", "report/clusters.csv", "sub/b.txt", "index.sqlite", "index.sqlite-wal"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    os.symlink(tmp_path / "report", tmp_path / "sub" / "to-report")
+    exclude = [tmp_path / "sub" / ".." / "report", Path(os.path.relpath(tmp_path / "index.sqlite")), tmp_path / "gone"]
+    assert list(discover_files(tmp_path, exclude)) == ["a.txt", "index.sqlite-wal", "sub/b.txt"]
+    assert len(list(discover_files(tmp_path))) == 5  # without: the report folder, once (not again by the link)
+
+
 def test_detect_format() -> None:
     assert detect_format("x.HTM")[0] is not None
     assert detect_format("x.txt.gz") == (detect_format("x.txt")[0], True)
