@@ -36,6 +36,7 @@ from dedup.config import (
 )
 from dedup.engines import no_huge_pages
 from dedup.errors import ConfigError, DedupError, InputError
+from dedup.incremental import MAX_REMOVED
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import RunStats, Skip
 from dedup.report import write_csv, write_new_reports, write_reports
@@ -574,6 +575,15 @@ def index_(
     store: StoreOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the full reports and new_*.csv here.")] = None,
     keep_missing: Annotated[bool, typer.Option(help="Keep files that disappeared from FOLDER in the store.")] = False,
+    max_removed: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Stop, changing nothing, when more than this share of the stored files is gone from FOLDER "
+            "(an unmounted or wrong folder); 1 allows any.",
+        ),
+    ] = MAX_REMOVED,
     rebuild: Annotated[bool, typer.Option(help="Drop the store's content and index everything again.")] = False,
     fail_on_new_duplicates: Annotated[
         bool, typer.Option(help=f"Exit {EXIT_NEW_DUPLICATES} when this run found new near-duplicate pairs.")
@@ -622,6 +632,7 @@ def index_(
                     on_progress=hook,
                     need_result=out is not None,
                     exclude=[*own, *([out] if out is not None else [])],
+                    max_removed=max_removed,
                 )
         extra = {"store": str(store_path), "changes": changes.to_dict()}
         if result is not None and out is not None:

@@ -83,6 +83,9 @@ def duplicate_rate(result: DedupResult) -> float:
 
 _VERIFY_CACHE = "verify"
 
+MAX_REMOVED = 0.5
+"""Default largest share of the stored files a run may find gone (see :func:`index_folder`)."""
+
 
 def _match_all(
     batches: Iterable[DigestBatch], cfg: DedupConfig, stats: RunStats, cache: VerifyCache | None, reports: bool = True
@@ -256,6 +259,7 @@ def index_folder(
     on_progress: ProgressHook = _noop_progress,
     need_result: bool = True,
     exclude: Iterable[Path] = (),
+    max_removed: float = MAX_REMOVED,
 ) -> tuple[DedupResult | None, Changes]:
     """Bring the store up to date with ``root`` and return the full result and what changed.
 
@@ -268,13 +272,18 @@ def index_folder(
             run's, which the same stored digests would give again).
         exclude: folders and files of a local ``root`` never read (the store and the run's
             reports, when they lie inside it); see :func:`~dedup.ingest.discover_files`.
+        max_removed: the largest share of the stored files that may be gone from ``root``
+            (without ``keep_missing``); more, and the run stops before it changes anything: an
+            unmounted, emptied or wrong folder would otherwise drop the whole store, and the next
+            run would read everything again and report every pair as new.
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
     and reads (the executors hash what they read; a file whose size or modification time changed
     is hashed by Spark first, as a local one is here).
 
     Raises:
-        InputError: ``root`` is not a directory.
+        InputError: ``root`` is not a directory, or more than ``max_removed`` of the stored files
+            are gone from it.
         ConfigError: ``root`` is a URI and the engine is not Spark.
     """
     if isinstance(root, str):
@@ -283,10 +292,10 @@ def index_folder(
         if cfg.engine is not Engine.SPARK:
             raise ConfigError(f"{root} is not a local folder: reading it needs --engine spark")
         with spark_context(cfg.spark_master):  # one session lists the folder and reads it
-            return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result)
+            return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result, (), max_removed)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
-    return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude)
+    return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude, max_removed)
 
 
 def _index_folder(
@@ -298,6 +307,7 @@ def _index_folder(
     on_progress: ProgressHook,
     need_result: bool,
     exclude: Iterable[Path] = (),
+    max_removed: float = MAX_REMOVED,
 ) -> tuple[DedupResult | None, Changes]:
     when = now_iso()
     stats = RunStats()
@@ -346,6 +356,13 @@ def _index_folder(
             changes.files_changed += 1
     changes.files_unchanged = len(unchanged)
     removed = [] if keep_missing else sorted(set(known) - set(on_disk))
+    if len(removed) > max_removed * len(known):
+        raise InputError(
+            f"{len(removed)} of the {len(known)} files in the store are gone from {folder_name} "
+            f"({len(removed) / len(known):.0%}, more than --max-removed {max_removed:g}): is it the right "
+            "folder, and mounted? Nothing was changed; pass --max-removed 1 to drop them from the store, "
+            "or --keep-missing to keep them"
+        )
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []
     gone = set(to_read) | set(removed)
@@ -452,6 +469,7 @@ def restrict_result(result: DedupResult, pairs: list[ArticlePair], clusters: lis
 
 
 __all__ = [
+    "MAX_REMOVED",
     "Changes",
     "duplicate_rate",
     "index_folder",

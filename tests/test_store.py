@@ -130,6 +130,50 @@ def test_keep_missing(tmp_path: Path) -> None:
     assert len(_rows(out / "articles.csv")) == len(list((SAMPLE / "articles" / "maca").iterdir()))
 
 
+def test_a_folder_gone_empty_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    """A mount that failed looks like an emptied folder: the run stops before it drops the whole
+    store (which would make the next run read everything again and report every pair as new)."""
+    folder, store, parked = tmp_path / "a", tmp_path / "s.sqlite", tmp_path / "parked"
+    folder.mkdir()
+    _copy(["maca", "kratom"], folder)
+    n_files = sum(1 for p in folder.rglob("*") if p.is_file())
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    before = store.read_bytes()
+    folder.rename(parked)
+    folder.mkdir()  # the mount point, with nothing mounted on it
+    result = _invoke("index", str(folder), "--store", str(store), "-q")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {n_files} of the {n_files} files in the store are gone from {folder.resolve()} (100%, more than "
+        "--max-removed 0.5): is it the right folder, and mounted? Nothing was changed; pass --max-removed 1 to "
+        "drop them from the store, or --keep-missing to keep them\n"
+    )
+    assert store.read_bytes() == before
+    folder.rmdir()
+    parked.rename(folder)
+    back = _invoke("index", str(folder), "--store", str(store), "-q", "--json")
+    assert back.exit_code == 0, back.output
+    summary = json.loads(back.output)
+    assert (summary["files_read"], summary["changes"]["files_unchanged"], summary["changes"]["new_pairs"]) == (
+        0,
+        n_files,
+        0,
+    )
+    # Half gone is allowed by default; more needs --max-removed (or --keep-missing).
+    shutil.rmtree(folder / "kratom")
+    kratom = n_files - len(list((folder / "maca").iterdir()))
+    assert kratom <= n_files / 2
+    gone = _invoke("index", str(folder), "--store", str(store), "-q", "--json")
+    assert gone.exit_code == 0, gone.output
+    assert json.loads(gone.output)["changes"]["files_removed"] == kratom
+    shutil.rmtree(folder / "maca")
+    (folder / "new.txt").write_text("A new article with words enough to be indexed as one paragraph.\n")
+    assert _invoke("index", str(folder), "--store", str(store), "-q").exit_code == 1
+    allowed = _invoke("index", str(folder), "--store", str(store), "-q", "--json", "--max-removed", "1")
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.output)["changes"]["files_removed"] == n_files - kratom
+
+
 def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
