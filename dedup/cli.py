@@ -11,7 +11,9 @@ import functools
 import inspect
 import json
 import os
+import shutil
 import sys
+import tempfile
 import tomllib
 import typing
 from collections.abc import Callable, Iterator
@@ -281,6 +283,24 @@ def _check_out(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise _fail(f"cannot write to --out {out}: {exc.strerror or exc}", EXIT_USAGE) from None
+
+
+@contextmanager
+def _replacing(out: Path) -> Iterator[Path]:
+    """A new folder beside ``out`` to write into; at the end it takes the place of ``out`` (whose
+    old content goes), so nothing of an earlier run's output remains and a failed run leaves
+    ``out`` as it was."""
+    fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        os.chmod(fresh, out.stat().st_mode & 0o7777)  # not mkdtemp's 0700: the folder's own mode
+        yield fresh
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / "out")
+        os.replace(fresh, out)
+        shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
 
 
 @contextmanager
@@ -720,7 +740,14 @@ def clean_(
         if resolved_out == resolved_in or resolved_in in resolved_out.parents:
             raise _fail(f"--out {out} is inside the corpus folder {folder}; clean never writes there", EXIT_USAGE)
         _check_out(out)
-        stats = clean_corpus(result, folder, out, cfg, strip_boilerplate)
+        if any(out.iterdir()) and not (out / "manifest.csv").is_file():
+            raise _fail(
+                f"--out {out} is not empty and holds no manifest.csv of an earlier dedup clean; "
+                "clean writes a whole new copy: give an empty or new folder",
+                EXIT_USAGE,
+            )
+        with _replacing(out) as fresh:  # an earlier copy's files never outlive it
+            stats = clean_corpus(result, folder, fresh, cfg, strip_boilerplate)
     if not opts["quiet"]:
         _print_table(
             "dedup clean",

@@ -8,6 +8,7 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dedup.cli import EXIT_USAGE, app
@@ -94,3 +95,59 @@ def test_clean_refuses_to_write_into_the_corpus(tmp_path: Path) -> None:
         result.output
         == f"Error: --out {src / 'cleaned'} is inside the corpus folder {src.resolve()}; clean never writes there\n"
     )
+
+
+def test_clean_into_an_earlier_copy_replaces_it(tmp_path: Path) -> None:
+    """A nightly clean into the same folder: the files of the earlier copy do not outlive it (an
+    article dropped since, the .html an earlier run copied and a stripped run writes as .txt)."""
+    src, store, out, fresh = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean", tmp_path / "fresh"
+    src.mkdir()
+    _corpus(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    out.mkdir(mode=0o750)
+    out.chmod(0o750)
+    assert _run("clean", "--store", str(store), "--out", str(out)).exit_code == 0
+    (out / "stale.txt").write_text("an article an earlier run kept\n")
+    (out / "old" / "deep").mkdir(parents=True)
+    result = _run("clean", "--store", str(store), "--out", str(out), "--strip-boilerplate")
+    assert result.exit_code == 0, result.output
+    assert _run("clean", "--store", str(store), "--out", str(fresh), "--strip-boilerplate").exit_code == 0
+    assert _tree_hash(out) == _tree_hash(fresh)
+    assert not (out / "stale.txt").exists() and not (out / "old").exists()
+    assert out.stat().st_mode & 0o777 == 0o750  # the folder keeps its mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "fresh", "s.sqlite", "s.sqlite.lock", "src"]
+
+
+def test_clean_refuses_a_folder_that_is_not_an_earlier_copy(tmp_path: Path) -> None:
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "elsewhere"
+    src.mkdir()
+    _corpus(src)
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    result = _run("clean", "--store", str(store), "--out", str(out))
+    assert result.exit_code == EXIT_USAGE
+    assert result.output == (
+        f"Error: --out {out} is not empty and holds no manifest.csv of an earlier dedup clean; "
+        "clean writes a whole new copy: give an empty or new folder\n"
+    )
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_a_clean_that_fails_leaves_the_earlier_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    assert _run("clean", "--store", str(store), "--out", str(out)).exit_code == 0
+    before = _tree_hash(out)
+
+    def fail(result: object, source: Path, target: Path, *args: object) -> None:
+        (target / "half-written.txt").write_text("x")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("dedup.clean.clean_corpus", fail)
+    result = _run("clean", "--store", str(store), "--out", str(out))
+    assert result.exit_code == 1
+    assert _tree_hash(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "s.sqlite", "s.sqlite.lock", "src"]
