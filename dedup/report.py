@@ -82,12 +82,24 @@ def _evidence(m: ParagraphMatch) -> str:
     return f"{m.index_a}-{m.index_b}~{m.score:.2f}/{m.score_b:.2f}"
 
 
+def _file_mode() -> int:
+    """The mode a newly created file gets here (``0o666`` less the umask, which can only be read
+    by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename: no half-written reports."""
+    """Write through a temporary file in the same folder, then rename: no half-written reports.
+
+    The file gets the mode any new file gets (``mkstemp`` makes it ``0600``: a report that
+    others sharing the machine or group could not read)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             write(fh)
+            os.fchmod(fh.fileno(), _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -84,6 +84,22 @@ def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:
     assert (tmp_path / "out" / "articles.csv").read_text().splitlines()[1] == "a.txt,1,0,78,0.0,0.0,100.0,"
 
 
+def test_reports_get_the_mode_of_any_new_file(runner: CliRunner, tmp_path: Path) -> None:
+    """Written through temporary files, the reports still get the umask's mode, not 0600."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")
+    old = os.umask(0o027)
+    try:
+        result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q"])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
+    assert modes == dict.fromkeys(
+        ["articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv", "summary.json"], 0o640
+    )
+
+
 def test_skips_are_reported_one_line_each(runner: CliRunner, tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
