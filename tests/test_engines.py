@@ -5,6 +5,7 @@ import platform
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -182,3 +183,42 @@ def test_release_memory_if_grown_trims_only_past_the_bound() -> None:
     first, small, large, dropped = done.stdout.split()
     assert (first, small, large) == ("False", "False", "True")
     assert int(dropped) > 150
+
+
+_ORPHANS = """
+import multiprocessing, os, time
+from dedup.engines import map_ordered
+
+def slow(x):
+    time.sleep(0.05)
+    return bytes(1 << 20)  # results that soon fill the pipe once nobody reads them
+
+for i, _ in enumerate(map_ordered(slow, range(10_000), 2)):
+    if i == 4:
+        print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+        os.kill(os.getpid(), 9)  # killed as the OOM killer or a timeout would kill a nightly run
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is no zombie (a container's init may not reap them)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_a_killed_run() -> None:
+    """A run killed by a signal leaves no worker behind (they would block on a full pipe forever)."""
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHANS], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    workers = [int(pid) for pid in proc.stdout.readline().split()]
+    assert len(workers) == 2
+    proc.wait(timeout=30)
+    assert proc.returncode == -9
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_running, workers)):
+        time.sleep(0.05)
+    assert [w for w in workers if _running(w)] == []

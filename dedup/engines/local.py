@@ -9,6 +9,8 @@ import gc
 import multiprocessing
 import multiprocessing.context
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import ProcessPoolExecutor
@@ -125,6 +127,27 @@ def keep_freed_heap(keep: int = 512 << 20, mmap_from: int = 32 << 20) -> bool:
     return True
 
 
+_PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal this process gets when its parent dies
+
+
+def _start_worker(parent: int, initializer: Callable[[], object] | None) -> None:
+    """First thing in every pool worker: die with the process that made it, then ``initializer``.
+
+    A run killed by a signal it does not handle (cron's ``timeout`` sends TERM, the OOM killer
+    KILL) runs no clean-up, and its workers would live on: blocked writing results to a pipe that
+    their sibling workers still hold open, with their memory, night after night. Linux kills them
+    (``PR_SET_PDEATHSIG``); the pool makes them from this process' main thread, whose end is the
+    process' end. A parent gone before the call is caught by the parent-pid check.
+    """
+    prctl = _libc_function("prctl") if sys.platform.startswith("linux") else None
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+    if initializer is not None:
+        initializer()
+
+
 def map_ordered(
     func: Callable[[T], R],
     items: Iterable[T],
@@ -207,7 +230,8 @@ def _pooled(
 ) -> Iterator[R]:
     if isinstance(items, Sized):  # no idle worker for a short list (with ``meanwhile``, one item is worth a fork)
         workers = max(1, min(workers, len(items)))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer) as pool:
+    start = functools.partial(_start_worker, os.getpid(), initializer)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start) as pool:
         # Bounded look-ahead keeps memory flat: at most 4 batches per worker are in flight.
         pending = []
         iterator = iter(items)
