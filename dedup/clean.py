@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dedup.config import DedupConfig
-from dedup.ingest import InputFormat, detect_format, read_file
+from dedup.ingest import InputFormat, detect_format, load_json, read_file, record_id
 from dedup.pipeline import DedupResult
 from dedup.report import write_csv
 from dedup.segment import split_paragraphs, split_segments
@@ -122,6 +122,19 @@ def _text_name(rel: str) -> str:
     return name
 
 
+def _dumps(value: object) -> str:
+    """JSON text as written back: non-ASCII characters as they are, unless a string holds a lone
+    surrogate (an escape such as ``"\\ud800"`` in the input, which UTF-8 cannot hold): then all
+    escaped, as JSON allows."""
+    text = json.dumps(value, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value)
+    return text
+
+
 def _write_records(
     source: Path, out: Path, rel: str, fmt: InputFormat, gz: bool, kept: dict[str, str], cfg: DedupConfig
 ) -> None:
@@ -135,31 +148,29 @@ def _write_records(
     field, id_field = cfg.ingest.text_field, cfg.ingest.id_field
 
     def article_id(position: str, record: dict[str, object]) -> str:
-        raw_id = record.get(id_field)
-        rid = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id).strip() else position
-        return f"{rel}#{rid}"
+        return f"{rel}#{record_id(record, position, id_field)}"
 
     if fmt is InputFormat.JSONL:
         lines = []
         for lineno, line in enumerate(text.splitlines(), start=1):
             try:
-                record = json.loads(line)
+                record = load_json(line)
             except ValueError:
                 continue
             if isinstance(record, dict) and article_id(str(lineno), record) in kept:
-                lines.append(json.dumps({**record, field: kept[article_id(str(lineno), record)]}, ensure_ascii=False))
+                lines.append(_dumps({**record, field: kept[article_id(str(lineno), record)]}))
         data = ("\n".join(lines) + "\n").encode()
     else:
-        doc = json.loads(text)
+        doc = load_json(text)
         if isinstance(doc, list):
             records = [
                 {**r, field: kept[article_id(str(i), r)]}
                 for i, r in enumerate(doc, start=1)
                 if isinstance(r, dict) and article_id(str(i), r) in kept
             ]
-            data = json.dumps(records, ensure_ascii=False).encode()
+            data = _dumps(records).encode()
         else:
-            data = json.dumps({**doc, field: kept[rel]}, ensure_ascii=False).encode()
+            data = _dumps({**doc, field: kept[rel]}).encode()
     target = out / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(gzip.compress(data, mtime=0) if gz else data)

@@ -35,8 +35,10 @@ REASON_MALFORMED_JSON = "malformed_json"
 REASON_MISSING_TEXT = "missing_text"
 REASON_DUPLICATE_ID = "duplicate_id"
 REASON_NO_TEXT = "no_text"
+REASON_BAD_NAME = "bad_name"
 
 SKIP_REASONS = (
+    REASON_BAD_NAME,
     REASON_BINARY,
     REASON_CORRUPT_GZIP,
     REASON_DUPLICATE_ID,
@@ -254,11 +256,75 @@ class FileResult:
         return bool(self.articles) or not any(s.path == self.path for s in self.skips)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8_safe(text: str) -> str:
+    """``text`` with every lone surrogate (JSON may escape one, ``"\\ud800"``; UTF-8, so no report
+    or store, can hold it) replaced by U+FFFD.
+
+    >>> _utf8_safe("a" + chr(0xD800) + "b") == "a" + chr(0xFFFD) + "b"
+    True
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+class _TooDeep(ValueError):
+    """A JSON document nested too deeply for the parser (its ``RecursionError``)."""
+
+
+def load_json(text: str) -> object:
+    """``json.loads``; a ``ValueError`` too for a document nested too deeply for the parser."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _TooDeep from None
+
+
+def _json_error(exc: ValueError) -> str:
+    return "nested too deeply" if isinstance(exc, _TooDeep) else exc.__class__.__name__
+
+
+def record_id(record: object, position: str, id_field: str) -> str:
+    """The id of a JSON record: its ``id_field`` (a non-blank string or an integer), else its
+    position (line or list index); the article is ``<file>#<id>``.
+
+    >>> record_id({"id": 7}, "3", "id"), record_id({"id": " "}, "3", "id"), record_id([], "4", "id")
+    ('7', '3', '4')
+    """
+    raw_id = record.get(id_field) if isinstance(record, dict) else None
+    return _utf8_safe(str(raw_id)) if isinstance(raw_id, str | int) and str(raw_id).strip() else position
+
+
+def bad_names(paths: Iterable[str]) -> tuple[list[str], list[Skip]]:
+    """The paths that are valid UTF-8, and a ``bad_name`` skip for each other one.
+
+    A file name that is not UTF-8 (bytes of another encoding; Python keeps them as lone
+    surrogates) cannot be written into a report or the store: the skip names it with its odd
+    bytes escaped (``bad\\xffname.txt``).
+    """
+    good: list[str] = []
+    skips: list[Skip] = []
+    for rel in paths:
+        if rel.isascii() or _utf8_safe(rel) is rel:
+            good.append(rel)
+        else:
+            shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+            skips.append(Skip(shown, REASON_BAD_NAME, "file name is not UTF-8; rename the file"))
+    return good, skips
+
+
 def _record_text(record: object, cfg: IngestConfig) -> str | None:
     if not isinstance(record, dict):
         return None
     text = record.get(cfg.text_field)
-    return text if isinstance(text, str) else None
+    return _utf8_safe(text) if isinstance(text, str) else None
 
 
 def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips: list[Skip]) -> list[Article]:
@@ -270,8 +336,7 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
         if text is None:
             skips.append(Skip(f"{rel}#{position}", REASON_MISSING_TEXT, f"no string field {cfg.text_field!r}"))
             continue
-        raw_id = record.get(cfg.id_field) if isinstance(record, dict) else None
-        rid = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id).strip() else position
+        rid = record_id(record, position, cfg.id_field)
         if rid in seen_ids:
             skips.append(Skip(f"{rel}#{rid}", REASON_DUPLICATE_ID, f"record {position} repeats id {rid!r}"))
             continue
@@ -349,15 +414,15 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[bool], bytes]) -> F
                 if not line.strip():
                     continue
                 try:
-                    items.append((str(lineno), json.loads(line)))
+                    items.append((str(lineno), load_json(line)))
                 except ValueError as exc:
-                    skips.append(Skip(f"{rel}:{lineno}", REASON_MALFORMED_JSON, exc.__class__.__name__))
+                    skips.append(Skip(f"{rel}:{lineno}", REASON_MALFORMED_JSON, _json_error(exc)))
             articles = _records(rel, items, cfg, skips)
         else:
             try:
-                doc = json.loads(text)
+                doc = load_json(text)
             except ValueError as exc:
-                raise SkipFile(REASON_MALFORMED_JSON, exc.__class__.__name__) from None
+                raise SkipFile(REASON_MALFORMED_JSON, _json_error(exc)) from None
             if isinstance(doc, list):
                 articles = _records(rel, [(str(i), r) for i, r in enumerate(doc, start=1)], cfg, skips)
             else:
@@ -376,12 +441,15 @@ __all__ = [
     "SKIP_REASONS",
     "FileResult",
     "InputFormat",
+    "bad_names",
     "bytes_sha1s",
     "decode_bytes",
     "detect_format",
     "discover_files",
     "extract_html",
+    "load_json",
     "read_file",
     "read_file_bytes",
+    "record_id",
     "unsupported",
 ]

@@ -48,6 +48,7 @@ from dedup.index import (
 from dedup.ingest import (
     REASON_TOO_LARGE,
     FileResult,
+    bad_names,
     bytes_sha1s,
     discover_files,
     read_file,
@@ -417,8 +418,10 @@ def ingest_corpus(
     """
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
-    paths = list(discover_files(root, exclude))
-    stats.files_seen = len(paths)
+    paths, bad = bad_names(discover_files(root, exclude))
+    stats.files_seen = len(paths) + len(bad)
+    for skip in bad:
+        _count_skip(skip, stats, on_skip, None)
     # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
     return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
 

@@ -151,3 +151,25 @@ def test_a_clean_that_fails_leaves_the_earlier_copy(tmp_path: Path, monkeypatch:
     assert result.exit_code == 1
     assert _tree_hash(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "s.sqlite", "s.sqlite.lock", "src"]
+
+
+def test_clean_rewrites_jsonl_with_odd_records(tmp_path: Path) -> None:
+    """A record whose id holds a lone surrogate is kept under the id its article got; a line nested
+    past the parser's limit is dropped, as the index skipped it."""
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    deep = "[" * 100_000 + "]" * 100_000
+    record = '{"id": "x\\ud800", "text": "Words \\udc00 enough for one indexed paragraph of this article, and more.", "n": "\\udfff"}'
+    (src / "odd.jsonl").write_text(f"{record}\n{deep}\n", encoding="utf-8")
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    result = _run("clean", "--store", str(store), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    (line,) = (out / "odd.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line) == {
+        "id": "x\ud800",
+        "text": "Words \ufffd enough for one indexed paragraph of this article, and more.",
+        "n": "\udfff",
+    }
+    manifest = {row["path"]: row["action"] for row in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
+    assert manifest["odd.jsonl#x\ufffd"] == "kept"

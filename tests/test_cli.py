@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -67,6 +68,40 @@ def test_reports_written_inside_the_folder_are_not_read_next_time(runner: CliRun
         assert (summary["files_seen"], summary["skipped_total"]) == (230, 0)
         assert (folder / "nightly" / "clusters.csv").read_bytes() == (GOLDEN / "sample" / "clusters.csv").read_bytes()
     assert summary["changes"]["files_unchanged"] == 230
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux file names are bytes")
+def test_odd_names_and_json_never_end_a_run(runner: CliRunner, tmp_path: Path) -> None:
+    """A file name that is not UTF-8, a lone surrogate escaped in JSON and JSON nested past the
+    parser's limit are skipped or repaired, in a scan and in nightly index runs alike."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(GOOD, encoding="utf-8")
+    with open(os.path.join(os.fsencode(folder), b"b\xff.txt"), "w") as fh:
+        fh.write(GOOD)
+    (folder / "c.jsonl").write_text(
+        '{"id": "x\\ud800", "text": "Words \\udc00 enough for one indexed paragraph of this article, and a few more words."}\n'
+    )
+    (folder / "d.json").write_text("[" * 100_000 + "]" * 100_000)
+    lines = [
+        "skipped b\\xff.txt (bad_name: file name is not UTF-8; rename the file)",
+        "skipped d.json (malformed_json: nested too deeply)",
+    ]
+    scan = runner.invoke(app, ["scan", str(folder), "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert scan.exit_code == 0, scan.output
+    assert scan.output.splitlines()[:2] == lines
+    assert (tmp_path / "out" / "articles.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "a.txt,1,0,78,0.0,0.0,100.0,",
+        "c.jsonl#x\ufffd,1,0,79,0.0,0.0,100.0,",
+    ]
+    args = ["index", str(folder), "--store", str(tmp_path / "s.sqlite"), "--workers", "1", "--json"]
+    for run in range(2):  # the odd name is named and counted every night; the store never holds it
+        index = runner.invoke(app, args)
+        assert index.exit_code == 0, index.output
+        summary = json.loads(index.output[index.output.index("{") : index.output.rindex("}") + 1])
+        assert summary["skipped"] == {"bad_name": 1, "malformed_json": 1}, run
+        assert (summary["files_seen"], summary["articles"]) == (4, 2)
+        assert lines[0] in index.output.splitlines()
 
 
 def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from dedup.config import IngestConfig
-from dedup.ingest import decode_bytes, detect_format, discover_files, read_file, read_file_bytes
+from dedup.ingest import bad_names, decode_bytes, detect_format, discover_files, read_file, read_file_bytes
 
 GOOD = "A perfectly ordinary article paragraph with enough words to be indexed by the scanner.\n"
 
@@ -127,6 +128,43 @@ def test_json_object_list_and_malformed(folder: Path) -> None:
     assert [a.id for a in read_file(folder, "many.json", IngestConfig()).articles] == ["many.json#7", "many.json#2"]
     assert _reasons(folder, "broken.json") == ["malformed_json"]
     assert _reasons(folder, "notext.json") == ["missing_text"]
+
+
+def test_json_nested_too_deeply_is_malformed(folder: Path) -> None:
+    """The parser's recursion limit is bad input too, not a failed run."""
+    deep = "[" * 100_000 + "]" * 100_000
+    (folder / "deep.json").write_text(deep)
+    record = json.dumps({"text": GOOD})
+    (folder / "deep.jsonl").write_text(f'{{"text": "x", "y": {deep}}}\n{record}\n')
+    skipped = read_file(folder, "deep.json", IngestConfig()).skips
+    assert [(s.path, s.reason, s.detail) for s in skipped] == [("deep.json", "malformed_json", "nested too deeply")]
+    lines = read_file(folder, "deep.jsonl", IngestConfig())
+    assert [(s.path, s.reason, s.detail) for s in lines.skips] == [
+        ("deep.jsonl:1", "malformed_json", "nested too deeply")
+    ]
+    assert [a.id for a in lines.articles] == ["deep.jsonl#2"]
+
+
+def test_json_lone_surrogates_become_replacement_characters(folder: Path) -> None:
+    """JSON may escape a lone surrogate, which no UTF-8 report or store can hold."""
+    (folder / "s.jsonl").write_text(
+        '{"id": "a\\ud800", "text": "Half \\udc00 a pair in an article long enough to index."}\n'
+    )
+    (article,) = read_file(folder, "s.jsonl", IngestConfig()).articles
+    assert (article.id, article.text) == ("s.jsonl#a\ufffd", "Half \ufffd a pair in an article long enough to index.")
+    article.text.encode("utf-8")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux file names are bytes")
+def test_file_names_that_are_not_utf8_are_skipped_by_name(tmp_path: Path) -> None:
+    (tmp_path / "ok.txt").write_text(GOOD)
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "w") as fh:
+        fh.write(GOOD)
+    good, skips = bad_names(discover_files(tmp_path))
+    assert good == ["ok.txt"]
+    assert [(s.path, s.reason, s.detail) for s in skips] == [
+        ("caf\\xe9.txt", "bad_name", "file name is not UTF-8; rename the file")
+    ]
 
 
 def test_html_main_text_only(folder: Path) -> None:
