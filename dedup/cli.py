@@ -385,15 +385,35 @@ def _summary_rows(s: RunStats) -> list[tuple[str, object]]:
     ]
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
+def _skip_line(skip: Skip) -> str:
+    """The one stderr line of a skip; control characters in a name (a newline, a tab) are escaped
+    so that it stays one line.
+
+    >>> _skip_line(Skip("a\\nb.txt", "empty", ""))
+    'skipped a\\\\nb.txt (empty)'
+    """
+    detail = f": {skip.detail}" if skip.detail else ""
+    return f"skipped {skip.path} ({skip.reason}{detail})".translate(_CONTROL)
+
+
+def _skip_printer(quiet: bool) -> Callable[[Skip], None]:
+    """The skip hook of a run: one line on stderr per skip, none with ``--quiet``."""
+
+    def on_skip(skip: Skip) -> None:
+        if not quiet:
+            typer.echo(_skip_line(skip), err=True)
+
+    return on_skip
+
+
 def _match(folder: Path, cfg: DedupConfig, quiet: bool, out: Path | None = None) -> Any:
     """Stages 1-5 with CLI progress bars and one stderr line per skipped file; ``out``, the run's
     reports folder, is not read when it lies in ``folder``."""
 
-    def on_skip(skip: Skip) -> None:
-        if not quiet:
-            detail = f": {skip.detail}" if skip.detail else ""
-            typer.echo(f"skipped {skip.path} ({skip.reason}{detail})", err=True)
-
+    on_skip = _skip_printer(quiet)
     with _progress(not quiet and sys.stderr.isatty()) as hook:
         # Only the analysis reads the corpus afterwards (the eval sweeps re-run it alone).
         exclude = () if out is None else (out,)
@@ -634,12 +654,7 @@ def index_(
         if out is not None:
             _check_out(out)
         with store_lock(store_path, lock_timeout), Store(store_path, cfg, rebuild=rebuild) as db:
-
-            def on_skip(skip: Skip) -> None:
-                if not opts["quiet"]:
-                    detail = f": {skip.detail}" if skip.detail else ""
-                    typer.echo(f"skipped {skip.path} ({skip.reason}{detail})", err=True)
-
+            on_skip = _skip_printer(opts["quiet"])
             with _progress(not opts["quiet"] and sys.stderr.isatty()) as hook:
                 # The store and the reports are never read as articles, wherever they are.
                 own = [store_path.with_name(store_path.name + end) for end in ("", "-wal", "-shm", "-journal", ".lock")]

@@ -72,8 +72,8 @@ def test_reports_written_inside_the_folder_are_not_read_next_time(runner: CliRun
 
 @pytest.mark.skipif(sys.platform != "linux", reason="Linux file names are bytes")
 def test_odd_names_and_json_never_end_a_run(runner: CliRunner, tmp_path: Path) -> None:
-    """A file name that is not UTF-8, a lone surrogate escaped in JSON and JSON nested past the
-    parser's limit are skipped or repaired, in a scan and in nightly index runs alike."""
+    """A file name that is not UTF-8 or holds a newline, a lone surrogate escaped in JSON and JSON
+    nested past the parser's limit are skipped or repaired, in a scan and in nightly index runs."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.txt").write_text(GOOD, encoding="utf-8")
@@ -83,13 +83,15 @@ def test_odd_names_and_json_never_end_a_run(runner: CliRunner, tmp_path: Path) -
         '{"id": "x\\ud800", "text": "Words \\udc00 enough for one indexed paragraph of this article, and a few more words."}\n'
     )
     (folder / "d.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "e\nf.txt").write_text("")  # a newline in a name: the skip is still one line
     lines = [
         "skipped b\\xff.txt (bad_name: file name is not UTF-8; rename the file)",
         "skipped d.json (malformed_json: nested too deeply)",
+        "skipped e\\nf.txt (empty)",
     ]
     scan = runner.invoke(app, ["scan", str(folder), "--out", str(tmp_path / "out"), "--workers", "1"])
     assert scan.exit_code == 0, scan.output
-    assert scan.output.splitlines()[:2] == lines
+    assert scan.output.splitlines()[:3] == lines
     assert (tmp_path / "out" / "articles.csv").read_text(encoding="utf-8").splitlines()[1:] == [
         "a.txt,1,0,78,0.0,0.0,100.0,",
         "c.jsonl#x\ufffd,1,0,79,0.0,0.0,100.0,",
@@ -99,8 +101,8 @@ def test_odd_names_and_json_never_end_a_run(runner: CliRunner, tmp_path: Path) -
         index = runner.invoke(app, args)
         assert index.exit_code == 0, index.output
         summary = json.loads(index.output[index.output.index("{") : index.output.rindex("}") + 1])
-        assert summary["skipped"] == {"bad_name": 1, "malformed_json": 1}, run
-        assert (summary["files_seen"], summary["articles"]) == (4, 2)
+        assert summary["skipped"] == {"bad_name": 1, "empty": 1, "malformed_json": 1}, run
+        assert (summary["files_seen"], summary["articles"]) == (5, 2)
         assert lines[0] in index.output.splitlines()
 
 
