@@ -316,6 +316,7 @@ def _index_folder(
     t0 = time.perf_counter()
     known = store.files()
     uri_folder = None
+    unlisted: list[Skip] = []  # folders that could not be listed: their stored files are kept
     read_hashes: dict[str, str] = {}  # URI files: the SHA-1 of each file read, from the executors
     if isinstance(root, str):
         from dedup.engines.spark import list_uri_folder
@@ -327,13 +328,13 @@ def _index_folder(
         state_of, sha_of = listed.get, lambda rel: hashes.get(rel, "")
         folder_name = root
     else:
-        on_disk, bad = bad_names(discover_files(root, exclude))
+        on_disk, bad = bad_names(discover_files(root, exclude, unlisted))
         root_str = str(root)  # a str join: pathlib costs 1 s per 100,000 files
         state_of = lambda rel: stat_of(os.path.join(root_str, rel))  # noqa: E731
         sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731
         folder_name = str(root.resolve())
     stats.files_seen = len(on_disk) + len(bad)
-    for skip in bad:  # named, counted, never stored (a store cannot hold the name)
+    for skip in [*unlisted, *bad]:  # named, counted, never stored (not files; names a store cannot hold)
         _count_skip(skip, stats, on_skip, None)
     to_read: list[str] = []
     new_states: list[FileState] = []
@@ -359,6 +360,9 @@ def _index_folder(
             changes.files_changed += 1
     changes.files_unchanged = len(unchanged)
     removed = [] if keep_missing else sorted(set(known) - set(on_disk))
+    if unlisted:  # a folder that could not be listed (permissions, a stale mount) still holds its files
+        hidden = tuple("" if s.path == "./" else s.path for s in unlisted)
+        removed = [rel for rel in removed if not rel.startswith(hidden)]
     if len(removed) > max_removed * len(known):
         raise InputError(
             f"{len(removed)} of the {len(known)} files in the store are gone from {folder_name} "

@@ -105,7 +105,7 @@ def detect_format(name: str) -> tuple[InputFormat | None, bool]:
     return _SUFFIXES.get(os.path.splitext(lower)[1]), gz
 
 
-def discover_files(root: Path, exclude: Iterable[Path] = ()) -> Iterator[str]:
+def discover_files(root: Path, exclude: Iterable[Path] = (), unreadable: list[Skip] | None = None) -> Iterator[str]:
     """Every non-hidden file under ``root``, as sorted ``/``-separated relative paths.
 
     Symbolic links to directories are followed once: a directory already visited (same device and
@@ -117,6 +117,8 @@ def discover_files(root: Path, exclude: Iterable[Path] = ()) -> Iterator[str]:
         exclude: folders and files never listed, wherever they are (dedup's own reports and store,
             when a run writes them inside ``root``): a folder is known by its device and inode, a
             file by its real path. Those that do not exist are ignored.
+        unreadable: gets an ``unreadable`` skip for each folder that cannot be listed (its path
+            ends with ``/``; ``./`` for ``root``): what lies in it is unknown, not gone.
 
     Yields:
         Relative paths in byte-wise sorted order of their components.
@@ -136,14 +138,14 @@ def discover_files(root: Path, exclude: Iterable[Path] = ()) -> Iterator[str]:
     def walk(directory: Path, prefix: str) -> Iterator[str]:
         try:
             st = directory.stat()
-        except OSError:
-            return
-        if (st.st_dev, st.st_ino) in seen:
-            return
-        seen.add((st.st_dev, st.st_ino))
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+            if (st.st_dev, st.st_ino) in seen:
+                return
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append(Skip(prefix or "./", REASON_UNREADABLE, exc.strerror or type(exc).__name__))
             return
         for entry in entries:
             if entry.name.startswith("."):

@@ -418,9 +418,10 @@ def ingest_corpus(
     """
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
-    paths, bad = bad_names(discover_files(root, exclude))
+    unreadable: list[Skip] = []
+    paths, bad = bad_names(discover_files(root, exclude, unreadable))
     stats.files_seen = len(paths) + len(bad)
-    for skip in bad:
+    for skip in [*unreadable, *bad]:
         _count_skip(skip, stats, on_skip, None)
     # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
     return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)

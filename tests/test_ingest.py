@@ -12,6 +12,7 @@ import pytest
 
 from dedup.config import IngestConfig
 from dedup.ingest import bad_names, decode_bytes, detect_format, discover_files, read_file, read_file_bytes
+from dedup.records import Skip
 
 GOOD = "A perfectly ordinary article paragraph with enough words to be indexed by the scanner.\n"
 
@@ -208,6 +209,23 @@ def test_discover_leaves_out_what_it_is_told_whatever_the_spelling(tmp_path: Pat
     exclude = [tmp_path / "sub" / ".." / "report", Path(os.path.relpath(tmp_path / "index.sqlite")), tmp_path / "gone"]
     assert list(discover_files(tmp_path, exclude)) == ["a.txt", "index.sqlite-wal", "sub/b.txt"]
     assert len(list(discover_files(tmp_path))) == 5  # without: the report folder, once (not again by the link)
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_text(GOOD)
+    (tmp_path / "b.txt").write_text(GOOD)
+    real = os.scandir
+
+    def scandir(path: str | Path) -> object:
+        if Path(path) == tmp_path / "a":
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    unreadable: list[Skip] = []
+    assert list(discover_files(tmp_path, unreadable=unreadable)) == ["b.txt"]
+    assert unreadable == [Skip("a/", "unreadable", "Permission denied")]
 
 
 def test_detect_format() -> None:

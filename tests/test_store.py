@@ -174,6 +174,39 @@ def test_a_folder_gone_empty_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     assert json.loads(allowed.output)["changes"]["files_removed"] == n_files - kratom
 
 
+def test_a_folder_that_cannot_be_listed_keeps_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subfolder whose permissions changed, or a stale mount under the corpus, hides its files for
+    a night: they stay in the store (not dropped, then all reported new when it is back)."""
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca", "kratom"], folder)
+    first = _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r1"))
+    assert first.exit_code == 0
+    real = os.scandir
+
+    def scandir(path: str | Path) -> object:
+        if Path(path) == folder / "kratom":
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    runner = CliRunner()
+    args = ["index", str(folder), "--store", str(store), "--workers", "1", "--json", "--out", str(tmp_path / "r2")]
+    hidden = runner.invoke(app, args)
+    assert hidden.exit_code == 0, hidden.output
+    assert "skipped kratom/ (unreadable: Permission denied)" in hidden.output.splitlines()
+    summary = json.loads(hidden.output[hidden.output.index("{") : hidden.output.rindex("}") + 1])
+    assert (summary["changes"]["files_removed"], summary["changes"]["new_pairs"]) == (0, 0)
+    assert summary["skipped"] == {"unreadable": 1}
+    for name in ("clusters.csv", "pairs.csv"):
+        assert (tmp_path / "r2" / name).read_bytes() == (tmp_path / "r1" / name).read_bytes()
+    monkeypatch.setattr(os, "scandir", real)
+    back = runner.invoke(app, [*args[:-2], "--quiet"])
+    assert back.exit_code == 0, back.output
+    changes = json.loads(back.output)["changes"]
+    assert (changes["files_new"], changes["files_removed"], changes["new_pairs"]) == (0, 0, 0)
+
+
 def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
