@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,19 @@ from dedup.config import DedupConfig
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def fail_listing(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make ``os.scandir`` of ``folder`` fail as a folder without read permission does (tests run
+    as root too, whom permissions do not stop)."""
+    real = os.scandir
+
+    def scandir(path: str | Path) -> object:
+        if Path(path) == folder:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
 
 
 def read_truth_csv(path: Path) -> dict[str, str]:

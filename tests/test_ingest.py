@@ -13,6 +13,7 @@ import pytest
 from dedup.config import IngestConfig
 from dedup.ingest import bad_names, decode_bytes, detect_format, discover_files, read_file, read_file_bytes
 from dedup.records import Skip
+from tests.conftest import fail_listing
 
 GOOD = "A perfectly ordinary article paragraph with enough words to be indexed by the scanner.\n"
 
@@ -215,14 +216,7 @@ def test_a_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.txt").write_text(GOOD)
     (tmp_path / "b.txt").write_text(GOOD)
-    real = os.scandir
-
-    def scandir(path: str | Path) -> object:
-        if Path(path) == tmp_path / "a":
-            raise PermissionError(13, "Permission denied")
-        return real(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    fail_listing(monkeypatch, tmp_path / "a")
     unreadable: list[Skip] = []
     assert list(discover_files(tmp_path, unreadable=unreadable)) == ["b.txt"]
     assert unreadable == [Skip("a/", "unreadable", "Permission denied")]

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from dedup.cli import EXIT_DUPLICATE_RATE, EXIT_LOCKED, EXIT_NEW_DUPLICATES, app, build_config
 from dedup.records import DigestBatch
 from dedup.store import Store, store_lock
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, fail_listing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,14 +182,7 @@ def test_a_folder_that_cannot_be_listed_keeps_its_files(tmp_path: Path, monkeypa
     _copy(["maca", "kratom"], folder)
     first = _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r1"))
     assert first.exit_code == 0
-    real = os.scandir
-
-    def scandir(path: str | Path) -> object:
-        if Path(path) == folder / "kratom":
-            raise PermissionError(13, "Permission denied")
-        return real(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    fail_listing(monkeypatch, folder / "kratom")
     runner = CliRunner()
     args = ["index", str(folder), "--store", str(store), "--workers", "1", "--json", "--out", str(tmp_path / "r2")]
     hidden = runner.invoke(app, args)
@@ -200,7 +193,7 @@ def test_a_folder_that_cannot_be_listed_keeps_its_files(tmp_path: Path, monkeypa
     assert summary["skipped"] == {"unreadable": 1}
     for name in ("clusters.csv", "pairs.csv"):
         assert (tmp_path / "r2" / name).read_bytes() == (tmp_path / "r1" / name).read_bytes()
-    monkeypatch.setattr(os, "scandir", real)
+    monkeypatch.undo()
     back = runner.invoke(app, [*args[:-2], "--quiet"])
     assert back.exit_code == 0, back.output
     changes = json.loads(back.output)["changes"]
