@@ -12,6 +12,7 @@ import inspect
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import tomllib
@@ -316,6 +317,15 @@ def _guard() -> Iterator[None]:
         raise _fail(str(exc), EXIT_LOCKED) from None
     except DedupError as exc:
         raise _fail(str(exc), EXIT_ERROR) from None
+    except sqlite3.Error as exc:  # the store's file system failed mid-run (disk full, I/O error)
+        if os.environ.get("DEDUP_DEBUG"):
+            raise
+        raise _fail(f"the store failed: {exc}; it keeps what the last complete run wrote", EXIT_ERROR) from None
+    except OSError as exc:  # a file dedup writes (a clean copy): the OS's words and the file, no text
+        if os.environ.get("DEDUP_DEBUG"):
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise _fail(f"{exc.strerror or type(exc).__name__}{where}", EXIT_ERROR) from None
     except ImportError as exc:
         if os.environ.get("DEDUP_DEBUG"):
             raise
@@ -762,7 +772,12 @@ def clean_(
                 EXIT_USAGE,
             )
         with _replacing(out) as fresh:  # an earlier copy's files never outlive it
-            stats = clean_corpus(result, folder, fresh, cfg, strip_boilerplate)
+            try:
+                stats = clean_corpus(result, folder, fresh, cfg, strip_boilerplate)
+            except OSError as exc:
+                if exc.filename:  # the OS names the file (one it could not read or make)
+                    raise
+                raise DedupError(f"cannot write the cleaned copy into {out}: {exc.strerror or exc}") from None
     if not opts["quiet"]:
         _print_table(
             "dedup clean",

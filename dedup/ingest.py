@@ -141,8 +141,7 @@ def discover_files(root: Path, exclude: Iterable[Path] = (), unreadable: list[Sk
             if (st.st_dev, st.st_ino) in seen:
                 return
             seen.add((st.st_dev, st.st_ino))
-            with os.scandir(directory) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
             if unreadable is not None:
                 unreadable.append(Skip(prefix or "./", REASON_UNREADABLE, exc.strerror or type(exc).__name__))

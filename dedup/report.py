@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dedup.config import DedupConfig
+from dedup.errors import DedupError
 from dedup.pipeline import DedupResult
 from dedup.records import ParagraphMatch, RunStats
 
@@ -95,12 +96,18 @@ def _atomic_write(path: Path, write: Any) -> None:
 
     The file gets the mode any new file gets (``mkstemp`` makes it ``0600``: a report that
     others sharing the machine or group could not read)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise DedupError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             write(fh)
             os.fchmod(fh.fileno(), _file_mode())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, say: one line, and the earlier report stays whole
+        Path(tmp).unlink(missing_ok=True)
+        raise DedupError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

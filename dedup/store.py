@@ -21,6 +21,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
@@ -227,6 +228,8 @@ class Store:
                     "DROP TABLE IF EXISTS cache;"
                 )
             self.db.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:  # disk full, read-only, cannot open: not the file's fault
+            raise DedupError(f"cannot use the store {path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise DedupError(f"{path} is not a dedup store: {exc}") from None
         self._check_header(cfg)
@@ -263,7 +266,11 @@ class Store:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # SQLite has rolled back already after some errors (a full disk): the original error is
+            # the one to report, not that there is nothing left to roll back.
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 

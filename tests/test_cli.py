@@ -106,6 +106,25 @@ def test_odd_names_and_json_never_end_a_run(runner: CliRunner, tmp_path: Path) -
         assert lines[0] in index.output.splitlines()
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_is_one_error_line_and_earlier_reports_stay_whole(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "-q"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # Every report file is written through a file on a full disk.
+    monkeypatch.setattr(tempfile, "mkstemp", lambda **kw: (os.open("/dev/full", os.O_WRONLY), str(out / "x.tmp")))
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "-q"])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: cannot write {out / 'clusters.csv'}: No space left on device\n",
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")

@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -198,6 +199,32 @@ def test_a_folder_that_cannot_be_listed_keeps_its_files(tmp_path: Path, monkeypa
     assert back.exit_code == 0, back.output
     changes = json.loads(back.output)["changes"]
     assert (changes["files_new"], changes["files_removed"], changes["new_pairs"]) == (0, 0, 0)
+
+
+_FILE_SIZE_LIMIT = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+from dedup.cli import app
+app(sys.argv[1:], prog_name="dedup")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE")
+def test_a_store_that_cannot_grow_is_one_error_line_and_keeps_the_last_run(tmp_path: Path) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    _copy(["kratom", "ginseng", "ashwagandha"], folder)
+    args = ["index", str(folder), "--store", str(store), "--workers", "1", "-q"]
+    full = subprocess.run([sys.executable, "-c", _FILE_SIZE_LIMIT, *args], capture_output=True, text=True, cwd=ROOT)
+    assert (full.returncode, full.stdout) == (1, "")
+    failed = r"Error: the store failed: (disk I/O error|database or disk is full); it keeps what the last complete run wrote\n"
+    assert re.fullmatch(failed, full.stderr), full.stderr
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r")).exit_code == 0
+    assert _invoke("scan", str(folder), "--out", str(tmp_path / "scan")).exit_code == 0
+    assert _memberships(tmp_path / "r") == _memberships(tmp_path / "scan")
 
 
 def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
