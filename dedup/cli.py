@@ -265,8 +265,22 @@ def build_config(**overrides: Any) -> DedupConfig:
     return config_from_options({**_RUN_DEFAULTS, **overrides})
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from dedup.report import package_version
+
+        deps = ", ".join(f"{name} {package_version(name)}" for name in ("datasketch", "rapidfuzz", "numpy"))
+        typer.echo(f"dedup {package_version('dedup')} ({deps}; Python {sys.version.split()[0]})")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the versions and exit."),
+    ] = False,
+) -> None:
     """Find duplicate and near-duplicate articles, and their boilerplate, in folders of scraped text."""
 
 

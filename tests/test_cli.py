@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -123,6 +124,15 @@ def test_a_full_disk_is_one_error_line_and_earlier_reports_stay_whole(
         f"Error: cannot write {out / 'clusters.csv'}: No space left on device\n",
     )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_version_names_dedup_and_what_decides_its_results(runner: CliRunner) -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    deps = ", ".join(f"{name} {version(name)}" for name in ("datasketch", "rapidfuzz", "numpy"))
+    assert result.output == f"dedup {version('dedup')} ({deps}; Python {platform.python_version()})\n"
 
 
 def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:
