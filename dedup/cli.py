@@ -785,7 +785,8 @@ def clean_(
                 "clean writes a whole new copy: give an empty or new folder",
                 EXIT_USAGE,
             )
-        with _replacing(out) as fresh:  # an earlier copy's files never outlive it
+        # An earlier copy's files never outlive it; a link to the folder stays a link (to the new copy).
+        with _replacing(out.resolve()) as fresh:
             try:
                 stats = clean_corpus(result, folder, fresh, cfg, strip_boilerplate)
             except OSError as exc:

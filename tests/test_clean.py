@@ -173,3 +173,21 @@ def test_clean_rewrites_jsonl_with_odd_records(tmp_path: Path) -> None:
     }
     manifest = {row["path"]: row["action"] for row in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
     assert manifest["odd.jsonl#x\ufffd"] == "kept"
+
+
+def test_clean_through_a_link_replaces_the_folder_it_points_to(tmp_path: Path) -> None:
+    src, store, real, link = (
+        tmp_path / "src",
+        tmp_path / "s.sqlite",
+        tmp_path / "big-disk" / "clean",
+        tmp_path / "clean",
+    )
+    src.mkdir()
+    _corpus(src)
+    real.mkdir(parents=True)
+    link.symlink_to(real, target_is_directory=True)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    for _ in range(2):
+        assert _run("clean", "--store", str(store), "--out", str(link)).exit_code == 0
+        assert link.is_symlink() and (real / "manifest.csv").is_file()
+    assert sorted(p.name for p in real.parent.iterdir()) == ["clean"]
