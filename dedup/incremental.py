@@ -316,7 +316,7 @@ def _index_folder(
     t0 = time.perf_counter()
     known = store.files()
     uri_folder = None
-    unlisted: list[Skip] = []  # folders that could not be listed: their stored files are kept
+    unlisted: list[Skip] = []  # folders that could not be listed (their stored files are kept), pipes
     read_hashes: dict[str, str] = {}  # URI files: the SHA-1 of each file read, from the executors
     if isinstance(root, str):
         from dedup.engines.spark import list_uri_folder
@@ -361,7 +361,7 @@ def _index_folder(
     changes.files_unchanged = len(unchanged)
     removed = [] if keep_missing else sorted(set(known) - set(on_disk))
     if unlisted:  # a folder that could not be listed (permissions, a stale mount) still holds its files
-        hidden = tuple("" if s.path == "./" else s.path for s in unlisted)
+        hidden = tuple("" if s.path == "./" else s.path for s in unlisted if s.path.endswith("/"))
         removed = [rel for rel in removed if not rel.startswith(hidden)]
     if len(removed) > max_removed * len(known):
         raise InputError(

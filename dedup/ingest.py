@@ -118,7 +118,9 @@ def discover_files(root: Path, exclude: Iterable[Path] = (), unreadable: list[Sk
             when a run writes them inside ``root``): a folder is known by its device and inode, a
             file by its real path. Those that do not exist are ignored.
         unreadable: gets an ``unreadable`` skip for each folder that cannot be listed (its path
-            ends with ``/``; ``./`` for ``root``): what lies in it is unknown, not gone.
+            ends with ``/``; ``./`` for ``root``): what lies in it is unknown, not gone; and for
+            each named pipe, socket or device, which is not listed (opening a pipe would wait for
+            a writer for ever).
 
     Yields:
         Relative paths in byte-wise sorted order of their components.
@@ -158,10 +160,29 @@ def discover_files(root: Path, exclude: Iterable[Path] = (), unreadable: list[Sk
                 is_dir = False
             if is_dir:
                 yield from walk(Path(entry.path), f"{rel}/")
-            elif entry.name not in skipped_names or os.path.realpath(entry.path) not in skipped_files:
+            elif entry.name in skipped_names and os.path.realpath(entry.path) in skipped_files:
+                continue
+            elif _special(entry) is None:
                 yield rel
+            elif unreadable is not None:  # a FIFO would block the reader for ever
+                unreadable.append(Skip(rel, REASON_UNREADABLE, f"not a regular file ({_special(entry)})"))
 
     yield from walk(root, "")
+
+
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"))
+
+
+def _special(entry: os.DirEntry[str]) -> str | None:
+    """What a listed entry that is no folder is, when it is no regular file either (``None`` for a
+    file, and for a link to nothing: the reader says why it cannot read it)."""
+    if entry.is_file(follow_symlinks=True):  # the directory's own type field: no system call
+        return None
+    try:
+        mode = entry.stat(follow_symlinks=True).st_mode
+    except OSError:
+        return None
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), None if stat.S_ISREG(mode) else "a device")
 
 
 def _within(size: int, limit: int) -> None:

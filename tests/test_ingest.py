@@ -222,6 +222,21 @@ def test_a_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch:
     assert unreadable == [Skip("a/", "unreadable", "Permission denied")]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_pipes_are_reported_not_opened(tmp_path: Path) -> None:
+    """Opening a named pipe waits for a writer for ever: a nightly run would hang."""
+    (tmp_path / "a.txt").write_text(GOOD)
+    os.mkfifo(tmp_path / "pipe.txt")
+    os.symlink(tmp_path / "pipe.txt", tmp_path / "link.txt")
+    os.symlink(tmp_path / "nowhere.txt", tmp_path / "dangling.txt")  # the reader says why
+    unreadable: list[Skip] = []
+    assert list(discover_files(tmp_path, unreadable=unreadable)) == ["a.txt", "dangling.txt"]
+    assert unreadable == [
+        Skip("link.txt", "unreadable", "not a regular file (a named pipe)"),
+        Skip("pipe.txt", "unreadable", "not a regular file (a named pipe)"),
+    ]
+
+
 def test_detect_format() -> None:
     assert detect_format("x.HTM")[0] is not None
     assert detect_format("x.txt.gz") == (detect_format("x.txt")[0], True)

@@ -175,26 +175,34 @@ def test_a_folder_gone_empty_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     assert json.loads(allowed.output)["changes"]["files_removed"] == n_files - kratom
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 def test_a_folder_that_cannot_be_listed_keeps_its_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A subfolder whose permissions changed, or a stale mount under the corpus, hides its files for
     a night: they stay in the store (not dropped, then all reported new when it is back)."""
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
     _copy(["maca", "kratom"], folder)
+    notes = "Notes on nothing in particular, with words enough to be indexed as one paragraph."
+    (folder / "notes.txt").write_text(notes + "\n")
     first = _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r1"))
     assert first.exit_code == 0
     fail_listing(monkeypatch, folder / "kratom")
     runner = CliRunner()
     args = ["index", str(folder), "--store", str(store), "--workers", "1", "--json", "--out", str(tmp_path / "r2")]
+    # A file gone, and a pipe whose name starts like it: only folders hide what they hold.
+    (folder / "notes.txt").unlink()
+    os.mkfifo(folder / "notes")
     hidden = runner.invoke(app, args)
     assert hidden.exit_code == 0, hidden.output
     assert "skipped kratom/ (unreadable: Permission denied)" in hidden.output.splitlines()
+    assert "skipped notes (unreadable: not a regular file (a named pipe))" in hidden.output.splitlines()
     summary = json.loads(hidden.output[hidden.output.index("{") : hidden.output.rindex("}") + 1])
-    assert (summary["changes"]["files_removed"], summary["changes"]["new_pairs"]) == (0, 0)
-    assert summary["skipped"] == {"unreadable": 1}
+    assert (summary["changes"]["files_removed"], summary["changes"]["new_pairs"]) == (1, 0)
+    assert summary["skipped"] == {"unreadable": 2}
     for name in ("clusters.csv", "pairs.csv"):
         assert (tmp_path / "r2" / name).read_bytes() == (tmp_path / "r1" / name).read_bytes()
     monkeypatch.undo()
+    (folder / "notes").unlink()
     back = runner.invoke(app, [*args[:-2], "--quiet"])
     assert back.exit_code == 0, back.output
     changes = json.loads(back.output)["changes"]
