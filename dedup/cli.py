@@ -42,7 +42,7 @@ from dedup.errors import ConfigError, DedupError, InputError
 from dedup.incremental import MAX_REMOVED
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import RunStats, Skip
-from dedup.report import write_csv, write_new_reports, write_reports
+from dedup.report import REPORT_FILES, write_csv, write_new_reports, write_reports
 from dedup.store import LockTimeoutError
 
 app = typer.Typer(
@@ -433,6 +433,13 @@ def _skip_printer(quiet: bool) -> Callable[[Skip], None]:
     return on_skip
 
 
+def _own_output(out: Path) -> list[Path]:
+    """The folder a run writes its reports into, and each report file in it: the folder is left out
+    of a corpus it lies in, the files where the folder is the corpus' own (``--out .``)."""
+    names = (*REPORT_FILES, "new_pairs.csv", "new_clusters.csv", "eval.json", "errors.csv")
+    return [out, *(out / name for name in names)]
+
+
 def _match(folder: Path, cfg: DedupConfig, quiet: bool, out: Path | None = None) -> Any:
     """Stages 1-5 with CLI progress bars and one stderr line per skipped file; ``out``, the run's
     reports folder, is not read when it lies in ``folder``."""
@@ -440,7 +447,7 @@ def _match(folder: Path, cfg: DedupConfig, quiet: bool, out: Path | None = None)
     on_skip = _skip_printer(quiet)
     with _progress(not quiet and sys.stderr.isatty()) as hook:
         # Only the analysis reads the corpus afterwards (the eval sweeps re-run it alone).
-        exclude = () if out is None else (out,)
+        exclude = () if out is None else _own_output(out)
         return match_corpus(folder, cfg, on_skip=on_skip, on_progress=hook, release=True, exclude=exclude)
 
 
@@ -690,7 +697,7 @@ def index_(
                     on_skip=on_skip,
                     on_progress=hook,
                     need_result=out is not None,
-                    exclude=[*own, *([out] if out is not None else [])],
+                    exclude=[*own, *(_own_output(out) if out is not None else [])],
                     max_removed=max_removed,
                 )
         extra = {"store": str(store_path), "changes": changes.to_dict()}

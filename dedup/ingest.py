@@ -116,7 +116,7 @@ def discover_files(root: Path, exclude: Iterable[Path] = (), unreadable: list[Sk
         root: folder to walk.
         exclude: folders and files never listed, wherever they are (dedup's own reports and store,
             when a run writes them inside ``root``): a folder is known by its device and inode, a
-            file by its real path. Those that do not exist are ignored.
+            file by its real path. Those that do not exist are ignored, and so is ``root`` itself.
         unreadable: gets an ``unreadable`` skip for each folder that cannot be listed (its path
             ends with ``/``; ``./`` for ``root``): what lies in it is unknown, not gone; and for
             each named pipe, socket or device, which is not listed (opening a pipe would wait for
@@ -127,13 +127,18 @@ def discover_files(root: Path, exclude: Iterable[Path] = (), unreadable: list[Sk
     """
     seen: set[tuple[int, int]] = set()
     skipped_files: set[str] = set()
+    try:
+        top = os.stat(root)
+    except OSError:
+        top = None
     for path in exclude:
         try:
             st = os.stat(path)
         except OSError:
             continue
         if stat.S_ISDIR(st.st_mode):
-            seen.add((st.st_dev, st.st_ino))  # as if visited already
+            if top is None or (st.st_dev, st.st_ino) != (top.st_dev, top.st_ino):  # never the folder itself
+                seen.add((st.st_dev, st.st_ino))  # as if visited already
         else:
             skipped_files.add(os.path.realpath(path))
     # A name is resolved only when it is one of theirs: realpath on every file cost 1 s per 100,000.

@@ -61,6 +61,13 @@ def test_reports_written_inside_the_folder_are_not_read_next_time(runner: CliRun
             assert (folder / "report" / name).read_bytes() == (GOLDEN / "sample" / name).read_bytes(), name
         assert json.loads((folder / "report" / "summary.json").read_text())["files_seen"] == 230
     shutil.rmtree(folder / "report")
+    for _ in range(2):  # reports written into the folder itself: the reports are left out, not the folder
+        result = runner.invoke(app, ["scan", str(folder), "--workers", "1", "-q", "--out", str(folder)])
+        assert (result.exit_code, result.output) == (0, "")
+        assert (folder / "clusters.csv").read_bytes() == (GOLDEN / "sample" / "clusters.csv").read_bytes()
+        assert json.loads((folder / "summary.json").read_text())["files_seen"] == 230
+    for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv", "summary.json"):
+        (folder / name).unlink()
     args = ["index", str(folder), "--store", str(folder / "index.sqlite"), "--out", str(folder / "nightly"), "-q"]
     for _ in range(2):
         result = runner.invoke(app, [*args, "--json"])

@@ -209,6 +209,7 @@ def test_discover_leaves_out_what_it_is_told_whatever_the_spelling(tmp_path: Pat
     os.symlink(tmp_path / "report", tmp_path / "sub" / "to-report")
     exclude = [tmp_path / "sub" / ".." / "report", Path(os.path.relpath(tmp_path / "index.sqlite")), tmp_path / "gone"]
     assert list(discover_files(tmp_path, exclude)) == ["a.txt", "index.sqlite-wal", "sub/b.txt"]
+    assert list(discover_files(tmp_path, [tmp_path / "sub" / ".."])) != []  # never the folder itself
     assert len(list(discover_files(tmp_path))) == 5  # without: the report folder, once (not again by the link)
 
 
