@@ -366,9 +366,9 @@ def _index_folder(
     if len(removed) > max_removed * len(known):
         raise InputError(
             f"{len(removed)} of the {len(known)} files in the store are gone from {folder_name} "
-            f"({len(removed) / len(known):.0%}, more than --max-removed {max_removed:g}): is it the right "
-            "folder, and mounted? Nothing was changed; pass --max-removed 1 to drop them from the store, "
-            "or --keep-missing to keep them"
+            f"({len(removed) / len(known):.0%}, more than --max-removed {max_removed:g}; first: {removed[0]!r}): "
+            "is it the right folder, and mounted? Nothing was changed; pass --max-removed 1 to drop them from "
+            "the store, or --keep-missing to keep them"
         )
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []

@@ -140,14 +140,15 @@ def test_a_folder_gone_empty_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     n_files = sum(1 for p in folder.rglob("*") if p.is_file())
     assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
     before = store.read_bytes()
+    first = min(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     folder.rename(parked)
     folder.mkdir()  # the mount point, with nothing mounted on it
     result = _invoke("index", str(folder), "--store", str(store), "-q")
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {n_files} of the {n_files} files in the store are gone from {folder.resolve()} (100%, more than "
-        "--max-removed 0.5): is it the right folder, and mounted? Nothing was changed; pass --max-removed 1 to "
-        "drop them from the store, or --keep-missing to keep them\n"
+        f"--max-removed 0.5; first: {first!r}): is it the right folder, and mounted? Nothing was changed; pass "
+        "--max-removed 1 to drop them from the store, or --keep-missing to keep them\n"
     )
     assert store.read_bytes() == before
     folder.rmdir()
