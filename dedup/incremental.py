@@ -52,6 +52,8 @@ class Changes:
     files_changed: int = 0
     files_unchanged: int = 0
     files_removed: int = 0
+    files_moved: int = 0
+    """New files whose content is that of a file gone (moved or renamed): in neither count above."""
     articles_added: int = 0
     articles_removed: int = 0
     new_pairs: list[ArticlePair] = field(default_factory=list)
@@ -67,6 +69,7 @@ class Changes:
             "files_changed": self.files_changed,
             "files_unchanged": self.files_unchanged,
             "files_removed": self.files_removed,
+            "files_moved": self.files_moved,
             "articles_added": self.articles_added,
             "articles_removed": self.articles_removed,
             "new_pairs": len(self.new_pairs),
@@ -232,6 +235,26 @@ def _unchanged_stats(store: Store, cfg: DedupConfig) -> tuple[RunStats, float] |
     return None
 
 
+def _moves(arrived: Iterable[FileState], gone: Iterable[str], known: dict[str, FileState]) -> dict[str, str]:
+    """The earlier path of each new file whose content hash is that of a file gone since the last
+    run: it was moved or renamed (files of equal content pair off in path order).
+
+    >>> old = {name: FileState(name, 1, 1, f"h{name}", "read", "t") for name in ("a", "b")}
+    >>> _moves([FileState("new/a", 1, 2, "ha", "read", "u")], ["a", "b"], old)
+    {'new/a': 'a'}
+    """
+    by_hash: dict[str, list[str]] = {}
+    for rel in gone:
+        if known[rel].sha1:
+            by_hash.setdefault(known[rel].sha1, []).append(rel)
+    arrivals: dict[str, list[str]] = {}
+    for state in arrived:
+        if state.path not in known and state.sha1 in by_hash:
+            arrivals.setdefault(state.sha1, []).append(state.path)
+    pairs = (zip(sorted(news), sorted(by_hash[sha]), strict=False) for sha, news in arrivals.items())
+    return dict(chain.from_iterable(pairs))
+
+
 def _uri_hashes(
     folder: UriFolder, known: dict[str, FileState], listed: dict[str, tuple[int, int]], cfg: DedupConfig
 ) -> dict[str, str]:
@@ -363,7 +386,7 @@ def _index_folder(
     if unlisted:  # a folder that could not be listed (permissions, a stale mount) still holds its files
         hidden = tuple("" if s.path == "./" else s.path for s in unlisted if s.path.endswith("/"))
         removed = [rel for rel in removed if not rel.startswith(hidden)]
-    if len(removed) > max_removed * len(known):
+    if len(removed) - len(_moves(new_states, removed, known)) > max_removed * len(known):
         raise InputError(
             f"{len(removed)} of the {len(known)} files in the store are gone from {folder_name} "
             f"({len(removed) / len(known):.0%}, more than --max-removed {max_removed:g}; first: {removed[0]!r}): "
@@ -376,6 +399,7 @@ def _index_folder(
     stored_files = store.article_files()
     seen_before = store.first_seen()
     new_ids: set[str] = set()
+    file_of: dict[str, str] = {}  # the file of each article read in this run
 
     def fresh() -> Iterator[DigestBatch]:
         # Each batch goes into the store (inside the run's transaction) as it arrives and on to the
@@ -389,6 +413,7 @@ def _index_folder(
         for batch in batches:
             store.add_batch(batch, seen_before, when)
             new_ids.update(batch.ids)
+            file_of.update(zip(batch.ids, batch.files, strict=True))
             yield batch
 
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0  # listing and hashing; loading adds to it
@@ -419,30 +444,58 @@ def _index_folder(
             chain(store.digest_batches(samples=need_result), fresh()), cfg, stats, cache, need_result
         )
         store.set_cache(_VERIFY_CACHE, cache)
+        if read_hashes:  # new URI files get their hash only as they are read
+            new_states = [dataclasses.replace(f, sha1=read_hashes.get(f.path, f.sha1)) for f in new_states]
+        # A moved or renamed file brings no new duplicate: its articles are those of its earlier
+        # path (same ids past the path), with their first-seen times, clusters and pairs.
+        moves = _moves(new_states, removed, known)
+        earlier = {
+            aid: moves[file] + aid[len(file) :]
+            for aid, file in file_of.items()
+            if file in moves and moves[file] + aid[len(file) :] in stored_files
+        }
+        later = {old: new for new, old in earlier.items()}
+        changes.files_moved = len(moves)
+        changes.files_new -= len(moves)
+        changes.files_removed -= len(moves)
+        new_states = [
+            dataclasses.replace(f, first_seen=known[moves[f.path]].first_seen) if f.path in moves else f
+            for f in new_states
+        ]
         old_ids = set(stored_files)
-        changes.articles_added = len(new_ids - old_ids)
+        changes.articles_added = len(new_ids - old_ids - set(earlier))
         kept_ids = {aid for aid, file in stored_files.items() if file not in gone}
-        changes.articles_removed = len(old_ids - kept_ids - new_ids)
+        changes.articles_removed = len(old_ids - kept_ids - new_ids - set(later))
         for skip in store.skips():  # skipped files that were not read again still count in the summary
             stats.add_skip(skip.reason)
 
-        previous_clusters: dict[str, str] = store.get_state("clusters", {})
+        stored_clusters: dict[str, str] = store.get_state("clusters", {})
+        previous_clusters = {
+            **stored_clusters,
+            **{n: stored_clusters[o] for n, o in earlier.items() if o in stored_clusters},
+        }
         result = _stable_ids(result, previous_clusters)
-        article_seen = {**seen_before, **{i: when for i in new_ids - old_ids}}
-        groups_seen = _group_first_seen(result, store.get_state("groups", {}), article_seen, when)
+        carried = {new: seen_before[old] for new, old in earlier.items()}
+        article_seen = {**seen_before, **{i: when for i in new_ids - old_ids}, **carried}
+        store.set_first_seen(carried)
+        groups_before = {g: (t, later.get(a, a)) for g, (t, a) in store.get_state("groups", {}).items()}
+        groups_seen = _group_first_seen(result, groups_before, article_seen, when)
         if need_result:  # the reports name each group's first carrier; the store keeps them anyway
             result = _with_first_seen(result, groups_seen)
 
         previous_pairs: set[tuple[str, str]] = store.get_state("pairs", set())
-        changes.new_pairs = [p for p in result.pairs if (p.a, p.b) not in previous_pairs]
+
+        def was_known(p: ArticlePair) -> bool:
+            a, b = earlier.get(p.a, p.a), earlier.get(p.b, p.b)
+            return (min(a, b), max(a, b)) in previous_pairs
+
+        changes.new_pairs = [p for p in result.pairs if not was_known(p)]
         changes.new_clusters = [
             c for c in result.clusters if any(previous_clusters.get(m.path) != c.id for m in c.members)
         ]
         changes.duplicate_rate = duplicate_rate(result)
 
         store.set_meta("input_folder", folder_name)
-        if read_hashes:  # new URI files get their hash only as they are read
-            new_states = [dataclasses.replace(f, sha1=read_hashes.get(f.path, f.sha1)) for f in new_states]
         store.add_files(new_states, new_skips, when)
         store.update_mtimes(same_content)
         store.touch_files(unchanged, when)

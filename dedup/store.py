@@ -365,6 +365,10 @@ class Store:
         """Within the current transaction: mark unchanged files as seen now."""
         self.db.executemany("UPDATE files SET last_seen = ? WHERE path = ?", [(when, p) for p in paths])
 
+    def set_first_seen(self, times: Mapping[str, str]) -> None:
+        """Within the current transaction: set the first-seen time of stored articles (by id)."""
+        self.db.executemany("UPDATE articles SET first_seen = ? WHERE id = ?", [(t, i) for i, t in times.items()])
+
     def update_mtimes(self, states: Iterable[FileState]) -> None:
         """Within the current transaction: remember new size/mtime of files whose content did not change."""
         self.db.executemany(

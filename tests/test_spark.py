@@ -318,7 +318,7 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
             src = SAMPLE / "articles" / name
             (shutil.copytree if src.is_dir() else shutil.copyfile)(src, folder / name)
         run(step)
-    changed, removed, touched, rewritten = sorted(p for p in folder.rglob("*.txt"))[:4]
+    changed, removed, touched, rewritten, moved = sorted(p for p in folder.rglob("*.txt"))[:5]
     changed.write_text("A completely new text for this article, long enough to be indexed by dedup now.\n")
     os.utime(changed, ns=(10**18, 10**18))  # a time neither run saw
     removed.unlink()
@@ -326,12 +326,19 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
     os.utime(touched, ns=(10**18, 10**18))
     rewritten.write_bytes(rewritten.read_bytes())
     os.utime(rewritten, ns=(2 * 10**18, 2 * 10**18))
+    (folder / "archive").mkdir()
+    moved.rename(folder / "archive" / moved.name)  # known by its hash: moved, not new
     run("third")
     run("fourth")
     assert summaries["second"]["files_unchanged"] == summaries["first"]["files_new"] > 0
     assert summaries["second"]["files_new"] > 0
     assert (summaries["third"]["files_changed"], summaries["third"]["files_removed"]) == (1, 1)
-    assert summaries["third"]["files_read"] == 1
+    assert (summaries["third"]["files_moved"], summaries["third"]["files_new"], summaries["third"]["new_pairs"]) == (
+        1,
+        0,
+        0,
+    )
+    assert summaries["third"]["files_read"] == 2  # the changed file and the moved one
     assert summaries["fourth"]["files_new"] == summaries["fourth"]["files_changed"] == 0
     # Both stores keep the same size, time (to the millisecond, as Hadoop lists a local file),
     # hash and status of every file (the touched file's new time, the hashes made when read).

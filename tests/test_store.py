@@ -236,6 +236,49 @@ def test_a_store_that_cannot_grow_is_one_error_line_and_keeps_the_last_run(tmp_p
     assert _memberships(tmp_path / "r") == _memberships(tmp_path / "scan")
 
 
+def test_a_moved_or_renamed_file_brings_no_new_duplicate(tmp_path: Path) -> None:
+    """Reorganising the folder (a file moved into a subfolder, one renamed) is no new duplicate: the
+    articles keep their clusters, pairs and first-seen times under their new paths. A copy beside
+    its original is a new duplicate."""
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["ashwagandha"], folder)
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r1")).exit_code == 0
+    before = {r["path"]: r["cluster_id"] for r in _rows(tmp_path / "r1" / "clusters.csv")}
+    first, second = sorted(before)[:2]
+    with Store(store, build_config(), create=False) as db:
+        seen = db.first_seen()
+    (folder / "archive").mkdir()
+    moved, renamed = f"archive/{Path(first).name}", second.replace(".txt", "-renamed.txt").replace(".md", "-renamed.md")
+    (folder / first).rename(folder / moved)
+    (folder / second).rename(folder / renamed)
+    result = _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r2"), "--json")
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.output)["changes"]
+    assert {k: changes[k] for k in ("files_new", "files_removed", "files_moved", "articles_added", "new_pairs")} == {
+        "files_new": 0,
+        "files_removed": 0,
+        "files_moved": 2,
+        "articles_added": 0,
+        "new_pairs": 0,
+    }
+    assert (changes["new_clusters"], changes["articles_removed"]) == (0, 0)
+    assert len(_rows(tmp_path / "r2" / "new_pairs.csv")) == len(_rows(tmp_path / "r2" / "new_clusters.csv")) == 0
+    after = {r["path"]: r["cluster_id"] for r in _rows(tmp_path / "r2" / "clusters.csv")}
+    assert after == {{first: moved, second: renamed}.get(p, p): c for p, c in before.items()}
+    with Store(store, build_config(), create=False) as db:
+        now = db.first_seen()
+        states = db.files()
+    assert (now[moved], now[renamed]) == (seen[first], seen[second])
+    assert states[moved].first_seen == states[sorted(before)[2]].first_seen
+    assert _invoke("scan", str(folder), "--out", str(tmp_path / "scan")).exit_code == 0
+    assert _memberships(tmp_path / "r2") == _memberships(tmp_path / "scan")
+    shutil.copyfile(folder / moved, folder / "copy.txt")  # a copy is a duplicate, and a new one
+    result = _invoke("index", str(folder), "--store", str(store), "--json")
+    changes = json.loads(result.output)["changes"]
+    assert (changes["files_new"], changes["files_moved"], changes["new_pairs"] > 0) == (1, 0, True)
+
+
 def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
