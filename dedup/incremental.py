@@ -478,7 +478,9 @@ def _index_folder(
         carried = {new: seen_before[old] for new, old in earlier.items()}
         article_seen = {**seen_before, **{i: when for i in new_ids - old_ids}, **carried}
         store.set_first_seen(carried)
-        groups_before = {g: (t, later.get(a, a)) for g, (t, a) in store.get_state("groups", {}).items()}
+        groups_before = store.get_state("groups", {})
+        if later:  # a group first carried by a moved article is carried by it under its new path
+            groups_before = {g: (t, later.get(a, a)) for g, (t, a) in groups_before.items()}
         groups_seen = _group_first_seen(result, groups_before, article_seen, when)
         if need_result:  # the reports name each group's first carrier; the store keeps them anyway
             result = _with_first_seen(result, groups_seen)
