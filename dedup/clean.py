@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dedup.config import DedupConfig
-from dedup.ingest import InputFormat, detect_format, load_json, read_file, record_id
+from dedup.ingest import InputFormat, detect_format, load_json, read_file, record_id, utf8_encodable
 from dedup.pipeline import DedupResult
 from dedup.report import write_csv
 from dedup.segment import split_paragraphs, split_segments
@@ -127,12 +127,7 @@ def _dumps(value: object) -> str:
     surrogate (an escape such as ``"\\ud800"`` in the input, which UTF-8 cannot hold): then all
     escaped, as JSON allows."""
     text = json.dumps(value, ensure_ascii=False)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return json.dumps(value)
-    return text
+    return text if utf8_encodable(text) else json.dumps(value)
 
 
 def _write_records(

@@ -288,20 +288,29 @@ class FileResult:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def utf8_encodable(text: str) -> bool:
+    """Whether UTF-8 can hold ``text``: not if it has a lone surrogate (a JSON escape such as
+    ``"\\ud800"``, or a file name's byte that is not UTF-8, as Python keeps it).
+
+    >>> utf8_encodable("café"), utf8_encodable("a" + chr(0xD800))
+    (True, False)
+    """
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _utf8_safe(text: str) -> str:
-    """``text`` with every lone surrogate (JSON may escape one, ``"\\ud800"``; UTF-8, so no report
-    or store, can hold it) replaced by U+FFFD.
+    """``text`` with every lone surrogate replaced by U+FFFD (no report or store could hold it).
 
     >>> _utf8_safe("a" + chr(0xD800) + "b") == "a" + chr(0xFFFD) + "b"
     True
     """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
+    return text if utf8_encodable(text) else _SURROGATE.sub("\ufffd", text)
 
 
 class _TooDeep(ValueError):
@@ -341,7 +350,7 @@ def bad_names(paths: Iterable[str]) -> tuple[list[str], list[Skip]]:
     good: list[str] = []
     skips: list[Skip] = []
     for rel in paths:
-        if rel.isascii() or _utf8_safe(rel) is rel:
+        if utf8_encodable(rel):
             good.append(rel)
         else:
             shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
@@ -481,4 +490,5 @@ __all__ = [
     "read_file_bytes",
     "record_id",
     "unsupported",
+    "utf8_encodable",
 ]
