@@ -22,18 +22,18 @@ from typing import TYPE_CHECKING, Any
 from dedup.cluster import stable_id
 from dedup.config import DedupConfig, Engine
 from dedup.errors import ConfigError, InputError
-from dedup.ingest import bad_names, bytes_sha1s, discover_files
+from dedup.ingest import bytes_sha1s
 from dedup.pipeline import (
     DedupResult,
     ProgressHook,
     SkipHook,
-    _count_skip,
     _noop_progress,
     _noop_skip,
     analyse,
     build_corpus,
     iter_batches,
     iter_uri_batches,
+    list_folder,
     verify_candidates_cached,
 )
 from dedup.records import ArticlePair, BoilerplateGroup, Cluster, DigestBatch, RunStats, Skip
@@ -346,19 +346,17 @@ def _index_folder(
 
         uri_folder = list_uri_folder(root)  # listed once: the reading below starts from this listing
         listed = {rel: (size, mtime_ns) for rel, size, mtime_ns in uri_folder.files}
-        on_disk, bad = list(listed), []
+        on_disk = list(listed)
+        stats.files_seen = len(on_disk)
         hashes = _uri_hashes(uri_folder, known, listed, cfg)
         state_of, sha_of = listed.get, lambda rel: hashes.get(rel, "")
         folder_name = root
     else:
-        on_disk, bad = bad_names(discover_files(root, exclude, unlisted))
+        on_disk, unlisted = list_folder(root, exclude, stats, on_skip)
         root_str = str(root)  # a str join: pathlib costs 1 s per 100,000 files
         state_of = lambda rel: stat_of(os.path.join(root_str, rel))  # noqa: E731
         sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731
         folder_name = str(root.resolve())
-    stats.files_seen = len(on_disk) + len(bad)
-    for skip in [*unlisted, *bad]:  # named, counted, never stored (not files; names a store cannot hold)
-        _count_skip(skip, stats, on_skip, None)
     to_read: list[str] = []
     new_states: list[FileState] = []
     same_content: list[FileState] = []

@@ -418,13 +418,24 @@ def ingest_corpus(
     """
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
+    paths, _ = list_folder(root, exclude, stats, on_skip)
+    # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
+    return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+
+
+def list_folder(
+    root: Path, exclude: Iterable[Path], stats: RunStats, on_skip: SkipHook
+) -> tuple[list[str], list[Skip]]:
+    """The files of a local folder to read (:func:`~dedup.ingest.discover_files`), and the folders
+    and other entries that could not be listed or read. Those, and the files whose names are not
+    UTF-8 (:func:`~dedup.ingest.bad_names`), are skips, counted and reported here; every name
+    counts in ``stats.files_seen``."""
     unreadable: list[Skip] = []
     paths, bad = bad_names(discover_files(root, exclude, unreadable))
     stats.files_seen = len(paths) + len(bad)
     for skip in [*unreadable, *bad]:
         _count_skip(skip, stats, on_skip, None)
-    # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
-    return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+    return paths, unreadable
 
 
 def ingest_uri(
@@ -2446,6 +2457,7 @@ __all__ = [
     "digest_files",
     "ingest_corpus",
     "iter_batches",
+    "list_folder",
     "match_corpus",
     "run",
     "template_sentences",
