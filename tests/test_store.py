@@ -277,6 +277,16 @@ def test_a_moved_or_renamed_file_brings_no_new_duplicate(tmp_path: Path) -> None
     result = _invoke("index", str(folder), "--store", str(store), "--json")
     changes = json.loads(result.output)["changes"]
     assert (changes["files_new"], changes["files_moved"], changes["new_pairs"] > 0) == (1, 0, True)
+    # Every file moved at once is no mass removal for --max-removed: their hashes say where they went.
+    everything = [p for p in folder.rglob("*") if p.is_file()]
+    for path in everything:
+        target = folder / "2026" / path.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    result = _invoke("index", str(folder), "--store", str(store), "--json")
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.output)["changes"]
+    assert (changes["files_moved"], changes["files_removed"], changes["new_pairs"]) == (len(everything), 0, 0)
 
 
 def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
