@@ -337,7 +337,7 @@ def _index_folder(
     stats = RunStats()
     changes = Changes()
     t0 = time.perf_counter()
-    known = store.files()
+    stored = store.file_stats()
     uri_folder = None
     unlisted: list[Skip] = []  # folders that could not be listed (their stored files are kept), pipes
     read_hashes: dict[str, str] = {}  # URI files: the SHA-1 of each file read, from the executors
@@ -348,29 +348,38 @@ def _index_folder(
         listed = {rel: (size, mtime_ns) for rel, size, mtime_ns in uri_folder.files}
         on_disk = list(listed)
         stats.files_seen = len(on_disk)
-        hashes = _uri_hashes(uri_folder, known, listed, cfg)
-        state_of, sha_of = listed.get, lambda rel: hashes.get(rel, "")
+        state_of = listed.get
         folder_name = root
     else:
         on_disk, unlisted = list_folder(root, exclude, stats, on_skip)
         root_str = str(root)  # a str join: pathlib costs 1 s per 100,000 files
         state_of = lambda rel: stat_of(os.path.join(root_str, rel))  # noqa: E731
-        sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731
         folder_name = str(root.resolve())
+    # Files whose size and time are those stored are unchanged; the others are new, or need a look.
+    others: list[tuple[str, tuple[int, int] | None]] = []
+    for rel in on_disk:
+        st = state_of(rel)
+        if st is None or stored.get(rel) != st:
+            others.append((rel, st))
+    listed_paths = set(on_disk)
+    unseen = [rel for rel in stored if rel not in listed_paths]  # gone, or in a folder not listed
+    # The whole stored state only of the files that need it (0.1 s per 100,000 files saved).
+    known = store.file_states([*(rel for rel, _ in others if rel in stored), *unseen])
+    if uri_folder is not None:
+        hashes = _uri_hashes(uri_folder, known, listed, cfg)
+        sha_of = lambda rel: hashes.get(rel, "")  # noqa: E731
+    else:
+        sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731
     to_read: list[str] = []
     new_states: list[FileState] = []
     same_content: list[FileState] = []
-    unchanged: list[str] = []
-    for rel in on_disk:
-        st = state_of(rel)
+    unchanged = len(on_disk) - len(others)
+    for rel, st in others:
         old = known.get(rel)
-        if old is not None and st is not None and (old.size, old.mtime_ns) == st:
-            unchanged.append(rel)
-            continue
         sha = sha_of(rel) if st is not None else ""
         if old is not None and st is not None and sha and old.sha1 == sha:
-            same_content.append(dataclasses.replace(old, size=st[0], mtime_ns=st[1]))
-            unchanged.append(rel)
+            same_content.append(old._replace(size=st[0], mtime_ns=st[1]))
+            unchanged += 1
             continue
         to_read.append(rel)
         first = old.first_seen if old is not None else when
@@ -379,23 +388,21 @@ def _index_folder(
             changes.files_new += 1
         else:
             changes.files_changed += 1
-    changes.files_unchanged = len(unchanged)
-    removed = [] if keep_missing else sorted(set(known) - set(on_disk))
+    changes.files_unchanged = unchanged
+    removed = [] if keep_missing else sorted(unseen)
     if unlisted:  # a folder that could not be listed (permissions, a stale mount) still holds its files
         hidden = tuple("" if s.path == "./" else s.path for s in unlisted if s.path.endswith("/"))
         removed = [rel for rel in removed if not rel.startswith(hidden)]
-    if len(removed) - len(_moves(new_states, removed, known)) > max_removed * len(known):
+    if len(removed) - len(_moves(new_states, removed, known)) > max_removed * len(stored):
         raise InputError(
-            f"{len(removed)} of the {len(known)} files in the store are gone from {folder_name} "
-            f"({len(removed) / len(known):.0%}, more than --max-removed {max_removed:g}; first: {removed[0]!r}): "
+            f"{len(removed)} of the {len(stored)} files in the store are gone from {folder_name} "
+            f"({len(removed) / len(stored):.0%}, more than --max-removed {max_removed:g}; first: {removed[0]!r}): "
             "is it the right folder, and mounted? Nothing was changed; pass --max-removed 1 to drop them from "
             "the store, or --keep-missing to keep them"
         )
     changes.files_removed = len(removed)
     new_skips: list[Skip] = []
     gone = set(to_read) | set(removed)
-    stored_files = store.article_files()
-    seen_before = store.first_seen()
     new_ids: set[str] = set()
     file_of: dict[str, str] = {}  # the file of each article read in this run
 
@@ -422,7 +429,7 @@ def _index_folder(
         with store.transaction():
             store.set_meta("input_folder", folder_name)
             store.update_mtimes(same_content)
-            store.touch_files(unchanged, when)
+            store.touch_files(unseen, when)
             store.set_state("last_run", when)
         last_stats, changes.duplicate_rate = last
         changes.stats = dataclasses.replace(
@@ -433,6 +440,8 @@ def _index_folder(
             seconds=stats.seconds,
         )
         return None, changes
+    stored_files = store.article_files()
+    seen_before = store.first_seen()
     # One transaction for the whole run: a run killed at any point leaves the store as it was.
     with store.transaction():
         store.forget_files([*to_read, *removed])
@@ -443,7 +452,7 @@ def _index_folder(
         )
         store.set_cache(_VERIFY_CACHE, cache)
         if read_hashes:  # new URI files get their hash only as they are read
-            new_states = [dataclasses.replace(f, sha1=read_hashes.get(f.path, f.sha1)) for f in new_states]
+            new_states = [f._replace(sha1=read_hashes.get(f.path, f.sha1)) for f in new_states]
         # A moved or renamed file brings no new duplicate: its articles are those of its earlier
         # path (same ids past the path), with their first-seen times, clusters and pairs.
         moves = _moves(new_states, removed, known)
@@ -457,8 +466,7 @@ def _index_folder(
         changes.files_new -= len(moves)
         changes.files_removed -= len(moves)
         new_states = [
-            dataclasses.replace(f, first_seen=known[moves[f.path]].first_seen) if f.path in moves else f
-            for f in new_states
+            f._replace(first_seen=known[moves[f.path]].first_seen) if f.path in moves else f for f in new_states
         ]
         old_ids = set(stored_files)
         changes.articles_added = len(new_ids - old_ids - set(earlier))
@@ -498,7 +506,7 @@ def _index_folder(
         store.set_meta("input_folder", folder_name)
         store.add_files(new_states, new_skips, when)
         store.update_mtimes(same_content)
-        store.touch_files(unchanged, when)
+        store.touch_files(unseen, when)
         store.set_state("pairs", {(p.a, p.b) for p in result.pairs})
         store.set_state("clusters", {m.path: c.id for c in result.clusters for m in c.members})
         store.set_state("groups", groups_seen)

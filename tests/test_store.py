@@ -131,6 +131,31 @@ def test_keep_missing(tmp_path: Path) -> None:
     assert len(_rows(out / "articles.csv")) == len(list((SAMPLE / "articles" / "maca").iterdir()))
 
 
+def test_last_seen_is_the_last_run_that_found_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    gone, *kept = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    times = iter(["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z"])
+    monkeypatch.setattr("dedup.incremental.now_iso", lambda: next(times))
+
+    def last_seen() -> dict[str, str]:
+        with sqlite3.connect(store) as db:
+            return dict(db.execute("SELECT path, last_seen FROM files").fetchall())
+
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    assert set(last_seen().values()) == {"2026-01-01T00:00:00Z"}
+    (folder / gone).unlink()
+    # Nothing new (the run that matches nothing again), then a new file (the run that matches again).
+    for when, new in (("2026-01-02T00:00:00Z", None), ("2026-01-03T00:00:00Z", "new.txt")):
+        if new:
+            (folder / new).write_text("A new article about something else entirely, long enough to index.\n")
+        assert _invoke("index", str(folder), "--store", str(store), "--keep-missing").exit_code == 0
+        seen = last_seen()
+        assert seen.pop(gone) == "2026-01-01T00:00:00Z"  # kept, but not found since the first run
+        assert set(seen) == {*kept, *([new] if new else [])} and set(seen.values()) == {when}
+
+
 def test_a_folder_gone_empty_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     """A mount that failed looks like an emptied folder: the run stops before it drops the whole
     store (which would make the next run read everything again and report every pair as new)."""
