@@ -493,7 +493,7 @@ def scan(
     *,
     opts: dict[str, Any],
 ) -> None:
-    """Scan FOLDER; write clusters.csv, pairs.csv, boilerplate.csv, articles.csv and summary.json."""
+    """Scan FOLDER; write clusters.csv, pairs.csv, boilerplate.csv, articles.csv, skipped.csv and summary.json."""
     with _guard():
         cfg = config_from_options(opts)
         _check_out(out)

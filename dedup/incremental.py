@@ -31,9 +31,11 @@ from dedup.pipeline import (
     _noop_skip,
     analyse,
     build_corpus,
+    collecting,
     iter_batches,
     iter_uri_batches,
     list_folder,
+    sorted_skips,
     verify_candidates_cached,
 )
 from dedup.records import ArticlePair, BoilerplateGroup, Cluster, DigestBatch, RunStats, Skip
@@ -336,6 +338,8 @@ def _index_folder(
     when = now_iso()
     stats = RunStats()
     changes = Changes()
+    run_skips: list[Skip] = []  # what this run skipped: in listing, and in the files it read
+    on_skip = collecting(on_skip, run_skips)
     t0 = time.perf_counter()
     stored = store.file_stats()
     uri_folder = None
@@ -472,8 +476,11 @@ def _index_folder(
         changes.articles_added = len(new_ids - old_ids - set(earlier))
         kept_ids = {aid for aid, file in stored_files.items() if file not in gone}
         changes.articles_removed = len(old_ids - kept_ids - new_ids - set(later))
-        for skip in store.skips():  # skipped files that were not read again still count in the summary
+        kept_skips = store.skips()
+        for skip in kept_skips:  # skipped files that were not read again still count in the summary
             stats.add_skip(skip.reason)
+        if need_result:
+            result = dataclasses.replace(result, skips=sorted_skips([*run_skips, *kept_skips]))
 
         stored_clusters: dict[str, str] = store.get_state("clusters", {})
         previous_clusters = {
@@ -524,9 +531,11 @@ def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
     files = store.files()
     stats.files_seen = len(files)
     stats.files_read = sum(1 for f in files.values() if f.status == "read")
-    for skip in store.skips():
+    skips = store.skips()
+    for skip in skips:
         stats.add_skip(skip.reason)
     result, _ = _match_all(store.digest_batches(), cfg, stats, _stored_cache(store))
+    result = dataclasses.replace(result, skips=sorted_skips(skips))
     result = _stable_ids(result, store.get_state("clusters", {}))
     return _with_first_seen(result, store.get_state("groups", {}))
 

@@ -279,6 +279,8 @@ class Corpus:
     # Per article, the element-wise minimum of its paragraphs' signatures (the MinHash of all its
     # shingles); set when the paragraph signatures are released.
     article_sigs: np.ndarray | None = None
+    skips: list[Skip] = field(default_factory=list)
+    """The files and records of the folder that were not read (``skipped.csv``), in path order."""
 
     def occurrences(self, article: int) -> range:
         """Occurrence positions of one article."""
@@ -418,9 +420,28 @@ def ingest_corpus(
     """
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
+    skips: list[Skip] = []
+    on_skip = collecting(on_skip, skips)
     paths, _ = list_folder(root, exclude, stats, on_skip)
     # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
-    return build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+    corpus = build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+    corpus.skips = sorted_skips(skips)
+    return corpus
+
+
+def collecting(on_skip: SkipHook, into: list[Skip]) -> SkipHook:
+    """``on_skip`` that also appends each skip to ``into``."""
+
+    def hook(skip: Skip) -> None:
+        into.append(skip)
+        on_skip(skip)
+
+    return hook
+
+
+def sorted_skips(skips: Iterable[Skip]) -> list[Skip]:
+    """Skips in the order ``skipped.csv`` lists them: by path, then reason and detail."""
+    return sorted(skips, key=lambda s: (s.path, s.reason, s.detail))
 
 
 def list_folder(
@@ -454,7 +475,10 @@ def ingest_uri(
     """
     if cfg.engine is not Engine.SPARK:
         raise ConfigError(f"{uri} is not a local folder: reading it needs --engine spark")
-    return build_corpus(iter_uri_batches(uri, cfg, stats, on_skip, on_progress), cfg, stats)
+    skips: list[Skip] = []
+    corpus = build_corpus(iter_uri_batches(uri, cfg, stats, collecting(on_skip, skips), on_progress), cfg, stats)
+    corpus.skips = sorted_skips(skips)
+    return corpus
 
 
 def iter_uri_batches(
@@ -1841,6 +1865,8 @@ class DedupResult:
     ``min_shingle_containment`` (same keys as ``scored``)."""
     boilerplate_texts: frozenset[str] = frozenset()
     """Normalised texts of every paragraph in a boilerplate group (``dedup clean --strip-boilerplate``)."""
+    skips: list[Skip] = field(default_factory=list)
+    """Every file and record skipped, in path order (``skipped.csv``)."""
 
 
 def _content_jaccards(corpus: Corpus, first_article: list[int], pairs: list[tuple[int, int]]) -> list[float]:
@@ -2413,7 +2439,9 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     rows_out: list[ArticleReport] = []
     if not reports:
         stats.seconds["cluster"] = time.perf_counter() - t_start
-        return DedupResult(cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored)
+        return DedupResult(
+            cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, skips=corpus.skips
+        )
     occ_template = template_group[occ_group] if len(occ_group) else np.zeros(0, dtype=bool)
     occ_shared = ~occ_template & (tables["articles"][occ_group] >= 2) if len(occ_group) else occ_template
 
@@ -2445,7 +2473,9 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     stats.seconds["cluster"] = time.perf_counter() - t_start
     label = tables["label"]
     boilerplate_texts = frozenset(corpus.norms.take(np.flatnonzero(template_group[label])))
-    return DedupResult(cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, boilerplate_texts)
+    return DedupResult(
+        cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, boilerplate_texts, corpus.skips
+    )
 
 
 __all__ = [

@@ -57,7 +57,8 @@ ARTICLES_COLUMNS = (
     "unique_pct",
     "cluster_id",
 )
-REPORT_FILES = ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv", "summary.json")
+SKIPPED_COLUMNS = ("path", "reason", "detail")
+REPORT_FILES = ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv", "skipped.csv", "summary.json")
 
 
 def package_version(name: str) -> str:
@@ -210,6 +211,12 @@ def write_articles_csv(result: DedupResult, path: Path) -> None:
     )
 
 
+def write_skipped_csv(result: DedupResult, path: Path) -> None:
+    """``skipped.csv``: every file and record not read, with the reason, in path order (what the
+    skip lines say, for a run with ``--quiet``)."""
+    write_csv(path, SKIPPED_COLUMNS, ((s.path, s.reason, s.detail) for s in result.skips))
+
+
 def write_new_reports(new_pairs: DedupResult, out: Path) -> list[Path]:
     """``new_pairs.csv`` and ``new_clusters.csv`` (same columns as pairs.csv and clusters.csv)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -245,7 +252,7 @@ def write_summary_json(result: DedupResult, path: Path, extra: dict[str, Any] | 
 
 
 def write_reports(result: DedupResult, out: Path, extra: dict[str, Any] | None = None) -> list[Path]:
-    """Write all five report files into ``out`` (created if missing).
+    """Write all six report files into ``out`` (created if missing).
 
     Returns:
         The paths written, in :data:`REPORT_FILES` order.
@@ -256,7 +263,8 @@ def write_reports(result: DedupResult, out: Path, extra: dict[str, Any] | None =
     write_pairs_csv(result, paths[1])
     write_boilerplate_csv(result, paths[2])
     write_articles_csv(result, paths[3])
-    write_summary_json(result, paths[4], extra)
+    write_skipped_csv(result, paths[4])
+    write_summary_json(result, paths[5], extra)
     return paths
 
 
@@ -266,6 +274,7 @@ __all__ = [
     "CLUSTERS_COLUMNS",
     "PAIRS_COLUMNS",
     "REPORT_FILES",
+    "SKIPPED_COLUMNS",
     "run_summary",
     "summary_dict",
     "write_articles_csv",
@@ -275,5 +284,6 @@ __all__ = [
     "write_new_reports",
     "write_pairs_csv",
     "write_reports",
+    "write_skipped_csv",
     "write_summary_json",
 ]

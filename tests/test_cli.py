@@ -66,7 +66,7 @@ def test_reports_written_inside_the_folder_are_not_read_next_time(runner: CliRun
         assert (result.exit_code, result.output) == (0, "")
         assert (folder / "clusters.csv").read_bytes() == (GOLDEN / "sample" / "clusters.csv").read_bytes()
         assert json.loads((folder / "summary.json").read_text())["files_seen"] == 230
-    for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv", "summary.json"):
+    for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv", "skipped.csv", "summary.json"):
         (folder / name).unlink()
     args = ["index", str(folder), "--store", str(folder / "index.sqlite"), "--out", str(folder / "nightly"), "-q"]
     for _ in range(2):
@@ -153,6 +153,7 @@ def test_csv_headers(runner: CliRunner, tmp_path: Path) -> None:
         "pairs.csv": "path_a,path_b,similarity,containment_a,containment_b,shingle_containment,matched_paragraphs,best_score,minhash_jaccard,matches",
         "boilerplate.csv": "group_id,articles,occurrences,is_boilerplate,sample_text,example_paths,first_seen,first_article",
         "articles.csv": "path,paragraphs,short_segments,chars,template_pct,shared_pct,unique_pct,cluster_id",
+        "skipped.csv": "path,reason,detail",
     }
     assert (tmp_path / "out" / "articles.csv").read_text().splitlines()[1] == "a.txt,1,0,78,0.0,0.0,100.0,"
 
@@ -169,7 +170,7 @@ def test_reports_get_the_mode_of_any_new_file(runner: CliRunner, tmp_path: Path)
     assert result.exit_code == 0
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
     assert modes == dict.fromkeys(
-        ["articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv", "summary.json"], 0o640
+        ["articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv", "skipped.csv", "summary.json"], 0o640
     )
 
 
@@ -189,6 +190,12 @@ def test_skips_are_reported_one_line_each(runner: CliRunner, tmp_path: Path) -> 
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["skipped"] == {"binary": 1, "malformed_json": 1}
     assert summary["files_seen"] == 3 and summary["files_read"] == 2
+    # skipped.csv lists them too, for a run with --quiet (that prints no skip line).
+    result = runner.invoke(app, ["scan", str(src), "-o", str(tmp_path / "quiet"), "-q"])
+    assert (result.exit_code, result.output) == (0, "")
+    assert (tmp_path / "quiet" / "skipped.csv").read_text() == (
+        "path,reason,detail\nb.txt,binary,control bytes in the first 8 KiB\nc.jsonl:1,malformed_json,JSONDecodeError\n"
+    )
 
 
 def test_missing_folder_exits_2(runner: CliRunner, tmp_path: Path) -> None:

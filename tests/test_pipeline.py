@@ -176,7 +176,7 @@ def test_deterministic_whatever_file_order_workers_and_batch_size(
     monkeypatch.undo()
     write_reports(result, tmp_path / "two")
     one, two = _csv_bytes(tmp_path / "one"), _csv_bytes(tmp_path / "two")
-    assert list(one) == ["articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv"]
+    assert list(one) == ["articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv", "skipped.csv"]
     assert one == two
 
 

@@ -30,7 +30,7 @@ from dedup.errors import ConfigError, DedupError
 from dedup.store import Store
 from tests.conftest import SAMPLE
 
-REPORTS = ("articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv")
+REPORTS = ("articles.csv", "boilerplate.csv", "clusters.csv", "pairs.csv", "skipped.csv")
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -220,6 +220,7 @@ def test_bad_files_are_skipped_on_spark_with_the_local_engine_lines(spark: objec
         "skipped c.jsonl:1 (malformed_json: JSONDecodeError)",
         "skipped d.md (empty)",
     ]
+    assert (tmp_path / "spark" / "skipped.csv").read_bytes() == (tmp_path / "local" / "skipped.csv").read_bytes()
 
 
 def test_a_folder_given_as_a_uri_is_read_by_spark_with_the_local_reports(spark: object, tmp_path: Path) -> None:

@@ -335,6 +335,33 @@ def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
     assert (tmp_path / "r3" / "clusters.csv").read_bytes() == (tmp_path / "r2" / "clusters.csv").read_bytes()
 
 
+def test_skipped_csv_lists_the_skips_of_earlier_runs_too(tmp_path: Path) -> None:
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "empty.txt").write_text("")
+    (folder / "feed.jsonl").write_text('{"id": "x", "text": "Some words in a record of a feed."}\n{broken\n')
+    scans = []
+    for run in ("r1", "r2"):
+        if run == "r2":  # a skipped file of the first run is not read again, but still listed
+            (folder / "binary.txt").write_bytes(b"\x00\x01\x02 binary")
+        assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / run)).exit_code == 0
+        assert _invoke("scan", str(folder), "--out", str(tmp_path / f"scan-{run}")).exit_code == 0
+        scans.append((tmp_path / f"scan-{run}" / "skipped.csv").read_text())
+        assert (tmp_path / run / "skipped.csv").read_text() == scans[-1]
+    assert scans[1] == (
+        "path,reason,detail\n"
+        "binary.txt,binary,control bytes in the first 8 KiB\n"
+        "empty.txt,empty,\n"
+        "feed.jsonl:2,malformed_json,JSONDecodeError\n"
+        "notes.pdf,unsupported_type,not .txt/.md/.html/.json/.jsonl\n"
+    )
+    assert json.loads((tmp_path / "r2" / "summary.json").read_text())["skipped_total"] == 4
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "r3")).exit_code == 0
+    assert (tmp_path / "r3" / "skipped.csv").read_text() == scans[1]
+
+
 def test_gates_and_exit_codes(tmp_path: Path) -> None:
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
