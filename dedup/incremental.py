@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dedup.cluster import stable_id
 from dedup.config import DedupConfig, Engine
 from dedup.errors import ConfigError, InputError
-from dedup.ingest import bytes_sha1s
+from dedup.ingest import REASON_BAD_NAME, bytes_sha1s
 from dedup.pipeline import (
     DedupResult,
     ProgressHook,
@@ -199,6 +199,8 @@ def _group_first_seen(
 
 
 _SUMMARY = "last_summary"
+_LISTING_SKIPS = "listing_skips"
+"""State key: the skips of the last run's listing (their files are not stored), for dedup report."""
 
 
 @functools.cache
@@ -345,6 +347,7 @@ def _index_folder(
     uri_folder = None
     unlisted: list[Skip] = []  # folders that could not be listed (their stored files are kept), pipes
     read_hashes: dict[str, str] = {}  # URI files: the SHA-1 of each file read, from the executors
+    listing_skips: list[Skip] = []  # file names not UTF-8, entries that cannot be listed or read
     if isinstance(root, str):
         from dedup.engines.spark import list_uri_folder
 
@@ -356,6 +359,7 @@ def _index_folder(
         folder_name = root
     else:
         on_disk, unlisted = list_folder(root, exclude, stats, on_skip)
+        listing_skips = list(run_skips)  # never stored as files: kept for dedup report apart
         root_str = str(root)  # a str join: pathlib costs 1 s per 100,000 files
         state_of = lambda rel: stat_of(os.path.join(root_str, rel))  # noqa: E731
         folder_name = str(root.resolve())
@@ -434,6 +438,7 @@ def _index_folder(
             store.set_meta("input_folder", folder_name)
             store.update_mtimes(same_content)
             store.touch_files(unseen, when)
+            store.set_state(_LISTING_SKIPS, listing_skips)
             store.set_state("last_run", when)
         last_stats, changes.duplicate_rate = last
         changes.stats = dataclasses.replace(
@@ -517,6 +522,7 @@ def _index_folder(
         store.set_state("pairs", {(p.a, p.b) for p in result.pairs})
         store.set_state("clusters", {m.path: c.id for c in result.clusters for m in c.members})
         store.set_state("groups", groups_seen)
+        store.set_state(_LISTING_SKIPS, listing_skips)
         store.set_state("last_run", when)
         kept_stats = dataclasses.replace(result.stats, seconds={})
         summary = {"key": _summary_key(cfg), "stats": kept_stats, "duplicate_rate": changes.duplicate_rate}
@@ -529,9 +535,10 @@ def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
     """The full reports from the stored digests alone (the corpus folder is not read)."""
     stats = RunStats()
     files = store.files()
-    stats.files_seen = len(files)
+    listing_skips: list[Skip] = store.get_state(_LISTING_SKIPS, [])
+    stats.files_seen = len(files) + sum(1 for s in listing_skips if s.reason == REASON_BAD_NAME)
     stats.files_read = sum(1 for f in files.values() if f.status == "read")
-    skips = store.skips()
+    skips = [*store.skips(), *listing_skips]
     for skip in skips:
         stats.add_skip(skip.reason)
     result, _ = _match_all(store.digest_batches(), cfg, stats, _stored_cache(store))

@@ -112,6 +112,16 @@ def test_odd_names_and_json_never_end_a_run(runner: CliRunner, tmp_path: Path) -
         assert summary["skipped"] == {"bad_name": 1, "empty": 1, "malformed_json": 1}, run
         assert (summary["files_seen"], summary["articles"]) == (5, 2)
         assert lines[0] in index.output.splitlines()
+    # dedup report counts and lists it too (the last run's listing keeps it), as the scan did.
+    report = runner.invoke(app, ["report", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "rep")])
+    assert report.exit_code == 0, report.output
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert summary["skipped"] == {"bad_name": 1, "empty": 1, "malformed_json": 1}
+    assert (summary["files_seen"], summary["articles"]) == (5, 2)
+    assert (tmp_path / "rep" / "skipped.csv").read_bytes() == (tmp_path / "out" / "skipped.csv").read_bytes()
+    assert (tmp_path / "out" / "skipped.csv").read_text().splitlines()[1] == (
+        "b\\xff.txt,bad_name,file name is not UTF-8; rename the file"
+    )
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
