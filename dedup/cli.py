@@ -812,6 +812,42 @@ def clean_(
         )
 
 
+@app.command("explain")
+def explain_(
+    folder: FolderArg,
+    path_a: Annotated[str, typer.Argument(help="One article of the pair (a path of pairs.csv).")],
+    path_b: Annotated[str, typer.Argument(help="The other article.")],
+    report: Annotated[
+        Path, typer.Option("--report", "-r", help="The reports folder of the run (holding pairs.csv).")
+    ] = Path("dedup-report"),
+) -> None:
+    """Show why two articles are a near-duplicate pair: their matched paragraphs, side by side."""
+    from dedup.explain import explain_pair
+
+    with _guard():
+        shown = explain_pair(folder, report, path_a, path_b)
+    row = shown.row
+    for note in shown.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"a: {row['path_a']}\nb: {row['path_b']}")
+    typer.echo(
+        f"similarity {row['similarity']} (containment a {row['containment_a']}, b {row['containment_b']}), "
+        f"shingle containment {row['shingle_containment']}, matched paragraphs {row['matched_paragraphs']}, "
+        f"best score {row['best_score']}, MinHash Jaccard {row['minhash_jaccard']}"
+    )
+    for m in shown.matches:
+        if m.full:
+            head = f"a {m.index_a} = b {m.index_b} (the same paragraph, score {m.score:.2f})"
+        else:
+            head = (
+                f"a {m.index_a} ~ b {m.index_b} (partly: {m.share_a:.0%} of a {m.index_a} found in b {m.index_b}, "
+                f"{m.share_b:.0%} of b {m.index_b} in a {m.index_a})"
+            )
+        typer.echo(f"\n{head}\n  a: {m.text_a}\n  b: {m.text_b}")
+    if not shown.matches:
+        typer.echo("\nno paragraph matches: the pair was found by shingle containment over the whole articles")
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     """Entry point for ``python -m dedup``."""
     app()

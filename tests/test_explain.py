@@ -1,0 +1,112 @@
+"""``dedup explain``: a pair's matched paragraphs in words, read again from the corpus folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dedup.cli import app
+
+A = (
+    "Kratom guide\n\n"
+    "Kratom, a plant native to Southeast Asia, has garnered attention for its effects on mood and energy.\n\n"
+    "Users describe the taste of kratom powder as earthy and bitter, so many mix it with juice or tea.\n\n"
+    "Our own shop ships every order within two days and offers a full refund for unopened packages.\n"
+)
+B = (
+    "About kratom\n\n"
+    "Kratom, a plant native to Southeast Asia, has garnered attention for its effects on mood and energy levels.\n\n"
+    "Users describe the taste of kratom powder as earthy and bitter, so many mix it with juice or tea.\n\n"
+    "Read the label before you buy, and talk to a pharmacist if you take other medicines every day.\n"
+)
+SHOWN = """\
+a: a.txt
+b: feed#1.jsonl#r2
+similarity 0.6846 (containment a 0.6770, b 0.6846), shingle containment 0.6809, matched paragraphs 2, \
+best score 1.0000, MinHash Jaccard 0.4375
+
+a 1 = b 1 (the same paragraph, score 0.97)
+  a: Kratom, a plant native to Southeast Asia, has garnered attention for its effects on mood and energy.
+  b: Kratom, a plant native to Southeast Asia, has garnered attention for its effects on mood and energy levels.
+
+a 2 = b 2 (the same paragraph, score 1.00)
+  a: Users describe the taste of kratom powder as earthy and bitter, so many mix it with juice or tea.
+  b: Users describe the taste of kratom powder as earthy and bitter, so many mix it with juice or tea.
+"""
+
+
+@pytest.fixture
+def scanned(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder of one text file and one JSONL record (in a file whose name holds "#"), scanned."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    (folder / "a.txt").write_text(A, encoding="utf-8")
+    records = [{"id": "r1", "text": "A record too short to index."}, {"id": "r2", "text": B}]
+    (folder / "feed#1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = CliRunner().invoke(app, ["scan", str(folder), "--out", str(out), "-q", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return folder, out
+
+
+def test_explain_shows_the_matched_paragraphs_side_by_side(scanned: tuple[Path, Path]) -> None:
+    folder, out = scanned
+    for pair in (["a.txt", "feed#1.jsonl#r2"], ["feed#1.jsonl#r2", "a.txt"]):  # either order
+        result = CliRunner().invoke(app, ["explain", str(folder), *pair, "--report", str(out)])
+        assert (result.exit_code, result.output) == (0, SHOWN)
+
+
+def test_explain_tells_when_an_article_changed_since_the_report(scanned: tuple[Path, Path]) -> None:
+    folder, out = scanned
+    (folder / "a.txt").write_text(A.replace("Kratom guide", "A longer kratom guide"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["explain", str(folder), "a.txt", "feed#1.jsonl#r2", "-r", str(out)])
+    assert result.exit_code == 0
+    note = "note: a.txt changed since the report: its paragraphs may not be those it matched\n"
+    assert result.output == note + SHOWN
+
+
+@pytest.mark.parametrize(
+    ("pair", "report", "message"),
+    [
+        (
+            ["a.txt", "feed#1.jsonl#r1"],
+            "{out}",
+            "Error: a.txt and feed#1.jsonl#r1 are not a near-duplicate pair in {out}/pairs.csv",
+        ),
+        (
+            ["a.txt", "feed#1.jsonl#r2"],
+            "{folder}",
+            "Error: no pairs.csv in {folder}: give the reports folder of the run with --report",
+        ),
+    ],
+)
+def test_explain_errors(scanned: tuple[Path, Path], pair: list[str], report: str, message: str) -> None:
+    folder, out = scanned
+    result = CliRunner().invoke(app, ["explain", str(folder), *pair, "--report", report.format(folder=folder, out=out)])
+    assert result.exit_code == 1
+    assert result.output == message.format(folder=folder, out=out) + "\n"
+
+
+def test_explain_of_an_article_gone_from_the_folder(scanned: tuple[Path, Path]) -> None:
+    folder, out = scanned
+    (folder / "feed#1.jsonl").unlink()
+    result = CliRunner().invoke(app, ["explain", str(folder), "a.txt", "feed#1.jsonl#r2", "-r", str(out)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: no article 'feed#1.jsonl#r2' in {folder} (paths are relative to the folder the run scanned)\n"
+    )
+
+
+def test_explain_of_a_pair_found_by_shingle_containment_alone(scanned: tuple[Path, Path]) -> None:
+    """A pair whose paragraphs were all rewritten has no paragraph match to show (a pairs.csv row
+    with an empty ``matches`` cell, made here by hand)."""
+    folder, out = scanned
+    pairs = (out / "pairs.csv").read_text().splitlines()
+    (out / "pairs.csv").write_text(f"{pairs[0]}\n{pairs[1].rsplit(',', 1)[0]},\n")
+    result = CliRunner().invoke(app, ["explain", str(folder), "a.txt", "feed#1.jsonl#r2", "-r", str(out)])
+    assert result.exit_code == 0
+    assert result.output == SHOWN.split("\n\n")[0] + (
+        "\n\nno paragraph matches: the pair was found by shingle containment over the whole articles\n"
+    )
