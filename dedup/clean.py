@@ -100,7 +100,7 @@ def clean_corpus(result: DedupResult, source: Path, out: Path, cfg: DedupConfig,
             continue
         files += 1
         if fmt in (InputFormat.JSON, InputFormat.JSONL):
-            _write_records(source, out, rel, fmt, gz, records_out, cfg)
+            _write_records(source, out, rel, fmt, gz, records_out, cfg, replace=strip_boilerplate)
         elif strip_boilerplate:
             target = out / _text_name(rel)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -131,9 +131,17 @@ def _dumps(value: object) -> str:
 
 
 def _write_records(
-    source: Path, out: Path, rel: str, fmt: InputFormat, gz: bool, kept: dict[str, str], cfg: DedupConfig
+    source: Path,
+    out: Path,
+    rel: str,
+    fmt: InputFormat,
+    gz: bool,
+    kept: dict[str, str],
+    cfg: DedupConfig,
+    replace: bool,
 ) -> None:
-    """Rewrite a JSON/JSONL file with the kept records only (their text replaced when stripped).
+    """Rewrite a JSON/JSONL file with the kept records only; ``replace``: their text field holds
+    the (stripped) text, else each record is written as it was (an HTML field stays HTML).
 
     Record ids are derived exactly as :mod:`dedup.ingest` derives them (``--id-field``, else the
     line or list position), so ``rel#id`` names the same article.
@@ -145,6 +153,9 @@ def _write_records(
     def article_id(position: str, record: dict[str, object]) -> str:
         return f"{rel}#{record_id(record, position, id_field)}"
 
+    def written(record: dict[str, object], aid: str) -> dict[str, object]:
+        return {**record, field: kept[aid]} if replace else record
+
     if fmt is InputFormat.JSONL:
         lines = []
         for lineno, line in enumerate(text.splitlines(), start=1):
@@ -153,19 +164,19 @@ def _write_records(
             except ValueError:
                 continue
             if isinstance(record, dict) and article_id(str(lineno), record) in kept:
-                lines.append(_dumps({**record, field: kept[article_id(str(lineno), record)]}))
+                lines.append(_dumps(written(record, article_id(str(lineno), record))))
         data = ("\n".join(lines) + "\n").encode()
     else:
         doc = load_json(text)
         if isinstance(doc, list):
             records = [
-                {**r, field: kept[article_id(str(i), r)]}
+                written(r, article_id(str(i), r))
                 for i, r in enumerate(doc, start=1)
                 if isinstance(r, dict) and article_id(str(i), r) in kept
             ]
             data = _dumps(records).encode()
         else:
-            data = _dumps({**doc, field: kept[rel]}).encode()
+            data = _dumps(written(doc, rel)).encode()
     target = out / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(gzip.compress(data, mtime=0) if gz else data)

@@ -112,6 +112,11 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("linkage", Linkage, typer.Option(help="guarded: members must match the representative; single: chains allowed.")),
     ("text_field", str, typer.Option(help="JSON/JSONL field holding the article text.")),
     ("id_field", str, typer.Option(help="JSON/JSONL field holding the record id.")),
+    (
+        "text_is_html",
+        bool,
+        typer.Option(help="The JSON/JSONL text field holds HTML: extract its main text, as for .html files."),
+    ),
     ("max_file_mb", float, typer.Option(min=0.001, help="Skip files larger than this many MB (decompressed).")),
     ("workers", int | None, typer.Option(min=1, help="Worker processes [default: all cores]")),
     (
@@ -144,6 +149,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "linkage": _D.cluster.linkage,
     "text_field": _D.ingest.text_field,
     "id_field": _D.ingest.id_field,
+    "text_is_html": _D.ingest.text_is_html,
     "max_file_mb": _D.ingest.max_file_bytes / (1024 * 1024),
     "workers": None,
     "engine": _D.engine,
@@ -231,7 +237,12 @@ def config_from_options(opts: dict[str, Any]) -> DedupConfig:
         ConfigError: a bad value or combination (the CLI reports it with exit code 2).
     """
     return DedupConfig(
-        ingest=IngestConfig(opts["text_field"], opts["id_field"], max(1, int(opts["max_file_mb"] * 1024 * 1024))),
+        ingest=IngestConfig(
+            opts["text_field"],
+            opts["id_field"],
+            max(1, int(opts["max_file_mb"] * 1024 * 1024)),
+            opts["text_is_html"],
+        ),
         segment=SegmentConfig(opts["min_words"]),
         shingle=ShingleConfig(opts["shingle_size"]),
         lsh=LshConfig(

@@ -68,11 +68,14 @@ class IngestConfig:
         text_field: JSON/JSONL key holding the article text.
         id_field: JSON/JSONL key holding the record id (line number when absent).
         max_file_bytes: files (decompressed) above this size are skipped as ``too_large``.
+        text_is_html: the JSON/JSONL text field holds HTML (a scraped page): its main text is
+            extracted as for an ``.html`` file.
     """
 
     text_field: str = "text"
     id_field: str = "id"
     max_file_bytes: int = 64 * 1024 * 1024
+    text_is_html: bool = False
 
     def __post_init__(self) -> None:
         if not self.text_field:

@@ -381,6 +381,12 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
         if not text.strip():
             skips.append(Skip(f"{rel}#{rid}", REASON_EMPTY, "empty text"))
             continue
+        if cfg.text_is_html:
+            try:
+                text = extract_html(text)
+            except SkipFile as skip:
+                skips.append(Skip(f"{rel}#{rid}", skip.reason, skip.detail))
+                continue
         seen_ids.add(rid)
         articles.append(Article(f"{rel}#{rid}", text))
     return articles
@@ -469,7 +475,7 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[bool], bytes]) -> F
                     raise SkipFile(REASON_MISSING_TEXT, f"no string field {cfg.text_field!r}")
                 if not body.strip():
                     raise SkipFile(REASON_EMPTY, "empty text")
-                articles = [Article(rel, body)]
+                articles = [Article(rel, extract_html(body) if cfg.text_is_html else body)]
     except SkipFile as skip:
         return FileResult(rel, (), (*skips, Skip(rel, skip.reason, skip.detail)))
     return FileResult(rel, tuple(articles), tuple(skips))

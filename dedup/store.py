@@ -81,6 +81,11 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+_UNRECORDED_DEFAULTS = {"text_is_html": False}
+"""Fingerprint parameters a header records only when they differ from these (stores made before
+the parameter existed have the default)."""
+
+
 def store_header(cfg: DedupConfig) -> dict[str, str]:
     """Everything that must match for stored fingerprints to be comparable with new ones."""
     from dedup.report import package_version
@@ -95,6 +100,8 @@ def store_header(cfg: DedupConfig) -> dict[str, str]:
         "text_field": cfg.ingest.text_field,
         "id_field": cfg.ingest.id_field,
     }
+    if cfg.ingest.text_is_html != _UNRECORDED_DEFAULTS["text_is_html"]:  # stores made before it still match
+        fingerprint_params["text_is_html"] = cfg.ingest.text_is_html
     return {
         "store_format": str(STORE_FORMAT),
         "datasketch_version": package_version("datasketch"),
@@ -246,9 +253,10 @@ class Store:
                 continue
             if key == "fingerprint_params" and key in have:
                 old, new = json.loads(have[key]), json.loads(value)
+                old, new = {**_UNRECORDED_DEFAULTS, **old}, {**_UNRECORDED_DEFAULTS, **new}
                 diff = ", ".join(
                     f"{k}={old.get(k)} (store) vs {new.get(k)} (this run)"
-                    for k in sorted(new)
+                    for k in sorted(set(old) | set(new))
                     if old.get(k) != new.get(k)
                 )
             else:

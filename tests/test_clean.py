@@ -168,7 +168,7 @@ def test_clean_rewrites_jsonl_with_odd_records(tmp_path: Path) -> None:
     (line,) = (out / "odd.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(line) == {
         "id": "x\ud800",
-        "text": "Words \ufffd enough for one indexed paragraph of this article, and more.",
+        "text": "Words \udc00 enough for one indexed paragraph of this article, and more.",  # as it was
         "n": "\udfff",
     }
     manifest = {row["path"]: row["action"] for row in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
@@ -191,3 +191,32 @@ def test_clean_through_a_link_replaces_the_folder_it_points_to(tmp_path: Path) -
         assert _run("clean", "--store", str(store), "--out", str(link)).exit_code == 0
         assert link.is_symlink() and (real / "manifest.csv").is_file()
     assert sorted(p.name for p in real.parent.iterdir()) == ["clean"]
+
+
+def test_clean_of_html_records_keeps_them_as_they_were_unless_stripped(tmp_path: Path) -> None:
+    """With --text-is-html a page saved as .html and the same page in a JSONL field are copies;
+    clean keeps the record (first path) whole, HTML and all, or with --strip-boilerplate writes
+    the extracted text into its field."""
+    src, store = tmp_path / "src", tmp_path / "s.sqlite"
+    src.mkdir()
+    rng = random.Random(3)
+    page = "<html><body><nav>Home | Shop</nav><article>{}</article></body></html>".format(
+        "".join(f"<p>{_para(rng)}</p>" for _ in range(3))
+    )
+    (src / "page.html").write_text(page, encoding="utf-8")
+    records = [{"id": "p", "html": page, "url": "https://example.com/p"}, {"id": "q", "html": "<p>Too short.</p>"}]
+    (src / "dump.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    html = ["--text-field", "html", "--text-is-html"]
+    assert _run("index", str(src), "--store", str(store), *html).exit_code == 0
+    for strip in ([], ["--strip-boilerplate"]):
+        out = tmp_path / f"clean{len(strip)}"
+        result = _run("clean", "--store", str(store), "--out", str(out), *html, *strip)
+        assert result.exit_code == 0, result.output
+        manifest = {r["path"]: r["action"] for r in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
+        assert manifest == {"dump.jsonl#p": "kept", "page.html": "dropped"}
+        (line,) = (out / "dump.jsonl").read_text(encoding="utf-8").splitlines()
+        if strip:
+            paragraphs = [p.split("</p>")[0] for p in page.split("<p>")[1:]]
+            assert json.loads(line) == {**records[0], "html": "\n".join(paragraphs)}
+        else:
+            assert json.loads(line) == records[0]

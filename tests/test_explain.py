@@ -110,3 +110,23 @@ def test_explain_of_a_pair_found_by_shingle_containment_alone(scanned: tuple[Pat
     assert result.output == SHOWN.split("\n\n")[0] + (
         "\n\nno paragraph matches: the pair was found by shingle containment over the whole articles\n"
     )
+
+
+def test_explain_reads_the_articles_with_the_run_s_parameters(tmp_path: Path) -> None:
+    """A run with --text-field html --text-is-html: explain reads the record's page as the run did."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    page = "<html><body><nav>Home | Shop</nav><article>{}</article></body></html>".format(
+        "".join(f"<p>{line}</p>" for line in A.split("\n\n")[1:])
+    )
+    (folder / "a.html").write_text(page, encoding="utf-8")
+    (folder / "dump.jsonl").write_text(json.dumps({"id": "p", "html": page}) + "\n", encoding="utf-8")
+    options = ["--text-field", "html", "--text-is-html", "-q", "--workers", "1"]
+    assert CliRunner().invoke(app, ["scan", str(folder), "--out", str(out), *options]).exit_code == 0
+    result = CliRunner().invoke(app, ["explain", str(folder), "a.html", "dump.jsonl#p", "-r", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[4:7] == [
+        "a 0 = b 0 (the same paragraph, score 1.00)",
+        "  a: " + A.split("\n\n")[1],
+        "  b: " + A.split("\n\n")[1],
+    ]

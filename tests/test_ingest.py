@@ -186,6 +186,31 @@ def test_html_main_text_only(folder: Path) -> None:
     assert _reasons(folder, "blank.htm") == ["no_text"]
 
 
+PAGE = """<html><head><title>T</title></head><body>
+<nav><a href="/">Home</a> | <a href="/shop">Shop</a></nav>
+<article><h1>Understanding Kratom</h1>
+<p>Kratom, a plant native to Southeast Asia, has garnered attention in the realm of natural remedies.</p>
+<p>The leaves of this tropical evergreen tree contain compounds that interact with the nervous system.</p>
+</article><footer>Copyright 2024 Example Corp. All rights reserved. Privacy policy.</footer></body></html>"""
+
+
+def test_a_json_text_field_holding_html_is_extracted_with_text_is_html(folder: Path) -> None:
+    """Scraped dumps keep whole pages in a JSON field: ``text_is_html`` reads them as .html files
+    are read (a record with no main text is skipped as no_text), where they are plain text otherwise."""
+    (folder / "page.html").write_text(PAGE, encoding="utf-8")
+    records = [{"id": "p", "html": PAGE}, {"id": "blank", "html": "<html><body><script>x()</script></body></html>"}]
+    (folder / "dump.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    (folder / "one.json").write_text(json.dumps({"html": PAGE}), encoding="utf-8")
+    html = IngestConfig(text_field="html", text_is_html=True)
+    page_text = read_file(folder, "page.html", IngestConfig()).articles[0].text
+    dump = read_file(folder, "dump.jsonl", html)
+    assert [(a.id, a.text) for a in dump.articles] == [("dump.jsonl#p", page_text)]
+    assert dump.skips == (Skip("dump.jsonl#blank", "no_text", "no main text found in HTML"),)
+    assert [a.text for a in read_file(folder, "one.json", html).articles] == [page_text]
+    plain = read_file(folder, "dump.jsonl", IngestConfig(text_field="html")).articles
+    assert [a.text for a in plain] == [records[0]["html"], records[1]["html"]]  # tags and all
+
+
 def test_discover_sorted_hidden_skipped_and_loop_safe(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "a").mkdir()

@@ -394,6 +394,26 @@ def test_parameter_mismatch_and_rebuild(tmp_path: Path) -> None:
         assert json.loads(db.meta()["fingerprint_params"])["num_perm"] == 64
 
 
+def test_text_is_html_is_a_store_setting_that_older_stores_lack(tmp_path: Path) -> None:
+    """--text-is-html changes what a JSON record's text is, so a store records it, and refuses to
+    mix; a store made without it records nothing new (stores made before the option still open)."""
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["feeds"], folder)
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    with Store(store, build_config()) as db:
+        assert "text_is_html" not in json.loads(db.meta()["fingerprint_params"])
+    bad = _invoke("index", str(folder), "--store", str(store), "--text-is-html")
+    assert bad.exit_code == 1
+    assert bad.output.startswith(
+        f"Error: store {store} was built with other settings: text_is_html=False (store) vs True (this run); "
+    )
+    assert _invoke("index", str(folder), "--store", str(store), "--text-is-html", "--rebuild").exit_code == 0
+    assert _invoke("index", str(folder), "--store", str(store)).output.startswith(
+        f"Error: store {store} was built with other settings: text_is_html=True (store) vs False (this run); "
+    )
+
+
 def test_report_without_store_is_an_error(tmp_path: Path) -> None:
     result = _invoke("report", "--store", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "o"))
     assert result.exit_code == 1
