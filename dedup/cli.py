@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import glob
 import inspect
 import json
 import os
@@ -315,7 +316,11 @@ def _check_out(out: Path) -> None:
 def _replacing(out: Path) -> Iterator[Path]:
     """A new folder beside ``out`` to write into; at the end it takes the place of ``out`` (whose
     old content goes), so nothing of an earlier run's output remains and a failed run leaves
-    ``out`` as it was."""
+    ``out`` as it was. The caller holds ``out``'s lock (:func:`_out_lock`): the folders a killed
+    run left beside it are removed first."""
+    for prefix in (f".{out.name}.new-", f".{out.name}.old-"):
+        for stale in out.parent.glob(glob.escape(prefix) + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
     fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         os.chmod(fresh, out.stat().st_mode & 0o7777)  # not mkdtemp's 0700: the folder's own mode
@@ -777,14 +782,16 @@ def clean_(
         typer.Option("--from", help="The corpus folder [default: the folder the store was indexed from]"),
     ] = None,
     strip_boilerplate: Annotated[bool, typer.Option(help="Also remove boilerplate paragraphs.")] = False,
-    lock_timeout: Annotated[float, typer.Option(min=0.0, help="Seconds to wait for a running index.")] = 600.0,
+    lock_timeout: Annotated[
+        float, typer.Option(min=0.0, help="Seconds to wait for a running index (or another clean into --out).")
+    ] = 600.0,
     *,
     opts: dict[str, Any],
 ) -> None:
     """Write a cleaned copy of the corpus: one article per cluster (the --keep representative), plus manifest.csv."""
     from dedup.clean import clean_corpus
     from dedup.incremental import report_from_store
-    from dedup.store import Store, store_lock
+    from dedup.store import Store, file_lock, store_lock
 
     with _guard():
         cfg = config_from_options(opts)
@@ -797,20 +804,25 @@ def clean_(
         if resolved_out == resolved_in or resolved_in in resolved_out.parents:
             raise _fail(f"--out {out} is inside the corpus folder {folder}; clean never writes there", EXIT_USAGE)
         _check_out(out)
-        if any(out.iterdir()) and not (out / "manifest.csv").is_file():
-            raise _fail(
-                f"--out {out} is not empty and holds no manifest.csv of an earlier dedup clean; "
-                "clean writes a whole new copy: give an empty or new folder",
-                EXIT_USAGE,
-            )
-        # An earlier copy's files never outlive it; a link to the folder stays a link (to the new copy).
-        with _replacing(out.resolve()) as fresh:
-            try:
-                stats = clean_corpus(result, folder, fresh, cfg, strip_boilerplate)
-            except OSError as exc:
-                if exc.filename:  # the OS names the file (one it could not read or make)
-                    raise
-                raise DedupError(f"cannot write the cleaned copy into {out}: {exc.strerror or exc}") from None
+        real = out.resolve()  # a link to the folder and the folder share one lock
+        # One clean at a time into a folder: what a killed one left beside it can then go.
+        with file_lock(
+            real.parent / f".{real.name}.lock", lock_timeout, f"--out {out} is being written by another clean"
+        ):
+            if any(out.iterdir()) and not (out / "manifest.csv").is_file():
+                raise _fail(
+                    f"--out {out} is not empty and holds no manifest.csv of an earlier dedup clean; "
+                    "clean writes a whole new copy: give an empty or new folder",
+                    EXIT_USAGE,
+                )
+            # An earlier copy's files never outlive it; a link to the folder stays a link (to the new copy).
+            with _replacing(real) as fresh:
+                try:
+                    stats = clean_corpus(result, folder, fresh, cfg, strip_boilerplate)
+                except OSError as exc:
+                    if exc.filename:  # the OS names the file (one it could not read or make)
+                        raise
+                    raise DedupError(f"cannot write the cleaned copy into {out}: {exc.strerror or exc}") from None
     if not opts["quiet"]:
         _print_table(
             "dedup clean",

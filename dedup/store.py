@@ -117,6 +117,17 @@ def store_lock(store_path: Path, timeout: float) -> Iterator[None]:
         LockTimeoutError: the lock was not free in time.
     """
     lock_path = store_path.with_name(store_path.name + ".lock")
+    with file_lock(lock_path, timeout, f"store {store_path} is locked by another run"):
+        yield
+
+
+@contextmanager
+def file_lock(lock_path: Path, timeout: float, busy: str) -> Iterator[None]:
+    """Hold ``lock_path`` (``flock``, made if missing) exclusively; wait up to ``timeout`` seconds.
+
+    Raises:
+        LockTimeoutError: the lock was not free in time (``busy`` says what holds it).
+    """
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+b") as fh:
         deadline = time.monotonic() + timeout
@@ -126,9 +137,7 @@ def store_lock(store_path: Path, timeout: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise LockTimeoutError(
-                        f"store {store_path} is locked by another run (waited {timeout:g} s; see --lock-timeout)"
-                    ) from None
+                    raise LockTimeoutError(f"{busy} (waited {timeout:g} s; see --lock-timeout)") from None
                 time.sleep(0.05)
         try:
             yield
@@ -478,6 +487,7 @@ __all__ = [
     "FileState",
     "LockTimeoutError",
     "Store",
+    "file_lock",
     "file_sha1",
     "now_iso",
     "stat_of",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dedup.cli import EXIT_USAGE, app
+from dedup.cli import EXIT_LOCKED, EXIT_USAGE, app
 
 BOILER = "Disclaimer: this article is for information only and is not medical advice, ask a doctor first."
 
@@ -115,7 +115,15 @@ def test_clean_into_an_earlier_copy_replaces_it(tmp_path: Path) -> None:
     assert _tree_hash(out) == _tree_hash(fresh)
     assert not (out / "stale.txt").exists() and not (out / "old").exists()
     assert out.stat().st_mode & 0o777 == 0o750  # the folder keeps its mode
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "fresh", "s.sqlite", "s.sqlite.lock", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".clean.lock",
+        ".fresh.lock",
+        "clean",
+        "fresh",
+        "s.sqlite",
+        "s.sqlite.lock",
+        "src",
+    ]
 
 
 def test_clean_refuses_a_folder_that_is_not_an_earlier_copy(tmp_path: Path) -> None:
@@ -150,7 +158,7 @@ def test_a_clean_that_fails_leaves_the_earlier_copy(tmp_path: Path, monkeypatch:
     result = _run("clean", "--store", str(store), "--out", str(out))
     assert result.exit_code == 1
     assert _tree_hash(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "s.sqlite", "s.sqlite.lock", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".clean.lock", "clean", "s.sqlite", "s.sqlite.lock", "src"]
 
 
 def test_clean_rewrites_jsonl_with_odd_records(tmp_path: Path) -> None:
@@ -190,7 +198,7 @@ def test_clean_through_a_link_replaces_the_folder_it_points_to(tmp_path: Path) -
     for _ in range(2):
         assert _run("clean", "--store", str(store), "--out", str(link)).exit_code == 0
         assert link.is_symlink() and (real / "manifest.csv").is_file()
-    assert sorted(p.name for p in real.parent.iterdir()) == ["clean"]
+    assert sorted(p.name for p in real.parent.iterdir()) == [".clean.lock", "clean"]
 
 
 def test_clean_of_html_records_keeps_them_as_they_were_unless_stripped(tmp_path: Path) -> None:
@@ -220,3 +228,23 @@ def test_clean_of_html_records_keeps_them_as_they_were_unless_stripped(tmp_path:
             assert json.loads(line) == {**records[0], "html": "\n".join(paragraphs)}
         else:
             assert json.loads(line) == records[0]
+
+
+def test_a_killed_clean_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> None:
+    """A clean killed mid-copy leaves its half-written folder beside --out; the next clean into it
+    removes that, and a second clean into the same folder waits for the first (--lock-timeout)."""
+    from dedup.store import file_lock
+
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    for left in (".clean.new-k1ll3d", ".clean.old-k1ll3d"):
+        (tmp_path / left / "sub").mkdir(parents=True)
+        (tmp_path / left / "sub" / "a00.txt").write_text("half")
+    with file_lock(tmp_path / ".clean.lock", 0, "held"):
+        busy = _run("clean", "--store", str(store), "--out", str(out), "--lock-timeout", "0.2")
+    assert busy.exit_code == EXIT_LOCKED
+    assert busy.output == f"Error: --out {out} is being written by another clean (waited 0.2 s; see --lock-timeout)\n"
+    assert _run("clean", "--store", str(store), "--out", str(out)).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".clean.lock", "clean", "s.sqlite", "s.sqlite.lock", "src"]
