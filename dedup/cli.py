@@ -12,6 +12,7 @@ import glob
 import inspect
 import json
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -312,15 +313,20 @@ def _check_out(out: Path) -> None:
         raise _fail(f"cannot write to --out {out}: {exc.strerror or exc}", EXIT_USAGE) from None
 
 
+_TEMP_SUFFIX = re.compile("[a-z0-9_]{8}")
+
+
 @contextmanager
 def _replacing(out: Path) -> Iterator[Path]:
     """A new folder beside ``out`` to write into; at the end it takes the place of ``out`` (whose
     old content goes), so nothing of an earlier run's output remains and a failed run leaves
-    ``out`` as it was. The caller holds ``out``'s lock (:func:`_out_lock`): the folders a killed
-    run left beside it are removed first."""
+    ``out`` as it was. The caller holds the lock of ``out`` (``clean``'s): the folders a killed
+    run left beside it (named as this function names them, ``mkdtemp``'s eight characters after the
+    prefix) are removed first."""
     for prefix in (f".{out.name}.new-", f".{out.name}.old-"):
-        for stale in out.parent.glob(glob.escape(prefix) + "*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        for stale in out.parent.glob(glob.escape(prefix) + "?" * 8):
+            if _TEMP_SUFFIX.fullmatch(stale.name[len(prefix) :]):
+                shutil.rmtree(stale, ignore_errors=True)
     fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         os.chmod(fresh, out.stat().st_mode & 0o7777)  # not mkdtemp's 0700: the folder's own mode

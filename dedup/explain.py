@@ -83,6 +83,7 @@ def find_pair(report: Path, a: str, b: str) -> dict[str, str] | None:
     """The ``pairs.csv`` row of articles ``a`` and ``b`` (in either order), or ``None``."""
     first, second = min(a, b), max(a, b)
     path = report / "pairs.csv"
+    csv.field_size_limit(2**31 - 1)  # an evidence cell of two long scraped lists can pass csv's 128 KiB
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)

@@ -239,7 +239,7 @@ def test_a_killed_clean_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> Non
     src.mkdir()
     _corpus(src)
     assert _run("index", str(src), "--store", str(store)).exit_code == 0
-    for left in (".clean.new-k1ll3d", ".clean.old-k1ll3d"):
+    for left in (".clean.new-k1ll3d_x", ".clean.old-k1ll3d_x", ".clean.new-Mine"):
         (tmp_path / left / "sub").mkdir(parents=True)
         (tmp_path / left / "sub" / "a00.txt").write_text("half")
     with file_lock(tmp_path / ".clean.lock", 0, "held"):
@@ -247,4 +247,6 @@ def test_a_killed_clean_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> Non
     assert busy.exit_code == EXIT_LOCKED
     assert busy.output == f"Error: --out {out} is being written by another clean (waited 0.2 s; see --lock-timeout)\n"
     assert _run("clean", "--store", str(store), "--out", str(out)).exit_code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".clean.lock", "clean", "s.sqlite", "s.sqlite.lock", "src"]
+    # A folder named otherwise than clean names its own (mkdtemp's eight characters) is not its to remove.
+    left = [".clean.lock", ".clean.new-Mine", "clean", "s.sqlite", "s.sqlite.lock", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == left

@@ -130,3 +130,35 @@ def test_explain_reads_the_articles_with_the_run_s_parameters(tmp_path: Path) ->
         "  a: " + A.split("\n\n")[1],
         "  b: " + A.split("\n\n")[1],
     ]
+
+
+def test_explain_of_an_article_cut_short_or_skipped_since_the_report(scanned: tuple[Path, Path]) -> None:
+    folder, out = scanned
+    (folder / "a.txt").write_text(A.split("\n\n")[0] + "\n", encoding="utf-8")  # the heading alone
+    result = CliRunner().invoke(app, ["explain", str(folder), "a.txt", "feed#1.jsonl#r2", "-r", str(out)])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[:3] == [
+        "note: a.txt changed since the report: its paragraphs may not be those it matched",
+        "note: paragraph 1-1 is past the end of the article now",
+        "note: paragraph 2-2 is past the end of the article now",
+    ]
+    assert result.output.endswith(
+        "no paragraph matches: the pair was found by shingle containment over the whole articles\n"
+    )
+    (folder / "a.txt").write_bytes(b"\x00\x01 binary now")
+    result = CliRunner().invoke(app, ["explain", str(folder), "a.txt", "feed#1.jsonl#r2", "-r", str(out)])
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: a.txt is skipped now (binary: control bytes in the first 8 KiB)\n",
+    )
+
+
+def test_explain_reads_an_evidence_cell_past_csv_s_field_limit(scanned: tuple[Path, Path]) -> None:
+    """Two long scraped lists give evidence cells of hundreds of KB (csv reads 128 KiB by default)."""
+    folder, out = scanned
+    pairs = (out / "pairs.csv").read_text().splitlines()
+    long_cell = ";".join(["1-1:0.97"] * 30_000 + ["2-2:1.00"])  # 270 KB
+    (out / "pairs.csv").write_text(f"{pairs[0]}\n{pairs[1].rsplit(',', 1)[0]},{long_cell}\n")
+    result = CliRunner().invoke(app, ["explain", str(folder), "a.txt", "feed#1.jsonl#r2", "-r", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("a 1 = b 1 (the same paragraph, score 0.97)") == 30_000
