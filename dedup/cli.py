@@ -734,14 +734,17 @@ def index_(
             "dedup index",
             [
                 (
-                    "files new / changed / unchanged / removed",
+                    "files new / changed / unchanged / removed / moved",
                     " / ".join(
-                        str(counts[k]) for k in ("files_new", "files_changed", "files_unchanged", "files_removed")
+                        str(counts[k])
+                        for k in ("files_new", "files_changed", "files_unchanged", "files_removed", "files_moved")
                     ),
                 ),
                 *_summary_rows(changes.stats)[1:],
                 ("new pairs / new clusters", f"{counts['new_pairs']} / {counts['new_clusters']}"),
                 ("duplicate rate", f"{counts['duplicate_rate']:.4f}"),
+                ("store", str(store_path)),
+                *([("reports", str(out))] if out is not None else []),
             ],
         )
     if fail_on_new_duplicates and counts["new_pairs"]:

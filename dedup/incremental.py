@@ -13,7 +13,7 @@ import hashlib
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -196,6 +196,45 @@ def _group_first_seen(
             carriers = sorted(g.all_paths, key=lambda p: (article_seen.get(p, when), p))
             out[g.id] = (article_seen.get(carriers[0], when) if carriers else when, carriers[0] if carriers else "")
     return out
+
+
+def _new_pair_test(
+    result: DedupResult, previous: set[tuple[str, str]], later: dict[str, str], arrived: set[str]
+) -> Callable[[ArticlePair], bool]:
+    """Whether a pair of ``result`` is new: the last run's pairs (``previous``) joined neither the
+    same two articles (a moved one under its earlier path; ``later`` maps earlier paths to new
+    ones) nor exact copies of them.
+
+    ``pairs.csv`` lists exact copies, and their pairs, against the first copy by path: a copy moved
+    to a path that sorts first changes which pairs are listed, with no new duplicate. So each
+    article stands for the first of its copies that the store had before, and pairs are compared
+    that way; an article that ``arrived`` in this run stands for itself, so a new copy is a new
+    duplicate.
+
+    >>> from dedup.config import DedupConfig
+    >>> from dedup.records import RunStats
+    >>> pair = lambda a, b: ArticlePair(a, b, 1.0, 1.0, 1.0, 1.0, 1, 1.0, 1.0, ())
+    >>> before = {("m/49", "m/50"), ("m/49", "m/copy")}  # m/copy copies m/49; both match m/50
+    >>> now = DedupResult(DedupConfig(), RunStats(), [], [], [], [], copies={"k/x": "k/x", "m/49": "k/x"})
+    >>> _new_pair_test(now, before, {"m/copy": "k/x"}, set())(pair("k/x", "m/50"))  # m/copy moved to k/x
+    False
+    >>> now = DedupResult(DedupConfig(), RunStats(), [], [], [], [], copies={"a/new": "a/new", "m/49": "a/new"})
+    >>> _new_pair_test(now, before, {}, {"a/new"})(pair("a/new", "m/50"))  # a new copy
+    True
+    """
+    first_before: dict[str, str] = {}
+    for article, first in result.copies.items():
+        if article not in arrived:
+            first_before[first] = min(first_before.get(first, article), article)
+
+    def key(a: str, b: str) -> tuple[str, str]:
+        ra, rb = (
+            x if x in arrived or x not in result.copies else first_before.get(result.copies[x], x) for x in (a, b)
+        )
+        return (ra, rb) if ra <= rb else (rb, ra)
+
+    known = {key(later.get(a, a), later.get(b, b)) for a, b in previous}
+    return lambda p: key(p.a, p.b) not in known
 
 
 _SUMMARY = "last_summary"
@@ -503,13 +542,8 @@ def _index_folder(
         if need_result:  # the reports name each group's first carrier; the store keeps them anyway
             result = _with_first_seen(result, groups_seen)
 
-        previous_pairs: set[tuple[str, str]] = store.get_state("pairs", set())
-
-        def was_known(p: ArticlePair) -> bool:
-            a, b = earlier.get(p.a, p.a), earlier.get(p.b, p.b)
-            return (min(a, b), max(a, b)) in previous_pairs
-
-        changes.new_pairs = [p for p in result.pairs if not was_known(p)]
+        is_new = _new_pair_test(result, store.get_state("pairs", set()), later, new_ids - old_ids - set(earlier))
+        changes.new_pairs = [p for p in result.pairs if is_new(p)]
         changes.new_clusters = [
             c for c in result.clusters if any(previous_clusters.get(m.path) != c.id for m in c.members)
         ]

@@ -1867,6 +1867,9 @@ class DedupResult:
     """Normalised texts of every paragraph in a boilerplate group (``dedup clean --strip-boilerplate``)."""
     skips: list[Skip] = field(default_factory=list)
     """Every file and record skipped, in path order (``skipped.csv``)."""
+    copies: dict[str, str] = field(default_factory=dict)
+    """Exact copies: every article whose indexed text another article has too, mapped to the first
+    of them by path (the one ``pairs.csv`` lists the others and their pairs against)."""
 
 
 def _content_jaccards(corpus: Corpus, first_article: list[int], pairs: list[tuple[int, int]]) -> list[float]:
@@ -2420,10 +2423,12 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
                 evidence,
             )
         )
+    copies: dict[str, str] = {}
     for members in content_members:
         if len(members) == 1:
             continue
         first = members[0]
+        copies.update((ids[k], ids[first]) for k in members)
         n_par = len(corpus.occurrences(first))
         if reports:
             full = tuple(ParagraphMatch(occ_index[p], occ_index[p], 1.0) for p in corpus.occurrences(first))
@@ -2440,7 +2445,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     if not reports:
         stats.seconds["cluster"] = time.perf_counter() - t_start
         return DedupResult(
-            cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, skips=corpus.skips
+            cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, skips=corpus.skips, copies=copies
         )
     occ_template = template_group[occ_group] if len(occ_group) else np.zeros(0, dtype=bool)
     occ_shared = ~occ_template & (tables["articles"][occ_group] >= 2) if len(occ_group) else occ_template
@@ -2474,7 +2479,17 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     label = tables["label"]
     boilerplate_texts = frozenset(corpus.norms.take(np.flatnonzero(template_group[label])))
     return DedupResult(
-        cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, boilerplate_texts, corpus.skips
+        cfg,
+        stats,
+        clusters,
+        pairs,
+        groups_out,
+        rows_out,
+        scored,
+        shingle_scored,
+        boilerplate_texts,
+        corpus.skips,
+        copies,
     )
 
 

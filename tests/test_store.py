@@ -314,6 +314,32 @@ def test_a_moved_or_renamed_file_brings_no_new_duplicate(tmp_path: Path) -> None
     assert (changes["files_moved"], changes["files_removed"], changes["new_pairs"]) == (len(everything), 0, 0)
 
 
+def test_a_copy_moved_to_a_path_that_sorts_first_brings_no_new_duplicate(tmp_path: Path) -> None:
+    """Exact copies and their pairs are listed against the first copy by path: moving a copy ahead
+    of its original changes the pairs listed, not the duplicates, so no pair is new. A new copy
+    that sorts first is new, with its pairs."""
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    original = sorted(p for p in (folder / "maca").iterdir() if p.suffix == ".txt")[0]
+    shutil.copyfile(original, folder / "maca" / "zz-copy.txt")
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r1")).exit_code == 0
+    partners = [r for r in _rows(tmp_path / "r1" / "pairs.csv") if r["path_a"] == f"maca/{original.name}"]
+    assert len(partners) > 2  # the copy, and other near-duplicates of the original
+    (folder / "0-archive").mkdir()
+    (folder / "maca" / "zz-copy.txt").rename(folder / "0-archive" / "copy.txt")
+    result = _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r2"), "--json")
+    changes = json.loads(result.output)["changes"]
+    assert (changes["files_moved"], changes["new_pairs"], changes["new_clusters"]) == (1, 0, 0)
+    listed = [r for r in _rows(tmp_path / "r2" / "pairs.csv") if r["path_a"] == "0-archive/copy.txt"]
+    assert len(listed) == len(partners)  # now listed against the moved copy
+    shutil.copyfile(original, folder / "0-0-new.txt")  # sorts first of the copies
+    result = _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r3"), "--json")
+    changes = json.loads(result.output)["changes"]
+    assert (changes["files_new"], changes["new_pairs"]) == (1, len(partners) + 1)
+    assert {r["path_a"] for r in _rows(tmp_path / "r3" / "new_pairs.csv")} == {"0-0-new.txt"}
+
+
 def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
