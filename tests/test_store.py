@@ -340,6 +340,29 @@ def test_a_copy_moved_to_a_path_that_sorts_first_brings_no_new_duplicate(tmp_pat
     assert {r["path_a"] for r in _rows(tmp_path / "r3" / "new_pairs.csv")} == {"0-0-new.txt"}
 
 
+def test_the_index_summary_table_says_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a").mkdir()
+    _copy(["maca"], Path("a"))
+    args = ["index", "a", "--store", "s.sqlite", "--workers", "1"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    Path("a/maca/00049-maca-mental-focus.txt").rename("a/moved.txt")
+    Path("a/new.txt").write_text("A new article about something else entirely, long enough to index.\n")
+    result = CliRunner().invoke(app, [*args, "--out", "out"])
+    assert result.exit_code == 0, result.output
+    rows = [" ".join(line.split()) for line in result.output.splitlines()]
+    n = len(list(Path("a").rglob("*.*")))
+    for row in (
+        "dedup index",
+        f"files new / changed / unchanged / removed / moved 1 / 0 / {n - 2} / 0 / 1",
+        f"articles {n}",
+        "new pairs / new clusters 0 / 0",
+        "store s.sqlite",
+        "reports out",
+    ):
+        assert row in rows, row
+
+
 def test_report_needs_no_corpus_and_ids_stay_stable(tmp_path: Path) -> None:
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
