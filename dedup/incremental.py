@@ -199,42 +199,35 @@ def _group_first_seen(
 
 
 def _new_pair_test(
-    result: DedupResult, previous: set[tuple[str, str]], later: dict[str, str], arrived: set[str]
+    previous: set[tuple[str, str]], copies: dict[str, str], earlier: dict[str, str]
 ) -> Callable[[ArticlePair], bool]:
-    """Whether a pair of ``result`` is new: the last run's pairs (``previous``) joined neither the
-    same two articles (a moved one under its earlier path; ``later`` maps earlier paths to new
-    ones) nor exact copies of them.
+    """Whether a pair is new: the last run had not found its two articles alike.
 
-    ``pairs.csv`` lists exact copies, and their pairs, against the first copy by path: a copy moved
-    to a path that sorts first changes which pairs are listed, with no new duplicate. So each
-    article stands for the first of its copies that the store had before, and pairs are compared
-    that way; an article that ``arrived`` in this run stands for itself, so a new copy is a new
-    duplicate.
+    ``previous``: the last run's pairs; ``copies``: its exact copies, each mapped to the first of
+    them by path (``pairs.csv`` lists exact copies, and their pairs, against that one); ``earlier``:
+    the earlier path of each article moved since. A pair is compared with each side taken as the
+    first of its copies then: moving a copy ahead of its original, or removing the original,
+    changes the pairs listed but not the duplicates, and brings no new pair. An article new in
+    this run has no earlier copies, so a new copy is a new duplicate.
 
-    >>> from dedup.config import DedupConfig
-    >>> from dedup.records import RunStats
     >>> pair = lambda a, b: ArticlePair(a, b, 1.0, 1.0, 1.0, 1.0, 1, 1.0, 1.0, ())
     >>> before = {("m/49", "m/50"), ("m/49", "m/copy")}  # m/copy copies m/49; both match m/50
-    >>> now = DedupResult(DedupConfig(), RunStats(), [], [], [], [], copies={"k/x": "k/x", "m/49": "k/x"})
-    >>> _new_pair_test(now, before, {"m/copy": "k/x"}, set())(pair("k/x", "m/50"))  # m/copy moved to k/x
+    >>> copies = {"m/49": "m/49", "m/copy": "m/49"}
+    >>> _new_pair_test(before, copies, {"k/x": "m/copy"})(pair("k/x", "m/50"))  # m/copy moved to k/x
     False
-    >>> now = DedupResult(DedupConfig(), RunStats(), [], [], [], [], copies={"a/new": "a/new", "m/49": "a/new"})
-    >>> _new_pair_test(now, before, {}, {"a/new"})(pair("a/new", "m/50"))  # a new copy
+    >>> _new_pair_test(before, copies, {})(pair("m/copy", "m/50"))  # m/49 removed
+    False
+    >>> _new_pair_test(before, copies, {})(pair("a/new", "m/50"))  # a new copy
     True
     """
-    first_before: dict[str, str] = {}
-    for article, first in result.copies.items():
-        if article not in arrived:
-            first_before[first] = min(first_before.get(first, article), article)
 
-    def key(a: str, b: str) -> tuple[str, str]:
-        ra, rb = (
-            x if x in arrived or x not in result.copies else first_before.get(result.copies[x], x) for x in (a, b)
-        )
-        return (ra, rb) if ra <= rb else (rb, ra)
+    known = {(min(a, b), max(a, b)) for a, b in ((copies.get(x, x), copies.get(y, y)) for x, y in previous)}
 
-    known = {key(later.get(a, a), later.get(b, b)) for a, b in previous}
-    return lambda p: key(p.a, p.b) not in known
+    def is_new(p: ArticlePair) -> bool:
+        a, b = (copies.get(x, x) for x in (earlier.get(p.a, p.a), earlier.get(p.b, p.b)))
+        return (min(a, b), max(a, b)) not in known
+
+    return is_new
 
 
 _SUMMARY = "last_summary"
@@ -542,7 +535,7 @@ def _index_folder(
         if need_result:  # the reports name each group's first carrier; the store keeps them anyway
             result = _with_first_seen(result, groups_seen)
 
-        is_new = _new_pair_test(result, store.get_state("pairs", set()), later, new_ids - old_ids - set(earlier))
+        is_new = _new_pair_test(store.get_state("pairs", set()), store.get_state("copies", {}), earlier)
         changes.new_pairs = [p for p in result.pairs if is_new(p)]
         changes.new_clusters = [
             c for c in result.clusters if any(previous_clusters.get(m.path) != c.id for m in c.members)
@@ -554,6 +547,7 @@ def _index_folder(
         store.update_mtimes(same_content)
         store.touch_files(unseen, when)
         store.set_state("pairs", {(p.a, p.b) for p in result.pairs})
+        store.set_state("copies", result.copies)
         store.set_state("clusters", {m.path: c.id for c in result.clusters for m in c.members})
         store.set_state("groups", groups_seen)
         store.set_state(_LISTING_SKIPS, listing_skips)

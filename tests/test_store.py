@@ -314,10 +314,10 @@ def test_a_moved_or_renamed_file_brings_no_new_duplicate(tmp_path: Path) -> None
     assert (changes["files_moved"], changes["files_removed"], changes["new_pairs"]) == (len(everything), 0, 0)
 
 
-def test_a_copy_moved_to_a_path_that_sorts_first_brings_no_new_duplicate(tmp_path: Path) -> None:
+def test_copies_moved_ahead_or_removed_bring_no_new_duplicate(tmp_path: Path) -> None:
     """Exact copies and their pairs are listed against the first copy by path: moving a copy ahead
-    of its original changes the pairs listed, not the duplicates, so no pair is new. A new copy
-    that sorts first is new, with its pairs."""
+    of its original, or removing the first copy, changes the pairs listed, not the duplicates, so
+    no pair is new. A new copy that sorts first is new, with its pairs."""
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
     _copy(["maca"], folder)
@@ -338,6 +338,11 @@ def test_a_copy_moved_to_a_path_that_sorts_first_brings_no_new_duplicate(tmp_pat
     changes = json.loads(result.output)["changes"]
     assert (changes["files_new"], changes["new_pairs"]) == (1, len(partners) + 1)
     assert {r["path_a"] for r in _rows(tmp_path / "r3" / "new_pairs.csv")} == {"0-0-new.txt"}
+    (folder / "0-0-new.txt").unlink()  # the first copy gone: the pairs go back to the next one, none new
+    result = _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r4"), "--json")
+    changes = json.loads(result.output)["changes"]
+    assert (changes["files_removed"], changes["new_pairs"], changes["new_clusters"]) == (1, 0, 0)
+    assert _rows(tmp_path / "r4" / "pairs.csv") == _rows(tmp_path / "r2" / "pairs.csv")
 
 
 def test_the_index_summary_table_says_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
