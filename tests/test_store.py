@@ -345,6 +345,38 @@ def test_copies_moved_ahead_or_removed_bring_no_new_duplicate(tmp_path: Path) ->
     assert _rows(tmp_path / "r4" / "pairs.csv") == _rows(tmp_path / "r2" / "pairs.csv")
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_nights_of_random_moves_bring_no_new_duplicate(tmp_path: Path, seed: int) -> None:
+    """A third of the files moved or renamed each night, copies and JSONL files among them, into
+    folders and names that sort before and after the others: nothing is new, no cluster changes."""
+    rng = random.Random(seed)
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    shutil.copytree(SAMPLE / "articles", folder)
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(tmp_path / "r0")).exit_code == 0
+    clusters_before = len(_memberships(tmp_path / "r0"))
+    for night in range(2):
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        moved = 0
+        for path in rng.sample(files, len(files) // 3):
+            target = folder / rng.choice(["0", "a", "zz", "m/n"]) / (rng.choice(["", "0-", "z-"]) + path.name)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.rename(target)
+                moved += 1
+        out = tmp_path / f"r{night + 1}"
+        result = _invoke("index", str(folder), "--store", str(store), "--out", str(out), "--json")
+        assert result.exit_code == 0, result.output
+        changes = json.loads(result.output[result.output.index("{") :])["changes"]
+        assert changes["files_moved"] == moved > 50
+        assert (changes["files_new"], changes["files_removed"], changes["new_pairs"], changes["new_clusters"]) == (
+            0,
+            0,
+            0,
+            0,
+        )
+        assert len(_memberships(out)) == clusters_before
+
+
 def test_the_index_summary_table_says_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     Path("a").mkdir()
