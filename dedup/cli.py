@@ -678,6 +678,13 @@ def index_(
         ),
     ] = MAX_REMOVED,
     rebuild: Annotated[bool, typer.Option(help="Drop the store's content and index everything again.")] = False,
+    rehash: Annotated[
+        bool,
+        typer.Option(
+            help="Hash every file, not only those whose size or time changed: finds content changed "
+            "under the same size and time (rsync -t, wget -N), at the cost of reading the whole folder.",
+        ),
+    ] = False,
     fail_on_new_duplicates: Annotated[
         bool, typer.Option(help=f"Exit {EXIT_NEW_DUPLICATES} when this run found new near-duplicate pairs.")
     ] = False,
@@ -721,6 +728,7 @@ def index_(
                     need_result=out is not None,
                     exclude=[*own, *(_own_output(out) if out is not None else [])],
                     max_removed=max_removed,
+                    rehash=rehash,
                 )
         extra = {"store": str(store_path), "changes": changes.to_dict()}
         if result is not None and out is not None:

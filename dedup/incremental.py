@@ -292,17 +292,22 @@ def _moves(arrived: Iterable[FileState], gone: Iterable[str], known: dict[str, F
 
 
 def _uri_hashes(
-    folder: UriFolder, known: dict[str, FileState], listed: dict[str, tuple[int, int]], cfg: DedupConfig
+    folder: UriFolder,
+    known: dict[str, FileState],
+    listed: dict[str, tuple[int, int]],
+    cfg: DedupConfig,
+    rehash: bool = False,
 ) -> dict[str, str]:
     """The SHA-1 of every file of a URI folder whose size or time changed since a run that kept its
-    hash, read by Spark (one job; a local run hashes such files too): a file only touched, or
-    written again with the same bytes, is then unchanged, and not read again."""
+    hash (every such file with ``rehash``), read by Spark (one job; a local run hashes such files
+    too): a file only touched, or written again with the same bytes, is then unchanged, and not
+    read again."""
     from dedup.engines.spark import map_uri_files
 
     suspects = [
         rel
         for rel, state in listed.items()
-        if (old := known.get(rel)) is not None and old.sha1 and (old.size, old.mtime_ns) != state
+        if (old := known.get(rel)) is not None and old.sha1 and (rehash or (old.size, old.mtime_ns) != state)
     ]
     if not suspects:
         return {}
@@ -320,6 +325,7 @@ def index_folder(
     need_result: bool = True,
     exclude: Iterable[Path] = (),
     max_removed: float = MAX_REMOVED,
+    rehash: bool = False,
 ) -> tuple[DedupResult | None, Changes]:
     """Bring the store up to date with ``root`` and return the full result and what changed.
 
@@ -336,6 +342,9 @@ def index_folder(
             (without ``keep_missing``); more, and the run stops before it changes anything: an
             unmounted, emptied or wrong folder would otherwise drop the whole store, and the next
             run would read everything again and report every pair as new.
+        rehash: hash every stored file, not only those whose size or modification time changed
+            (a file rewritten with other content of the same size under the same time is then
+            found changed too).
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
     and reads (the executors hash what they read; a file whose size or modification time changed
@@ -352,10 +361,14 @@ def index_folder(
         if cfg.engine is not Engine.SPARK:
             raise ConfigError(f"{root} is not a local folder: reading it needs --engine spark")
         with spark_context(cfg.spark_master):  # one session lists the folder and reads it
-            return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result, (), max_removed)
+            return _index_folder(
+                root, store, cfg, keep_missing, on_skip, on_progress, need_result, (), max_removed, rehash
+            )
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
-    return _index_folder(root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude, max_removed)
+    return _index_folder(
+        root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude, max_removed, rehash
+    )
 
 
 def _index_folder(
@@ -368,6 +381,7 @@ def _index_folder(
     need_result: bool,
     exclude: Iterable[Path] = (),
     max_removed: float = MAX_REMOVED,
+    rehash: bool = False,
 ) -> tuple[DedupResult | None, Changes]:
     when = now_iso()
     stats = RunStats()
@@ -399,14 +413,14 @@ def _index_folder(
     others: list[tuple[str, tuple[int, int] | None]] = []
     for rel in on_disk:
         st = state_of(rel)
-        if st is None or stored.get(rel) != st:
+        if st is None or stored.get(rel) != st or (rehash and rel in stored):
             others.append((rel, st))
     listed_paths = set(on_disk)
     unseen = [rel for rel in stored if rel not in listed_paths]  # gone, or in a folder not listed
     # The whole stored state only of the files that need it (0.1 s per 100,000 files saved).
     known = store.file_states([*(rel for rel, _ in others if rel in stored), *unseen])
     if uri_folder is not None:
-        hashes = _uri_hashes(uri_folder, known, listed, cfg)
+        hashes = _uri_hashes(uri_folder, known, listed, cfg, rehash)
         sha_of = lambda rel: hashes.get(rel, "")  # noqa: E731
     else:
         sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731

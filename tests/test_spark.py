@@ -296,13 +296,13 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
     folder = tmp_path / "articles"
     folder.mkdir()
 
-    def run(step: str) -> None:
+    def run(step: str, *more: str) -> None:
         for name, where, extra in (
             ("local", str(folder), []),
             ("spark", folder.as_uri(), ["--engine", "spark"]),
         ):
             out = tmp_path / step / name
-            args = ["index", where, "--store", str(tmp_path / f"{name}.sqlite"), "--out", str(out), "-q", *extra]
+            args = ["index", where, "--store", str(tmp_path / f"{name}.sqlite"), "--out", str(out), "-q", *extra, *more]
             result = runner.invoke(app, args)
             assert result.exit_code == 0, result.output
         local, spark_out = tmp_path / step / "local", tmp_path / step / "spark"
@@ -331,6 +331,12 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
     moved.rename(folder / "archive" / moved.name)  # known by its hash: moved, not new
     run("third")
     run("fourth")
+    # Other text of the same length under the same time: found only by hashing every file.
+    same_size = sorted(p for p in folder.rglob("*.txt"))[6]
+    st = same_size.stat()
+    same_size.write_text(same_size.read_text().replace(" the ", " xyz "))
+    os.utime(same_size, ns=(st.st_atime_ns, st.st_mtime_ns))
+    run("fifth", "--rehash")
     assert summaries["second"]["files_unchanged"] == summaries["first"]["files_new"] > 0
     assert summaries["second"]["files_new"] > 0
     assert (summaries["third"]["files_changed"], summaries["third"]["files_removed"]) == (1, 1)
@@ -341,6 +347,7 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
     )
     assert summaries["third"]["files_read"] == 2  # the changed file and the moved one
     assert summaries["fourth"]["files_new"] == summaries["fourth"]["files_changed"] == 0
+    assert (summaries["fifth"]["files_changed"], summaries["fifth"]["files_read"]) == (1, 1)
     # Both stores keep the same size, time (to the millisecond, as Hadoop lists a local file),
     # hash and status of every file (the touched file's new time, the hashes made when read).
     kept = []

@@ -121,6 +121,31 @@ def test_second_run_reads_only_new_and_changed_files(tmp_path: Path) -> None:
     assert len(_rows(tmp_path / "scan" / "articles.csv")) == len(ids)
 
 
+def test_rehash_finds_content_changed_under_the_same_size_and_time(tmp_path: Path) -> None:
+    """A file rewritten with other text of the same length, its time set back (rsync -t, wget -N),
+    passes the size and time check; --rehash hashes every file and reads it again."""
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    victim = sorted(folder.rglob("*.txt"))[3]
+    st = victim.stat()
+    text = victim.read_text(encoding="utf-8")
+    assert text.count(" the ") > 3
+    victim.write_text(text.replace(" the ", " xyz "), encoding="utf-8")  # same length, other words
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    plain = json.loads(_invoke("index", str(folder), "--store", str(store), "--json").output)["changes"]
+    assert (plain["files_changed"], plain["files_unchanged"]) == (0, len(list(folder.rglob("*.*"))))
+    rehashed = _invoke("index", str(folder), "--store", str(store), "--json", "--rehash", "--out", str(tmp_path / "r"))
+    assert json.loads(rehashed.output)["changes"]["files_changed"] == 1
+    assert json.loads(rehashed.output)["files_read"] == 1
+    assert _invoke("scan", str(folder), "--out", str(tmp_path / "scan")).exit_code == 0
+    for name in ("articles.csv", "pairs.csv"):
+        assert (tmp_path / "r" / name).read_bytes() == (tmp_path / "scan" / name).read_bytes()
+    again = json.loads(_invoke("index", str(folder), "--store", str(store), "--json", "--rehash").output)
+    assert (again["changes"]["files_changed"], again["files_read"]) == (0, 0)  # hashed, found the same
+
+
 def test_keep_missing(tmp_path: Path) -> None:
     folder, store, out = tmp_path / "a", tmp_path / "s.sqlite", tmp_path / "out"
     folder.mkdir()
