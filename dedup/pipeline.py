@@ -420,11 +420,21 @@ def ingest_corpus(
     """
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
+
+    def batches(hook: SkipHook) -> Iterator[DigestBatch]:
+        paths, _ = list_folder(root, exclude, stats, hook)
+        return iter_batches(root, paths, cfg, stats, hook, on_progress)
+
+    return _read_corpus(batches, cfg, stats, on_skip)
+
+
+def _read_corpus(
+    batches: Callable[[SkipHook], Iterable[DigestBatch]], cfg: DedupConfig, stats: RunStats, on_skip: SkipHook
+) -> Corpus:
+    """The corpus of the digest batches ``batches(hook)`` gives (folded in as they arrive, never all
+    held at once), with every skip that ``hook`` saw on the way (``Corpus.skips``)."""
     skips: list[Skip] = []
-    on_skip = collecting(on_skip, skips)
-    paths, _ = list_folder(root, exclude, stats, on_skip)
-    # Streamed: each batch's digests are folded into the corpus as they arrive, never all held at once.
-    corpus = build_corpus(iter_batches(root, paths, cfg, stats, on_skip, on_progress), cfg, stats)
+    corpus = build_corpus(batches(collecting(on_skip, skips)), cfg, stats)
     corpus.skips = sorted_skips(skips)
     return corpus
 
@@ -475,10 +485,7 @@ def ingest_uri(
     """
     if cfg.engine is not Engine.SPARK:
         raise ConfigError(f"{uri} is not a local folder: reading it needs --engine spark")
-    skips: list[Skip] = []
-    corpus = build_corpus(iter_uri_batches(uri, cfg, stats, collecting(on_skip, skips), on_progress), cfg, stats)
-    corpus.skips = sorted_skips(skips)
-    return corpus
+    return _read_corpus(lambda hook: iter_uri_batches(uri, cfg, stats, hook, on_progress), cfg, stats, on_skip)
 
 
 def iter_uri_batches(
