@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from dedup.config import (
     VerifyConfig,
 )
 from dedup.engines import no_huge_pages
+from dedup.engines.local import abandon_pools
 from dedup.errors import ConfigError, DedupError, InputError
 from dedup.incremental import MAX_REMOVED
 from dedup.pipeline import DedupResult, analyse, match_corpus
@@ -120,7 +122,13 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
         typer.Option(help="The JSON/JSONL text field holds HTML: extract its main text, as for .html files."),
     ),
     ("max_file_mb", float, typer.Option(min=0.001, help="Skip files larger than this many MB (decompressed).")),
-    ("workers", int | None, typer.Option(min=1, help="Worker processes [default: all cores]")),
+    (
+        "workers",
+        int | None,
+        typer.Option(
+            min=1, help="Worker processes, at most the CPUs this process may use [default: those CPUs, see README]"
+        ),
+    ),
     (
         "engine",
         Engine,
@@ -224,7 +232,9 @@ def with_run_options(func: Callable[..., None]) -> Callable[..., None]:
         ctx = kwargs.pop("ctx")
         _apply_config_file(ctx, kwargs.pop("config"), kwargs, annotations)
         opts = {name: kwargs.pop(name) for name, _, _ in _RUN_OPTIONS}
-        func(opts=opts, **kwargs)
+        _cap_workers(opts)
+        with _signals_as_interrupts():
+            func(opts=opts, **kwargs)
 
     params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + extra
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -264,10 +274,36 @@ def config_from_options(opts: dict[str, Any]) -> DedupConfig:
             keep=opts["keep"],
             linkage=opts["linkage"],
         ),
-        workers=opts["workers"] or os.cpu_count() or 1,
+        workers=opts["workers"] or usable_cpus(),
         engine=opts["engine"],
         spark_master=opts["spark_master"],
     )
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use: the machine's, its affinity mask's, its container's quota
+    (cgroup CPU bandwidth) and ``LOKY_MAX_CPU_COUNT``, whichever is fewest (loky's count).
+
+    ``os.cpu_count()`` counts the host's CPUs: in a container limited to 2 of 64, a run would
+    start 64 workers, each with its own memory.
+    """
+    from loky import cpu_count
+
+    return max(1, int(cpu_count()))
+
+
+def _cap_workers(opts: dict[str, Any]) -> None:
+    """Lower ``--workers`` to the CPUs this process may use, with a note (unless ``--quiet``).
+
+    More workers than CPUs make a run no faster, and each holds its own memory. Only the command
+    line is capped: library callers (tests, benchmarks) get the workers they ask for.
+    """
+    usable = usable_cpus()
+    if opts["workers"] is not None and opts["workers"] > usable:
+        if not opts["quiet"]:
+            note = f"note: --workers {opts['workers']} is more than the {usable} CPUs this process may use"
+            typer.echo(f"{note}: running {usable}", err=True)
+        opts["workers"] = usable
 
 
 def build_config(**overrides: Any) -> DedupConfig:
@@ -373,6 +409,48 @@ def _guard() -> Iterator[None]:
         if os.environ.get("DEDUP_DEBUG"):
             raise
         raise _fail(f"internal error ({type(exc).__name__}); set DEDUP_DEBUG=1 for a traceback", EXIT_ERROR) from None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the run's main process as Ctrl-C raises ``KeyboardInterrupt``."""
+
+
+@contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """Within a command: SIGTERM (``kill``, ``timeout``, systemd, a scheduler's deadline) and Ctrl-C
+    end the run with one ``Error: interrupted by SIG...`` line and exit ``128 + signal`` (130, 143).
+
+    Python's default for SIGTERM ends the process on the spot. Raised as an exception instead, it
+    unwinds the run as Ctrl-C does: the store's transaction rolls back, a report being written
+    leaves no temporary file, and the worker pools shut down. A forked worker inherits the
+    handler; there it ends the worker as the default would (only the main process unwinds).
+    """
+    main = os.getpid()
+
+    def on_term(signum: int, frame: object) -> None:
+        if os.getpid() != main:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+        installed = True
+    except ValueError:  # not the main thread (an embedding application): its signals stay its own
+        previous, installed = None, False
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        abandon_pools()
+        number = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        raise _fail(f"interrupted by {number.name}", 128 + number) from None
+    except BaseException:
+        abandon_pools()  # workers left by a failed run (their results are not wanted) end now
+        raise
+    finally:
+        if installed:  # None: a handler not set from Python, i.e. the default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 @contextmanager
@@ -864,7 +942,7 @@ def explain_(
     """Show why two articles are a near-duplicate pair: their matched paragraphs, side by side."""
     from dedup.explain import explain_pair
 
-    with _guard():
+    with _signals_as_interrupts(), _guard():
         shown = explain_pair(folder, report, path_a, path_b)
     row = shown.row
     for note in shown.notes:

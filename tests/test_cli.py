@@ -467,3 +467,78 @@ def test_shingle_containment_option_links_light_revisions(runner: CliRunner, tmp
         "c71ddebcf9d,new.txt,2,true,1.0000,700,1",
         "c71ddebcf9d,old.txt,2,false,0.2542,490,0",
     ]
+
+
+def test_workers_are_capped_at_the_usable_cpus(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(GOOD, encoding="utf-8")
+    monkeypatch.setattr(dedup.cli, "usable_cpus", lambda: 1)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "--workers", "6"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("note: --workers 6 is more than the 1 CPUs this process may use: running 1\n")
+    assert json.loads((out / "summary.json").read_text())["parameters"]["workers"] == 1
+    # A config file's value too; --quiet prints no note.
+    cfg = tmp_path / "dedup.toml"
+    cfg.write_text("workers = 3\n", encoding="utf-8")
+    quiet = runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "-q", "--config", str(cfg)])
+    assert (quiet.exit_code, quiet.output) == (0, "")
+    assert json.loads((out / "summary.json").read_text())["parameters"]["workers"] == 1
+    # No --workers: as many as the usable CPUs.
+    monkeypatch.setattr(dedup.cli, "usable_cpus", lambda: 3)
+    assert runner.invoke(app, ["scan", str(tmp_path / "in"), "-o", str(out), "-q"]).exit_code == 0
+    assert json.loads((out / "summary.json").read_text())["parameters"]["workers"] == 3
+
+
+def test_usable_cpus_follow_the_affinity_mask_and_loky_max_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a container limited to fewer CPUs than its host has, ``os.cpu_count()`` counts the host's."""
+    assert 1 <= dedup.cli.usable_cpus() <= (os.cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        assert dedup.cli.usable_cpus() <= len(os.sched_getaffinity(0))
+    monkeypatch.setenv("LOKY_MAX_CPU_COUNT", "1")
+    assert dedup.cli.usable_cpus() == 1
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
+) -> None:
+    """Ctrl-C, or SIGTERM (``kill``, ``timeout``, systemd), in the middle of an index run: one line,
+    exit 130 or 143, the store as the last complete run left it; the handler is put back after."""
+    import signal
+
+    import dedup.incremental
+
+    folder, store = tmp_path / "in", tmp_path / "s.sqlite"
+    shutil.copytree(SAMPLE / "articles" / "maca", folder / "maca")
+    index = ["index", str(folder), "--store", str(store), "--workers", "1", "-q", "--json"]
+    first = runner.invoke(app, index)
+    assert first.exit_code == 0, first.output
+    shutil.copytree(SAMPLE / "articles" / "kratom", folder / "kratom")
+    match_all = dedup.incremental._match_all
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        if signal_name == "SIGINT":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises at the next step
+        return match_all(*args, **kwargs)
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(dedup.incremental, "_match_all", interrupted)
+    result = runner.invoke(app, index)
+    assert (result.exit_code, result.output) == (
+        128 + getattr(signal, signal_name),
+        f"Error: interrupted by {signal_name}\n",
+    )
+    assert signal.getsignal(signal.SIGTERM) == before
+    monkeypatch.setattr(dedup.incremental, "_match_all", match_all)
+    # Nothing of the interrupted run was stored: the next run finds kratom new, and only kratom.
+    again = runner.invoke(app, index)
+    assert again.exit_code == 0, again.output
+    changes = json.loads(again.output)["changes"]
+    assert (changes["files_new"], changes["files_unchanged"]) == (
+        len(list((folder / "kratom").iterdir())),
+        len(list((folder / "maca").iterdir())),
+    )

@@ -872,3 +872,61 @@ def test_stores_written_before_still_load(tmp_path: Path) -> None:
     assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "r2")).exit_code == 0
     for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv"):
         assert (tmp_path / "r2" / name).read_bytes() == (tmp_path / "r1" / name).read_bytes()
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """The processes of a process group still running (zombies left out)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table in /proc")
+@pytest.mark.parametrize("seed", range(3))
+def test_sigterm_to_the_process_group_rolls_back_and_ends_every_process(tmp_path: Path, seed: int) -> None:
+    """``timeout`` and systemd send SIGTERM to the run and its workers at once. A worker killed while
+    it wrote a result once left the run waiting forever for the rest; now the run exits 143 with
+    one line, at once, its workers gone, and the store as the last complete run left it."""
+    from corpus.generate import write_corpus
+
+    source, folder, store = tmp_path / "gen", tmp_path / "a", tmp_path / "s.sqlite"
+    write_corpus(source, n_articles=1600, seed=seed, formats=False)
+    files = sorted(p for p in (source / "articles").rglob("*") if p.is_file())
+
+    def add(part: list[Path]) -> None:
+        for f in part:
+            target = folder / f.relative_to(source / "articles")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+
+    add(files[::2])
+    workers = str(min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+    index = [sys.executable, "-m", "dedup", "index", str(folder), "--store", str(store), "--workers", workers, "-q"]
+    assert subprocess.run([*index, "--out", str(tmp_path / "before")], cwd=ROOT).returncode == 0
+    add(files[1::2])
+    wal = store.with_name(store.name + "-wal")
+    proc = subprocess.Popen(index, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (wal.exists() and wal.stat().st_size) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # until the run writes its first new batch, inside its transaction
+    time.sleep(random.Random(seed).uniform(0.0, 0.3))
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (143, "Error: interrupted by SIGTERM\n")
+    assert _group_alive(proc.pid) == []
+    # Nothing of the interrupted run was stored; the next run completes and equals a fresh index.
+    assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "after")).exit_code == 0
+    paths = lambda out: sorted(r["path"] for r in _rows(out / "articles.csv"))  # noqa: E731
+    assert paths(tmp_path / "after") == paths(tmp_path / "before")
+    assert subprocess.run([*index, "--out", str(tmp_path / "resumed")], cwd=ROOT).returncode == 0
+    fresh = [*index[:6], str(tmp_path / "fresh.sqlite"), *index[7:], "--out", str(tmp_path / "fresh")]
+    assert subprocess.run(fresh, cwd=ROOT).returncode == 0
+    assert (tmp_path / "resumed" / "pairs.csv").read_bytes() == (tmp_path / "fresh" / "pairs.csv").read_bytes()
+    assert _memberships(tmp_path / "resumed") == _memberships(tmp_path / "fresh")

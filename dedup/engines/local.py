@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -231,7 +232,9 @@ def _pooled(
     if isinstance(items, Sized):  # no idle worker for a short list (with ``meanwhile``, one item is worth a fork)
         workers = max(1, min(workers, len(items)))
     start = functools.partial(_start_worker, os.getpid(), initializer)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=start)
+    _OPEN_POOLS.add(pool)
+    try:
         # Bounded look-ahead keeps memory flat: at most 4 batches per worker are in flight.
         pending = []
         iterator = iter(items)
@@ -248,6 +251,53 @@ def _pooled(
             meanwhile()
         for future in pending:
             yield future.result()
+    except BaseException:
+        _abandon(pool)
+        raise
+    finally:
+        _OPEN_POOLS.discard(pool)
+    pool.shutdown(wait=True)
+
+
+_OPEN_POOLS: set[ProcessPoolExecutor] = set()
+
+
+def abandon_pools() -> None:
+    """End every pool still open, at once (see :func:`_abandon`): for a run that stops on an
+    exception raised outside the pool's generator (an interrupt while this process was busy with
+    a result), which leaves the generator suspended and its pool open until the interpreter's
+    exit, where ``concurrent.futures`` joins it."""
+    for pool in list(_OPEN_POOLS):
+        _abandon(pool)
+        _OPEN_POOLS.discard(pool)
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """End a pool whose results are no longer wanted (the run failed or was interrupted) at once.
+
+    ``shutdown(wait=True)`` would wait for the tasks under way, and could wait forever: a worker
+    killed while it wrote a result (SIGTERM sent to the whole process group, as ``timeout`` and
+    systemd send it) leaves half a message in the result pipe, and the pool's manager thread waits
+    for the rest, since this process holds the pipe's write end too. The workers are killed, and
+    that end is closed: the manager thread then reads the end of the pipe, finds the pool broken
+    and stops, and the process can exit. (``_processes`` and ``_result_queue`` are the pool's own
+    attributes, unchanged from Python 3.9 to 3.13; without them the pool is shut down as before.)
+    """
+    # Taken first: shutdown(wait=False) lets go of them.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
+    pool.shutdown(wait=False, cancel_futures=True)
+    if manager is not None:
+        # Its end awaited here, not at the interpreter's exit: there, Python 3.11 wakes it without
+        # its lock and could find it closing its pipes ("Exception ignored ... Bad file descriptor").
+        manager.join(timeout=10)
 
 
 def map_forked(
