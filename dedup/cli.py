@@ -46,7 +46,7 @@ from dedup.errors import ConfigError, DedupError, InputError
 from dedup.incremental import MAX_REMOVED
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import RunStats, Skip
-from dedup.report import REPORT_FILES, write_csv, write_new_reports, write_reports
+from dedup.report import REPORT_FILES, write_csv, write_reports
 from dedup.store import LockTimeoutError
 
 app = typer.Typer(
@@ -780,7 +780,7 @@ def index_(
     opts: dict[str, Any],
 ) -> None:
     """Index new or changed files of FOLDER into the store and report what is new since the last run."""
-    from dedup.incremental import index_folder, restrict_result
+    from dedup.incremental import Changes, index_folder, restrict_result
     from dedup.report import run_summary
     from dedup.store import Store, store_lock
 
@@ -791,12 +791,23 @@ def index_(
         cfg = config_from_options(opts)
         if out is not None:
             _check_out(out)
+
+        def extra_of(changes: Changes) -> dict[str, Any]:
+            return {"store": str(store_path), "changes": changes.to_dict()}
+
+        def write_all(result: DedupResult, changes: Changes) -> None:
+            # Inside the run's transaction (see index_folder): a run stopped while it writes its
+            # reports stores nothing, and the next one reports its new pairs again.
+            assert out is not None
+            new = restrict_result(result, changes.new_pairs, changes.new_clusters)
+            write_reports(result, out, extra_of(changes), new=new)
+
         with store_lock(store_path, lock_timeout), Store(store_path, cfg, rebuild=rebuild) as db:
             on_skip = _skip_printer(opts["quiet"])
             with _progress(not opts["quiet"] and sys.stderr.isatty()) as hook:
                 # The store and the reports are never read as articles, wherever they are.
                 own = [store_path.with_name(store_path.name + end) for end in ("", "-wal", "-shm", "-journal", ".lock")]
-                result, changes = index_folder(
+                _, changes = index_folder(
                     folder,
                     db,
                     cfg,
@@ -807,11 +818,9 @@ def index_(
                     exclude=[*own, *(_own_output(out) if out is not None else [])],
                     max_removed=max_removed,
                     rehash=rehash,
+                    before_commit=write_all,
                 )
-        extra = {"store": str(store_path), "changes": changes.to_dict()}
-        if result is not None and out is not None:
-            write_reports(result, out, extra)
-            write_new_reports(restrict_result(result, changes.new_pairs, changes.new_clusters), out)
+        extra = extra_of(changes)
     counts = changes.to_dict()
     if json_summary:
         typer.echo(json.dumps(run_summary(cfg, changes.stats, extra), indent=2))

@@ -326,6 +326,7 @@ def index_folder(
     exclude: Iterable[Path] = (),
     max_removed: float = MAX_REMOVED,
     rehash: bool = False,
+    before_commit: Callable[[DedupResult, Changes], object] | None = None,
 ) -> tuple[DedupResult | None, Changes]:
     """Bring the store up to date with ``root`` and return the full result and what changed.
 
@@ -345,6 +346,10 @@ def index_folder(
         rehash: hash every stored file, not only those whose size or modification time changed
             (a file rewritten with other content of the same size under the same time is then
             found changed too).
+        before_commit: called with the full result and the changes (``need_result`` only) inside
+            the run's transaction, before it commits: the reports. A run stopped while it writes
+            them stores nothing, so the next run finds the same new pairs again; written after the
+            commit, they would have been lost (the store knowing them, no report naming them).
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
     and reads (the executors hash what they read; a file whose size or modification time changed
@@ -362,12 +367,22 @@ def index_folder(
             raise ConfigError(f"{root} is not a local folder: reading it needs --engine spark")
         with spark_context(cfg.spark_master):  # one session lists the folder and reads it
             return _index_folder(
-                root, store, cfg, keep_missing, on_skip, on_progress, need_result, (), max_removed, rehash
+                root,
+                store,
+                cfg,
+                keep_missing,
+                on_skip,
+                on_progress,
+                need_result,
+                (),
+                max_removed,
+                rehash,
+                before_commit,
             )
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     return _index_folder(
-        root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude, max_removed, rehash
+        root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude, max_removed, rehash, before_commit
     )
 
 
@@ -382,6 +397,7 @@ def _index_folder(
     exclude: Iterable[Path] = (),
     max_removed: float = MAX_REMOVED,
     rehash: bool = False,
+    before_commit: Callable[[DedupResult, Changes], object] | None = None,
 ) -> tuple[DedupResult | None, Changes]:
     when = now_iso()
     stats = RunStats()
@@ -569,7 +585,9 @@ def _index_folder(
         kept_stats = dataclasses.replace(result.stats, seconds={})
         summary = {"key": _summary_key(cfg), "stats": kept_stats, "duplicate_rate": changes.duplicate_rate}
         store.set_state(_SUMMARY, summary)
-    changes.stats = result.stats
+        changes.stats = result.stats
+        if need_result and before_commit is not None:
+            before_commit(result, changes)
     return (result if need_result else None), changes
 
 

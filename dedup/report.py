@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,43 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
+_STAGED: contextvars.ContextVar[list[tuple[str, Path]] | None] = contextvars.ContextVar("staged", default=None)
+"""Within :func:`_all_or_none`: the files written so far, under their temporary names."""
+
+
+@contextmanager
+def _all_or_none(last: Path) -> Iterator[None]:
+    """Report files written within are renamed into place only once all of them are written; ``last``
+    (``summary.json``) is removed before the first rename and renamed last.
+
+    A run that fails while it writes them (a full disk) leaves the earlier reports as they were;
+    one stopped during the renames leaves no ``summary.json``: a folder that holds one holds the
+    complete reports of the run it describes. No temporary file is left either way.
+    """
+    staged: list[tuple[str, Path]] = []
+    token = _STAGED.set(staged)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        _STAGED.reset(token)
+    staged.sort(key=lambda item: item[1] == last)  # stable: the others in the order written
+    done = 0
+    try:
+        last.unlink(missing_ok=True)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+            done += 1
+    except OSError as exc:
+        raise DedupError(f"cannot write {staged[done][1]}: {exc.strerror or exc}") from None
+    finally:
+        for tmp, _ in staged[done:]:
+            Path(tmp).unlink(missing_ok=True)
+
+
 def _atomic_write(path: Path, write: Any) -> None:
     """Write through a temporary file in the same folder, then rename: no half-written reports.
 
@@ -105,7 +144,11 @@ def _atomic_write(path: Path, write: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             write(fh)
             os.fchmod(fh.fileno(), _file_mode())
-        os.replace(tmp, path)
+        staged = _STAGED.get()
+        if staged is None:
+            os.replace(tmp, path)
+        else:
+            staged.append((tmp, path))
     except OSError as exc:  # a full disk, say: one line, and the earlier report stays whole
         Path(tmp).unlink(missing_ok=True)
         raise DedupError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -251,21 +294,29 @@ def write_summary_json(result: DedupResult, path: Path, extra: dict[str, Any] | 
     _atomic_write(path, lambda fh: fh.write(json.dumps(summary_dict(result, extra), indent=2) + "\n"))
 
 
-def write_reports(result: DedupResult, out: Path, extra: dict[str, Any] | None = None) -> list[Path]:
-    """Write all six report files into ``out`` (created if missing).
+def write_reports(
+    result: DedupResult, out: Path, extra: dict[str, Any] | None = None, new: DedupResult | None = None
+) -> list[Path]:
+    """Write all six report files into ``out`` (created if missing), and with ``new`` (a result
+    holding only the new pairs and clusters) ``new_pairs.csv`` and ``new_clusters.csv`` too.
+
+    The files replace the earlier ones only once all of them are written, ``summary.json`` last
+    (see :func:`_all_or_none`).
 
     Returns:
-        The paths written, in :data:`REPORT_FILES` order.
+        The paths written, in :data:`REPORT_FILES` order (then the new reports').
     """
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in REPORT_FILES]
-    write_clusters_csv(result, paths[0])
-    write_pairs_csv(result, paths[1])
-    write_boilerplate_csv(result, paths[2])
-    write_articles_csv(result, paths[3])
-    write_skipped_csv(result, paths[4])
-    write_summary_json(result, paths[5], extra)
-    return paths
+    with _all_or_none(paths[5]):
+        write_clusters_csv(result, paths[0])
+        write_pairs_csv(result, paths[1])
+        write_boilerplate_csv(result, paths[2])
+        write_articles_csv(result, paths[3])
+        write_skipped_csv(result, paths[4])
+        written = write_new_reports(new, out) if new is not None else []
+        write_summary_json(result, paths[5], extra)
+    return [*paths, *written]
 
 
 __all__ = [

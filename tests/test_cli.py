@@ -18,6 +18,7 @@ import dedup.cli
 import dedup.spill
 from dedup.cli import app
 from dedup.errors import InputError
+from dedup.report import REPORT_FILES
 from tests.conftest import GOLDEN, SAMPLE
 from tests.make_golden import GOLDEN_ARGS
 
@@ -542,3 +543,40 @@ def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
         len(list((folder / "kratom").iterdir())),
         len(list((folder / "maca").iterdir())),
     )
+
+
+def test_reports_replace_the_earlier_ones_all_at_once(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reports replace the earlier ones only once all are written, summary.json last: a run
+    stopped during the renames leaves no summary.json (a reports folder that holds one holds the
+    complete reports of the run it describes), and no temporary file."""
+    import dedup.report
+
+    out = tmp_path / "out"
+    args = ["scan", str(SAMPLE / "articles" / "maca"), "-o", str(out), "-q", "--workers", "1"]
+    assert runner.invoke(app, args).exit_code == 0
+    renames: list[str] = []
+    replace = os.replace
+
+    def stopped(src: str, dst: Path) -> None:
+        renames.append(Path(dst).name)
+        if len(renames) == 3:
+            raise KeyboardInterrupt
+        replace(src, dst)
+
+    monkeypatch.setattr(dedup.report.os, "replace", stopped)
+    result = runner.invoke(app, args)
+    assert (result.exit_code, result.output) == (130, "Error: interrupted by SIGINT\n")
+    assert renames == ["clusters.csv", "pairs.csv", "boilerplate.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "articles.csv",
+        "boilerplate.csv",
+        "clusters.csv",
+        "pairs.csv",
+        "skipped.csv",
+    ]
+    renames.clear()
+    monkeypatch.setattr(dedup.report.os, "replace", replace)
+    assert runner.invoke(app, args).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [*sorted(REPORT_FILES)]

@@ -930,3 +930,44 @@ def test_sigterm_to_the_process_group_rolls_back_and_ends_every_process(tmp_path
     assert subprocess.run(fresh, cwd=ROOT).returncode == 0
     assert (tmp_path / "resumed" / "pairs.csv").read_bytes() == (tmp_path / "fresh" / "pairs.csv").read_bytes()
     assert _memberships(tmp_path / "resumed") == _memberships(tmp_path / "fresh")
+
+
+def test_reports_are_written_before_the_store_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index run whose reports cannot be written stores nothing: the next run finds the same new
+    pairs and writes them (after the commit, they would have been lost: known to the store, named
+    by no report)."""
+    import errno
+
+    import dedup.report
+
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    index = ["index", str(folder), "--store", str(store), "--json", "--workers", "1", "-q"]
+    assert CliRunner().invoke(app, [*index, "--out", str(tmp_path / "r1")]).exit_code == 0
+    _copy(BATCHES[1], folder)
+    shutil.copyfile(store, tmp_path / "copy.sqlite")
+    reference = ["index", str(folder), "--store", str(tmp_path / "copy.sqlite"), "--workers", "1", "-q"]
+    assert CliRunner().invoke(app, [*reference, "--out", str(tmp_path / "reference")]).exit_code == 0
+    write_summary_json = dedup.report.write_summary_json
+
+    def full_disk(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "r2" / "summary.json"))
+
+    monkeypatch.setattr(dedup.report, "write_summary_json", full_disk)
+    failed = CliRunner().invoke(app, [*index, "--out", str(tmp_path / "r2")])
+    assert (failed.exit_code, failed.output) == (
+        1,
+        f"Error: No space left on device ({tmp_path / 'r2' / 'summary.json'})\n",
+    )
+    assert list((tmp_path / "r2").iterdir()) == []  # nothing half-written, no temporary file
+    monkeypatch.setattr(dedup.report, "write_summary_json", write_summary_json)
+    again = CliRunner().invoke(app, [*index, "--out", str(tmp_path / "r3")])
+    assert again.exit_code == 0, again.output
+    changes = json.loads(again.output)["changes"]
+    assert changes["files_new"] == sum(
+        1 for batch in BATCHES[1] for p in (SAMPLE / "articles" / batch).rglob("*") if p.is_file()
+    )
+    assert changes["new_pairs"] > 0
+    for name in ("new_pairs.csv", "new_clusters.csv"):
+        assert (tmp_path / "r3" / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()
