@@ -383,36 +383,51 @@ def _guard() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except ConfigError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
-    except LockTimeoutError as exc:
-        raise _fail(str(exc), EXIT_LOCKED) from None
-    except DedupError as exc:
-        raise _fail(str(exc), EXIT_ERROR) from None
-    except sqlite3.Error as exc:  # the store's file system failed mid-run (disk full, I/O error)
-        if os.environ.get("DEDUP_DEBUG"):
-            raise
-        raise _fail(f"the store failed: {exc}; it keeps what the last complete run wrote", EXIT_ERROR) from None
-    except OSError as exc:  # a file dedup writes (a clean copy): the OS's words and the file, no text
-        if os.environ.get("DEDUP_DEBUG"):
-            raise
+    except Exception as exc:
+        if _RECEIVED:  # an error the interrupt caused (see _signals_as_interrupts): that is what to say
+            raise _interrupted() from None
+        raise _failure(exc) from None
+
+
+def _failure(exc: Exception) -> typer.Exit:
+    """The exit (its ``Error:`` line printed) for a failure; with ``DEDUP_DEBUG`` set, the error
+    itself is raised again (a traceback) unless it is the user's or a lock's."""
+    if isinstance(exc, ConfigError):
+        return _fail(str(exc), EXIT_USAGE)
+    if isinstance(exc, LockTimeoutError):
+        return _fail(str(exc), EXIT_LOCKED)
+    if isinstance(exc, DedupError):
+        return _fail(str(exc), EXIT_ERROR)
+    if os.environ.get("DEDUP_DEBUG"):
+        raise exc
+    if isinstance(exc, sqlite3.Error):  # the store's file system failed mid-run (disk full, I/O error)
+        return _fail(f"the store failed: {exc}; it keeps what the last complete run wrote", EXIT_ERROR)
+    if isinstance(exc, OSError):  # a file dedup writes (a clean copy): the OS's words and the file, no text
         where = f" ({exc.filename})" if exc.filename else ""
-        raise _fail(f"{exc.strerror or type(exc).__name__}{where}", EXIT_ERROR) from None
-    except ImportError as exc:
-        if os.environ.get("DEDUP_DEBUG"):
-            raise
+        return _fail(f"{exc.strerror or type(exc).__name__}{where}", EXIT_ERROR)
+    if isinstance(exc, ImportError):
         # A module name, never article text: say which dependency is missing or broken.
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         message = f"a dependency is missing or broken ({first}); reinstall dedup with its dependencies"
-        raise _fail(message, EXIT_ERROR) from None
-    except Exception as exc:
-        if os.environ.get("DEDUP_DEBUG"):
-            raise
-        raise _fail(f"internal error ({type(exc).__name__}); set DEDUP_DEBUG=1 for a traceback", EXIT_ERROR) from None
+        return _fail(message, EXIT_ERROR)
+    return _fail(f"internal error ({type(exc).__name__}); set DEDUP_DEBUG=1 for a traceback", EXIT_ERROR)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the run's main process as Ctrl-C raises ``KeyboardInterrupt``."""
+class Terminated(BaseException):
+    """SIGTERM, raised in the run's main process as Ctrl-C raises ``KeyboardInterrupt``.
+
+    Not a ``KeyboardInterrupt``: py4j logs one of those with a traceback (a Spark run), and an
+    ``except Exception`` catches neither.
+    """
+
+
+_RECEIVED: list[signal.Signals] = []
+"""The stopping signals the current command received (see :func:`_signals_as_interrupts`)."""
+
+
+def _interrupted() -> typer.Exit:
+    number = _RECEIVED[0]
+    return _fail(f"interrupted by {number.name}", 128 + number)
 
 
 @contextmanager
@@ -422,35 +437,46 @@ def _signals_as_interrupts() -> Iterator[None]:
 
     Python's default for SIGTERM ends the process on the spot. Raised as an exception instead, it
     unwinds the run as Ctrl-C does: the store's transaction rolls back, a report being written
-    leaves no temporary file, and the worker pools shut down. A forked worker inherits the
-    handler; there it ends the worker as the default would (only the main process unwinds).
+    leaves no temporary file, and the worker pools end. A forked worker inherits the handler;
+    there it ends the worker as the default would (only the main process unwinds). Whatever error
+    a run meets once it received one of them is taken for its consequence (a Spark JVM stopped by
+    the same SIGTERM fails the call under way): the line says it was interrupted.
     """
     main = os.getpid()
+    _RECEIVED.clear()
 
-    def on_term(signum: int, frame: object) -> None:
+    def on_signal(signum: int, frame: object) -> None:
         if os.getpid() != main:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        raise Terminated
+        _RECEIVED.append(signal.Signals(signum))
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-        installed = True
-    except ValueError:  # not the main thread (an embedding application): its signals stay its own
-        previous, installed = None, False
+    previous: dict[signal.Signals, Any] = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[number] = signal.signal(number, on_signal)
+        except ValueError:  # not the main thread (an embedding application): its signals stay its own
+            break
     try:
         yield
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, Terminated) as exc:
         abandon_pools()
-        number = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
-        raise _fail(f"interrupted by {number.name}", 128 + number) from None
+        if not _RECEIVED:  # a KeyboardInterrupt raised by other means than the signal
+            _RECEIVED.append(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        raise _interrupted() from None
+    except typer.Exit:
+        abandon_pools()
+        raise
     except BaseException:
         abandon_pools()  # workers left by a failed run (their results are not wanted) end now
+        if _RECEIVED:
+            raise _interrupted() from None
         raise
     finally:
-        if installed:  # None: a handler not set from Python, i.e. the default
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for number, handler in previous.items():  # None: a handler not set from Python (the default)
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -502,12 +503,14 @@ def test_usable_cpus_follow_the_affinity_mask_and_loky_max_cpu_count(monkeypatch
     assert dedup.cli.usable_cpus() == 1
 
 
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGTERM, then an error"])
 def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
 ) -> None:
     """Ctrl-C, or SIGTERM (``kill``, ``timeout``, systemd), in the middle of an index run: one line,
-    exit 130 or 143, the store as the last complete run left it; the handler is put back after."""
+    exit 130 or 143, the store as the last complete run left it; the handlers are put back after.
+    An error that the interrupt causes (a Spark call whose JVM the same SIGTERM stopped) is
+    reported as the interrupt."""
     import signal
 
     import dedup.incremental
@@ -522,18 +525,23 @@ def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
 
     def interrupted(*args: object, **kwargs: object) -> object:
         if signal_name == "SIGINT":
-            raise KeyboardInterrupt
-        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises at the next step
+            os.kill(os.getpid(), signal.SIGINT)
+        elif signal_name == "SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises at the next step
+        else:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+            except dedup.cli.Terminated:
+                raise RuntimeError("Answer from Java side is empty") from None
         return match_all(*args, **kwargs)
 
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     monkeypatch.setattr(dedup.incremental, "_match_all", interrupted)
     result = runner.invoke(app, index)
-    assert (result.exit_code, result.output) == (
-        128 + getattr(signal, signal_name),
-        f"Error: interrupted by {signal_name}\n",
-    )
-    assert signal.getsignal(signal.SIGTERM) == before
+    name = signal_name.split(",")[0]
+    assert (result.exit_code, result.output) == (128 + getattr(signal, name), f"Error: interrupted by {name}\n")
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
     monkeypatch.setattr(dedup.incremental, "_match_all", match_all)
     # Nothing of the interrupted run was stored: the next run finds kratom new, and only kratom.
     again = runner.invoke(app, index)

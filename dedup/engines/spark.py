@@ -14,6 +14,7 @@ the local engine (tested): no result depends on which engine read the files or i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -163,8 +164,13 @@ def spark_context(master: str | None = None, app_name: str = "dedup") -> Iterato
             jvm_stderr.release()
     try:
         yield session.sparkContext
-    finally:
-        session.stop()
+    except BaseException:
+        # The run failed or was stopped (SIGTERM to the process group ends the JVM too): stopping
+        # the session may fail in turn, and that error is not the one to report.
+        with contextlib.suppress(Exception):
+            session.stop()
+        raise
+    session.stop()
 
 
 def code_identity() -> tuple[str, str]:
