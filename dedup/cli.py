@@ -46,7 +46,7 @@ from dedup.errors import ConfigError, DedupError, InputError
 from dedup.incremental import MAX_REMOVED
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import RunStats, Skip
-from dedup.report import REPORT_FILES, write_csv, write_reports
+from dedup.report import REPORT_FILES, write_csv, write_kept_reports, write_reports
 from dedup.store import LockTimeoutError
 
 app = typer.Typer(
@@ -806,7 +806,7 @@ def index_(
     opts: dict[str, Any],
 ) -> None:
     """Index new or changed files of FOLDER into the store and report what is new since the last run."""
-    from dedup.incremental import Changes, index_folder, restrict_result
+    from dedup.incremental import KEPT_REPORTS, Changes, index_folder, keep_reports, restrict_result
     from dedup.report import run_summary
     from dedup.store import Store, store_lock
 
@@ -821,12 +821,17 @@ def index_(
         def extra_of(changes: Changes) -> dict[str, Any]:
             return {"store": str(store_path), "changes": changes.to_dict()}
 
-        def write_all(result: DedupResult, changes: Changes) -> None:
+        def write_all(result: DedupResult | None, changes: Changes) -> None:
             # Inside the run's transaction (see index_folder): a run stopped while it writes its
             # reports stores nothing, and the next one reports its new pairs again.
             assert out is not None
+            if result is None:  # nothing new: the last run's reports, kept in the store
+                assert changes.kept_reports is not None
+                write_kept_reports(out, changes.kept_reports, changes.skips, cfg, changes.stats, extra_of(changes))
+                return
             new = restrict_result(result, changes.new_pairs, changes.new_clusters)
             write_reports(result, out, extra_of(changes), new=new)
+            keep_reports(db, cfg, {name: (out / name).read_bytes() for name in KEPT_REPORTS})
 
         with store_lock(store_path, lock_timeout), Store(store_path, cfg, rebuild=rebuild) as db:
             on_skip = _skip_printer(opts["quiet"])

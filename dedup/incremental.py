@@ -12,6 +12,8 @@ import functools
 import hashlib
 import os
 import time
+import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -63,6 +65,11 @@ class Changes:
     duplicate_rate: float = 0.0
     stats: RunStats = field(default_factory=RunStats)
     """The run's counts and timings (those of its full result; also there when it made none)."""
+    kept_reports: dict[str, bytes] | None = None
+    """A run that found nothing to read or forget, asked for reports: the last run's report files
+    (those that do not depend on the run, see :data:`KEPT_REPORTS`), which it would write again."""
+    skips: list[Skip] = field(default_factory=list)
+    """With ``kept_reports``: every skip, as a result's (for ``skipped.csv``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Counts for ``summary.json``."""
@@ -271,6 +278,32 @@ def _unchanged_stats(store: Store, cfg: DedupConfig) -> tuple[RunStats, float] |
     return None
 
 
+KEPT_REPORTS = ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv")
+"""The reports a run with nothing new writes again from the store (``skipped.csv``, the new
+reports and ``summary.json`` depend on the run itself)."""
+_KEPT_REPORTS = "last_reports"
+
+
+def keep_reports(store: Store, cfg: DedupConfig, files: dict[str, bytes]) -> None:
+    """Within the run's transaction: keep the report files the run wrote (compressed), for the next
+    run that finds nothing new (see :func:`kept_reports`). Call after :func:`index_folder` matched."""
+    summary = store.get_state(_SUMMARY)
+    packed = {name: zlib.compress(files[name], 1) for name in KEPT_REPORTS}
+    store.set_state(_KEPT_REPORTS, {"key": _summary_key(cfg), "run": summary["run"], "files": packed})
+
+
+def kept_reports(store: Store, cfg: DedupConfig) -> dict[str, bytes] | None:
+    """The report files kept by the last run that matched, if it wrote them, with ``cfg`` and this
+    tool's code (a matching run that wrote none, or other parameters: ``None``)."""
+    found = store.get_state(_KEPT_REPORTS)
+    summary = store.get_state(_SUMMARY)
+    if not (isinstance(found, dict) and isinstance(summary, dict)):
+        return None
+    if found.get("key") != _summary_key(cfg) or found.get("run") is None or found.get("run") != summary.get("run"):
+        return None
+    return {name: zlib.decompress(blob) for name, blob in found["files"].items()}
+
+
 def _moves(arrived: Iterable[FileState], gone: Iterable[str], known: dict[str, FileState]) -> dict[str, str]:
     """The earlier path of each new file whose content hash is that of a file gone since the last
     run: it was moved or renamed (files of equal content pair off in path order).
@@ -326,7 +359,7 @@ def index_folder(
     exclude: Iterable[Path] = (),
     max_removed: float = MAX_REMOVED,
     rehash: bool = False,
-    before_commit: Callable[[DedupResult, Changes], object] | None = None,
+    before_commit: Callable[[DedupResult | None, Changes], object] | None = None,
 ) -> tuple[DedupResult | None, Changes]:
     """Bring the store up to date with ``root`` and return the full result and what changed.
 
@@ -336,7 +369,8 @@ def index_folder(
             (evidence rows, MinHash Jaccards, per-article rows, sample texts; the new pairs in the
             changes come without them). When no file was added, changed or removed since a run
             with the same parameters, nothing is matched again either (the stats are the last
-            run's, which the same stored digests would give again).
+            run's, which the same stored digests would give again); with ``need_result``, only
+            where that run kept its reports (see ``before_commit``).
         exclude: folders and files of a local ``root`` never read (the store and the run's
             reports, when they lie inside it); see :func:`~dedup.ingest.discover_files`.
         max_removed: the largest share of the stored files that may be gone from ``root``
@@ -350,6 +384,9 @@ def index_folder(
             the run's transaction, before it commits: the reports. A run stopped while it writes
             them stores nothing, so the next run finds the same new pairs again; written after the
             commit, they would have been lost (the store knowing them, no report naming them).
+            A run that finds nothing to read or forget, where the last run that matched kept its
+            reports (:func:`keep_reports`), matches nothing: it is called with ``None`` and the
+            changes holding those reports (``kept_reports``) and the skips.
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
     and reads (the executors hash what they read; a file whose size or modification time changed
@@ -397,7 +434,7 @@ def _index_folder(
     exclude: Iterable[Path] = (),
     max_removed: float = MAX_REMOVED,
     rehash: bool = False,
-    before_commit: Callable[[DedupResult, Changes], object] | None = None,
+    before_commit: Callable[[DedupResult | None, Changes], object] | None = None,
 ) -> tuple[DedupResult | None, Changes]:
     when = now_iso()
     stats = RunStats()
@@ -492,24 +529,35 @@ def _index_folder(
             yield batch
 
     stats.seconds["read_fingerprint"] = time.perf_counter() - t0  # listing and hashing; loading adds to it
-    last = None if need_result or to_read or removed else _unchanged_stats(store, cfg)
+    last = None if to_read or removed else _unchanged_stats(store, cfg)
+    if last is not None and need_result:
+        changes.kept_reports = kept_reports(store, cfg)
+        if changes.kept_reports is None:  # the last run that matched wrote no reports
+            last = None
     if last is not None:
         # Nothing to read or forget, same parameters: the stored digests give the last run's result
-        # again, so no pair or cluster is new.
+        # again, so no pair or cluster is new (and its reports are those of the last run).
+        last_stats, changes.duplicate_rate = last
+        changes.skips = sorted_skips([*run_skips, *store.skips()])
+        skipped = RunStats()
+        for skip in changes.skips:
+            skipped.add_skip(skip.reason)
+        changes.stats = dataclasses.replace(
+            last_stats,
+            files_seen=stats.files_seen,
+            files_read=0,
+            skipped=skipped.skipped,
+            reused_candidate_pairs=last_stats.candidate_pairs,
+            seconds={**stats.seconds, "index": 0.0, "verify": 0.0, "cluster": 0.0},  # every stage, as always
+        )
         with store.transaction():
             store.set_meta("input_folder", folder_name)
             store.update_mtimes(same_content)
             store.touch_files(unseen, when)
             store.set_state(_LISTING_SKIPS, listing_skips)
             store.set_state("last_run", when)
-        last_stats, changes.duplicate_rate = last
-        changes.stats = dataclasses.replace(
-            last_stats,
-            files_seen=stats.files_seen,
-            files_read=0,
-            reused_candidate_pairs=last_stats.candidate_pairs,
-            seconds=stats.seconds,
-        )
+            if need_result and before_commit is not None:
+                before_commit(None, changes)
         return None, changes
     stored_files = store.article_files()
     seen_before = store.first_seen()
@@ -583,7 +631,14 @@ def _index_folder(
         store.set_state(_LISTING_SKIPS, listing_skips)
         store.set_state("last_run", when)
         kept_stats = dataclasses.replace(result.stats, seconds={})
-        summary = {"key": _summary_key(cfg), "stats": kept_stats, "duplicate_rate": changes.duplicate_rate}
+        summary = {
+            "key": _summary_key(cfg),
+            "stats": kept_stats,
+            "duplicate_rate": changes.duplicate_rate,
+            # This matching run, told apart from every other (two runs can share a second): the
+            # reports another one kept are not its own (see kept_reports).
+            "run": uuid.uuid4().hex,
+        }
         store.set_state(_SUMMARY, summary)
         changes.stats = result.stats
         if need_result and before_commit is not None:
@@ -613,10 +668,13 @@ def restrict_result(result: DedupResult, pairs: list[ArticlePair], clusters: lis
 
 
 __all__ = [
+    "KEPT_REPORTS",
     "MAX_REMOVED",
     "Changes",
     "duplicate_rate",
     "index_folder",
+    "keep_reports",
+    "kept_reports",
     "report_from_store",
     "restrict_result",
 ]

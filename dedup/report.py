@@ -16,7 +16,7 @@ from typing import Any
 from dedup.config import DedupConfig
 from dedup.errors import DedupError
 from dedup.pipeline import DedupResult
-from dedup.records import ParagraphMatch, RunStats
+from dedup.records import ParagraphMatch, RunStats, Skip
 
 CLUSTERS_COLUMNS = (
     "cluster_id",
@@ -291,7 +291,11 @@ def run_summary(cfg: DedupConfig, stats: RunStats, extra: dict[str, Any] | None 
 
 def write_summary_json(result: DedupResult, path: Path, extra: dict[str, Any] | None = None) -> None:
     """``summary.json`` (pretty-printed, keys in a fixed order)."""
-    _atomic_write(path, lambda fh: fh.write(json.dumps(summary_dict(result, extra), indent=2) + "\n"))
+    _write_json(path, summary_dict(result, extra))
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    _atomic_write(path, lambda fh: fh.write(json.dumps(value, indent=2) + "\n"))
 
 
 def write_reports(
@@ -319,6 +323,31 @@ def write_reports(
     return [*paths, *written]
 
 
+def write_kept_reports(
+    out: Path,
+    files: dict[str, bytes],
+    skips: Iterable[Skip],
+    cfg: DedupConfig,
+    stats: RunStats,
+    extra: dict[str, Any] | None = None,
+) -> list[Path]:
+    """The reports of a run that matched nothing (an index run with nothing new): ``files``, an
+    earlier run's report files, as they were; ``skipped.csv`` of ``skips``, empty new reports, and
+    the ``summary.json`` of ``stats``. Written as :func:`write_reports` writes them."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / name for name in REPORT_FILES]
+    new = [out / "new_pairs.csv", out / "new_clusters.csv"]
+    with _all_or_none(paths[5]):
+        for name, data in files.items():
+            text = data.decode("utf-8")
+            _atomic_write(out / name, lambda fh, text=text: fh.write(text))
+        write_csv(paths[4], SKIPPED_COLUMNS, ((s.path, s.reason, s.detail) for s in skips))
+        write_csv(new[0], PAIRS_COLUMNS, [])
+        write_csv(new[1], CLUSTERS_COLUMNS, [])
+        _write_json(paths[5], run_summary(cfg, stats, extra))
+    return [*paths, *new]
+
+
 __all__ = [
     "ARTICLES_COLUMNS",
     "BOILERPLATE_COLUMNS",
@@ -332,6 +361,7 @@ __all__ = [
     "write_boilerplate_csv",
     "write_clusters_csv",
     "write_csv",
+    "write_kept_reports",
     "write_new_reports",
     "write_pairs_csv",
     "write_reports",

@@ -971,3 +971,57 @@ def test_reports_are_written_before_the_store_commits(tmp_path: Path, monkeypatc
     assert changes["new_pairs"] > 0
     for name in ("new_pairs.csv", "new_clusters.csv"):
         assert (tmp_path / "r3" / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()
+
+
+def test_a_run_with_nothing_new_writes_the_kept_reports_without_matching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nightly ``index --out`` run that finds nothing to read or forget writes the reports the
+    last matching run kept in the store, as they were, instead of matching the whole store again;
+    reports kept by an earlier run, or under other parameters, are never used."""
+    import dedup.incremental
+
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    index = ["index", str(folder), "--store", str(store), "--workers", "1", "-q", "--json"]
+    assert CliRunner().invoke(app, [*index, "--out", str(tmp_path / "r1")]).exit_code == 0
+    matched = []
+    match_all = dedup.incremental._match_all
+    monkeypatch.setattr(dedup.incremental, "_match_all", lambda *a, **k: matched.append(1) or match_all(*a, **k))
+
+    quiet = CliRunner().invoke(app, [*index, "--out", str(tmp_path / "r2")])
+    assert quiet.exit_code == 0, quiet.output
+    assert matched == []
+    for name in ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv", "skipped.csv"):
+        assert (tmp_path / "r2" / name).read_bytes() == (tmp_path / "r1" / name).read_bytes(), name
+    for name, columns in (("new_pairs.csv", "path_a,path_b"), ("new_clusters.csv", "cluster_id,path")):
+        assert (tmp_path / "r2" / name).read_text().startswith(columns)
+        assert len((tmp_path / "r2" / name).read_text().splitlines()) == 1
+    first, again = (json.loads((tmp_path / r / "summary.json").read_text()) for r in ("r1", "r2"))
+    assert again["changes"]["new_pairs"] == 0 and again["changes"]["files_unchanged"] == first["changes"]["files_new"]
+    assert set(again["seconds"]) == set(first["seconds"])
+    for key in ("articles", "article_pairs", "clusters", "boilerplate_groups", "skipped", "files_seen", "parameters"):
+        assert again[key] == first[key], key
+    assert json.loads(quiet.output)["article_pairs"] == first["article_pairs"]
+
+    # A run that matched without --out keeps no reports: the next quiet run matches again.
+    _copy(BATCHES[1], folder)
+    assert CliRunner().invoke(app, index).exit_code == 0
+    assert matched == [1]
+    assert CliRunner().invoke(app, [*index, "--out", str(tmp_path / "r3")]).exit_code == 0
+    assert matched == [1, 1]
+    scan = ["scan", str(folder), "--workers", "1", "-q", "--out", str(tmp_path / "scan")]
+    assert CliRunner().invoke(app, scan).exit_code == 0
+    assert (tmp_path / "r3" / "pairs.csv").read_bytes() == (tmp_path / "scan" / "pairs.csv").read_bytes()
+    # Other parameters: the kept reports are not theirs.
+    other = ["--article-similarity", "0.95"]
+    assert CliRunner().invoke(app, [*index, *other, "--out", str(tmp_path / "r4")]).exit_code == 0
+    assert matched == [1, 1, 1]
+    assert CliRunner().invoke(app, [*scan[:-1], str(tmp_path / "scan6"), *other]).exit_code == 0
+    assert (tmp_path / "r4" / "pairs.csv").read_bytes() == (tmp_path / "scan6" / "pairs.csv").read_bytes()
+    assert (tmp_path / "r4" / "pairs.csv").read_bytes() != (tmp_path / "r3" / "pairs.csv").read_bytes()
+    # ... and the next quiet run with those parameters uses the reports that run kept.
+    assert CliRunner().invoke(app, [*index, *other, "--out", str(tmp_path / "r5")]).exit_code == 0
+    assert matched == [1, 1, 1]
+    assert (tmp_path / "r5" / "pairs.csv").read_bytes() == (tmp_path / "r4" / "pairs.csv").read_bytes()
