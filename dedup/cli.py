@@ -894,17 +894,26 @@ def report_(
     opts: dict[str, Any],
 ) -> None:
     """Write the full reports from the store alone, without reading the corpus."""
-    from dedup.incremental import report_from_store
+    from dedup.incremental import kept_report, report_from_store
     from dedup.store import Store, store_lock
 
     with _guard():
         cfg = config_from_options(opts)
         _check_out(out)
         with store_lock(store, lock_timeout), Store(store, cfg, create=False) as db:
-            result = report_from_store(db, cfg)
-        write_reports(result, out, {"store": str(store)})
+            # The reports the last index run kept, when it matched with these parameters: the
+            # stored digests would give them again.
+            kept = kept_report(db, cfg)
+            result = report_from_store(db, cfg) if kept is None else None
+        if kept is not None:
+            files, skips, stats = kept
+            write_kept_reports(out, files, skips, cfg, stats, {"store": str(store)}, new_reports=False)
+        else:
+            assert result is not None
+            stats = result.stats
+            write_reports(result, out, {"store": str(store)})
     if not opts["quiet"]:
-        _print_table("dedup report", [*_summary_rows(result.stats), ("reports", str(out))])
+        _print_table("dedup report", [*_summary_rows(stats), ("reports", str(out))])
 
 
 @app.command("clean")

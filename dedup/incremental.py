@@ -646,8 +646,8 @@ def _index_folder(
     return (result if need_result else None), changes
 
 
-def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
-    """The full reports from the stored digests alone (the corpus folder is not read)."""
+def _stored_counts(store: Store) -> tuple[RunStats, list[Skip]]:
+    """The file counts and skips of the stored corpus, as a scan of its folder would count them."""
     stats = RunStats()
     files = store.files()
     listing_skips: list[Skip] = store.get_state(_LISTING_SKIPS, [])
@@ -656,6 +656,32 @@ def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
     skips = [*store.skips(), *listing_skips]
     for skip in skips:
         stats.add_skip(skip.reason)
+    return stats, skips
+
+
+def kept_report(store: Store, cfg: DedupConfig) -> tuple[dict[str, bytes], list[Skip], RunStats] | None:
+    """What ``dedup report`` writes when the last run that matched kept its reports with ``cfg``
+    (see :func:`kept_reports`): those report files, the stored skips, and the counts of that run
+    with the stored files' (its reports would be made again from the same stored digests)."""
+    files = kept_reports(store, cfg)
+    if files is None:
+        return None
+    counts, skips = _stored_counts(store)
+    last: RunStats = store.get_state(_SUMMARY)["stats"]
+    stats = dataclasses.replace(
+        last,
+        files_seen=counts.files_seen,
+        files_read=counts.files_read,
+        skipped=counts.skipped,
+        reused_candidate_pairs=last.candidate_pairs,
+        seconds={"read_fingerprint": 0.0, "index": 0.0, "verify": 0.0, "cluster": 0.0},
+    )
+    return files, sorted_skips(skips), stats
+
+
+def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
+    """The full reports from the stored digests alone (the corpus folder is not read)."""
+    stats, skips = _stored_counts(store)
     result, _ = _match_all(store.digest_batches(), cfg, stats, _stored_cache(store))
     result = dataclasses.replace(result, skips=sorted_skips(skips))
     result = _stable_ids(result, store.get_state("clusters", {}))
@@ -674,6 +700,7 @@ __all__ = [
     "duplicate_rate",
     "index_folder",
     "keep_reports",
+    "kept_report",
     "kept_reports",
     "report_from_store",
     "restrict_result",

@@ -330,20 +330,22 @@ def write_kept_reports(
     cfg: DedupConfig,
     stats: RunStats,
     extra: dict[str, Any] | None = None,
+    new_reports: bool = True,
 ) -> list[Path]:
-    """The reports of a run that matched nothing (an index run with nothing new): ``files``, an
-    earlier run's report files, as they were; ``skipped.csv`` of ``skips``, empty new reports, and
-    the ``summary.json`` of ``stats``. Written as :func:`write_reports` writes them."""
+    """The reports of a run that matched nothing (an index run with nothing new, a report from
+    the store): ``files``, an earlier run's report files, as they were; ``skipped.csv`` of
+    ``skips``, empty new reports (with ``new_reports``), and the ``summary.json`` of ``stats``.
+    Written as :func:`write_reports` writes them."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / name for name in REPORT_FILES]
-    new = [out / "new_pairs.csv", out / "new_clusters.csv"]
+    new = [out / "new_pairs.csv", out / "new_clusters.csv"] if new_reports else []
     with _all_or_none(paths[5]):
         for name, data in files.items():
             text = data.decode("utf-8")
             _atomic_write(out / name, lambda fh, text=text: fh.write(text))
         write_csv(paths[4], SKIPPED_COLUMNS, ((s.path, s.reason, s.detail) for s in skips))
-        write_csv(new[0], PAIRS_COLUMNS, [])
-        write_csv(new[1], CLUSTERS_COLUMNS, [])
+        for path, columns in zip(new, (PAIRS_COLUMNS, CLUSTERS_COLUMNS), strict=False):
+            write_csv(path, columns, [])
         _write_json(paths[5], run_summary(cfg, stats, extra))
     return [*paths, *new]
 

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from dedup.cli import EXIT_DUPLICATE_RATE, EXIT_LOCKED, EXIT_NEW_DUPLICATES, app, build_config
 from dedup.records import DigestBatch
+from dedup.report import REPORT_FILES
 from dedup.store import Store, store_lock
 from tests.conftest import SAMPLE, fail_listing
 
@@ -1004,6 +1005,16 @@ def test_a_run_with_nothing_new_writes_the_kept_reports_without_matching(
     for key in ("articles", "article_pairs", "clusters", "boilerplate_groups", "skipped", "files_seen", "parameters"):
         assert again[key] == first[key], key
     assert json.loads(quiet.output)["article_pairs"] == first["article_pairs"]
+    # dedup report writes them too, without matching (and no new reports).
+    report = ["report", "--store", str(store), "--workers", "1", "-q", "--out", str(tmp_path / "rep")]
+    assert CliRunner().invoke(app, report).exit_code == 0
+    assert matched == []
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == sorted(REPORT_FILES)
+    for name in REPORT_FILES[:5]:
+        assert (tmp_path / "rep" / name).read_bytes() == (tmp_path / "r1" / name).read_bytes(), name
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    for key in ("articles", "article_pairs", "clusters", "skipped", "files_seen", "files_read", "parameters"):
+        assert summary[key] == (first[key] if key != "files_read" else first["changes"]["files_new"]), key
 
     # A run that matched without --out keeps no reports: the next quiet run matches again.
     _copy(BATCHES[1], folder)
@@ -1014,6 +1025,9 @@ def test_a_run_with_nothing_new_writes_the_kept_reports_without_matching(
     scan = ["scan", str(folder), "--workers", "1", "-q", "--out", str(tmp_path / "scan")]
     assert CliRunner().invoke(app, scan).exit_code == 0
     assert (tmp_path / "r3" / "pairs.csv").read_bytes() == (tmp_path / "scan" / "pairs.csv").read_bytes()
+    assert CliRunner().invoke(app, [*report[:-1], str(tmp_path / "rep3")]).exit_code == 0
+    assert matched == [1, 1]  # the reports kept by the run that made r3
+    assert (tmp_path / "rep3" / "pairs.csv").read_bytes() == (tmp_path / "scan" / "pairs.csv").read_bytes()
     # Other parameters: the kept reports are not theirs.
     other = ["--article-similarity", "0.95"]
     assert CliRunner().invoke(app, [*index, *other, "--out", str(tmp_path / "r4")]).exit_code == 0
@@ -1025,3 +1039,7 @@ def test_a_run_with_nothing_new_writes_the_kept_reports_without_matching(
     assert CliRunner().invoke(app, [*index, *other, "--out", str(tmp_path / "r5")]).exit_code == 0
     assert matched == [1, 1, 1]
     assert (tmp_path / "r5" / "pairs.csv").read_bytes() == (tmp_path / "r4" / "pairs.csv").read_bytes()
+    # A report with parameters other than the kept reports' matches the store.
+    assert CliRunner().invoke(app, [*report[:-1], str(tmp_path / "rep4")]).exit_code == 0
+    assert matched == [1, 1, 1, 1]
+    assert (tmp_path / "rep4" / "pairs.csv").read_bytes() == (tmp_path / "scan" / "pairs.csv").read_bytes()
