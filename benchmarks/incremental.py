@@ -5,8 +5,10 @@
 
 Generates (seeded, ``corpus/``) a plain-text corpus of ``--articles`` articles plus 1 % more, indexes
 the base into a fresh store (its size is recorded), then times (median of ``--runs``, each on a copy
-of that store) the run that adds the extra 1 %, the next run with nothing new, and a full
-``dedup scan`` of the final folder. Writes ``benchmarks/results/incremental.json``.
+of that store) the run that adds the extra 1 %, the next run with nothing new, two more runs with
+nothing new and ``--out`` (the first matches the store to write the full reports and keeps them,
+the second writes the kept ones), ``dedup report`` (the kept reports), and a full ``dedup scan`` of
+the final folder. Writes ``benchmarks/results/incremental.json``.
 """
 
 from __future__ import annotations
@@ -70,13 +72,21 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(f, target)
         os.sync()
         increments, unchanged, scans = [], [], []
+        matched_out, kept_out, reports = [], [], []
         for i in range(args.runs):
             copy = Path(tmp) / f"run{i}.sqlite"
             shutil.copyfile(store, copy)
             os.sync()  # the copy's dirty pages written out first: a nightly run does not start right after one
-            increments.append(_timed([*dedup, "index", str(base), "--store", str(copy), "-q"]))
-            unchanged.append(_timed([*dedup, "index", str(base), "--store", str(copy), "-q"]))
-            copy.unlink()
+            index = [*dedup, "index", str(base), "--store", str(copy), "-q"]
+            increments.append(_timed(index))
+            unchanged.append(_timed(index))
+            # With --out: the first run matches (the +1 % run kept no reports) and keeps its reports,
+            # the next one writes those, and so does dedup report.
+            matched_out.append(_timed([*index, "--out", str(Path(tmp) / f"out{i}a")]))
+            kept_out.append(_timed([*index, "--out", str(Path(tmp) / f"out{i}b")]))
+            reports.append(_timed([*dedup, "report", "--store", str(copy), "--out", str(Path(tmp) / f"rep{i}"), "-q"]))
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{copy}{suffix}").unlink(missing_ok=True)
             scans.append(_timed([*dedup, "scan", str(base), "--out", str(Path(tmp) / f"scan{i}"), "-q"]))
         mb = sum(f.stat().st_size for f in files) / 1e6
     report = {
@@ -91,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         "median_increment_seconds": round(statistics.median(increments), 2),
         "median_unchanged_seconds": round(statistics.median(unchanged), 2),
         "median_scan_seconds": round(statistics.median(scans), 2),
+        "matched_out_seconds": [round(t, 2) for t in matched_out],
+        "kept_out_seconds": [round(t, 2) for t in kept_out],
+        "report_seconds": [round(t, 2) for t in reports],
+        "median_matched_out_seconds": round(statistics.median(matched_out), 2),
+        "median_kept_out_seconds": round(statistics.median(kept_out), 2),
+        "median_report_seconds": round(statistics.median(reports), 2),
     }
     report["increment_share_of_scan"] = round(report["median_increment_seconds"] / report["median_scan_seconds"], 3)
     print(json.dumps(report))

@@ -174,6 +174,16 @@ def incremental_table(r: dict) -> str:
             ]
         )
     )
+    if "median_kept_out_seconds" in r:
+        runs = [
+            ("nothing new, `--out`, the store matched (no kept reports)", "matched_out"),
+            ("nothing new, `--out`, the kept reports written", "kept_out"),
+            ("`dedup report`, the kept reports written", "report"),
+        ]
+        lines += ["", _row(["run with the final folder", "median s", "runs s"]), _row(["---"] * 3)]
+        for label, key in runs:
+            each = ", ".join(f"{t:.2f}" for t in r[f"{key}_seconds"])
+            lines.append(_row([label, f"{r[f'median_{key}_seconds']:.2f}", each]))
     return "\n".join(lines)
 
 
