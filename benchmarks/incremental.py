@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -89,25 +90,24 @@ def main(argv: list[str] | None = None) -> int:
                 Path(f"{copy}{suffix}").unlink(missing_ok=True)
             scans.append(_timed([*dedup, "scan", str(base), "--out", str(Path(tmp) / f"scan{i}"), "-q"]))
         mb = sum(f.stat().st_size for f in files) / 1e6
-    report = {
+    report: dict[str, Any] = {
         "articles_base": args.articles,
         "articles_added": extra,
         "corpus_mb": round(mb, 2),
         "initial_index_seconds": round(base_seconds, 2),
         "store_mb": round(store_mb, 1),
-        "increment_seconds": [round(t, 2) for t in increments],
-        "unchanged_seconds": [round(t, 2) for t in unchanged],
-        "scan_seconds": [round(t, 2) for t in scans],
-        "median_increment_seconds": round(statistics.median(increments), 2),
-        "median_unchanged_seconds": round(statistics.median(unchanged), 2),
-        "median_scan_seconds": round(statistics.median(scans), 2),
-        "matched_out_seconds": [round(t, 2) for t in matched_out],
-        "kept_out_seconds": [round(t, 2) for t in kept_out],
-        "report_seconds": [round(t, 2) for t in reports],
-        "median_matched_out_seconds": round(statistics.median(matched_out), 2),
-        "median_kept_out_seconds": round(statistics.median(kept_out), 2),
-        "median_report_seconds": round(statistics.median(reports), 2),
     }
+    timed = {
+        "increment": increments,
+        "unchanged": unchanged,
+        "scan": scans,
+        "matched_out": matched_out,
+        "kept_out": kept_out,
+        "report": reports,
+    }
+    for name, seconds in timed.items():
+        report[f"{name}_seconds"] = [round(t, 2) for t in seconds]
+        report[f"median_{name}_seconds"] = round(statistics.median(seconds), 2)
     report["increment_share_of_scan"] = round(report["median_increment_seconds"] / report["median_scan_seconds"], 3)
     print(json.dumps(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)

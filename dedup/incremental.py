@@ -289,13 +289,14 @@ def keep_reports(store: Store, cfg: DedupConfig, files: dict[str, bytes]) -> Non
     run that finds nothing new (see :func:`kept_reports`). Call after :func:`index_folder` matched."""
     summary = store.get_state(_SUMMARY)
     packed = {name: zlib.compress(files[name], 1) for name in KEPT_REPORTS}
-    store.set_state(_KEPT_REPORTS, {"key": _summary_key(cfg), "run": summary["run"], "files": packed})
+    # A cache (a run without it matches): kept uncompressed around the compressed files.
+    store.set_cache(_KEPT_REPORTS, {"key": _summary_key(cfg), "run": summary["run"], "files": packed})
 
 
 def kept_reports(store: Store, cfg: DedupConfig) -> dict[str, bytes] | None:
     """The report files kept by the last run that matched, if it wrote them, with ``cfg`` and this
     tool's code (a matching run that wrote none, or other parameters: ``None``)."""
-    found = store.get_state(_KEPT_REPORTS)
+    found = store.get_cache(_KEPT_REPORTS)
     summary = store.get_state(_SUMMARY)
     if not (isinstance(found, dict) and isinstance(summary, dict)):
         return None
