@@ -47,7 +47,7 @@ from dedup.incremental import MAX_REMOVED
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import RunStats, Skip
 from dedup.report import REPORT_FILES, write_csv, write_kept_reports, write_reports
-from dedup.store import LockTimeoutError
+from dedup.store import LockTimeoutError, Store, network_file_system, store_lock
 
 app = typer.Typer(
     help="Find duplicate and near-duplicate articles, and their boilerplate, in folders of scraped text.",
@@ -549,6 +549,21 @@ def _skip_line(skip: Skip) -> str:
     return f"skipped {skip.path} ({skip.reason}{detail})".translate(_CONTROL)
 
 
+@contextmanager
+def _locked_store(path: Path, cfg: DedupConfig, lock_timeout: float, **kwargs: bool) -> Iterator[Store]:
+    """The store, opened under its lock (see :func:`~dedup.store.store_lock`). On a network file
+    system, one warning line first, with or without ``--quiet``: the run goes on."""
+    kind = network_file_system(path)
+    if kind:
+        typer.echo(
+            f"warning: the store {path} is on a network file system ({kind}): keep it on a local disk, "
+            "where SQLite's journal and locks are safe (see README, The store)",
+            err=True,
+        )
+    with store_lock(path, lock_timeout), Store(path, cfg, **kwargs) as db:
+        yield db
+
+
 def _skip_printer(quiet: bool) -> Callable[[Skip], None]:
     """The skip hook of a run: one line on stderr per skip, none with ``--quiet``."""
 
@@ -808,7 +823,6 @@ def index_(
     """Index new or changed files of FOLDER into the store and report what is new since the last run."""
     from dedup.incremental import KEPT_REPORTS, Changes, index_folder, keep_reports, restrict_result
     from dedup.report import run_summary
-    from dedup.store import Store, store_lock
 
     if store is None and isinstance(folder, str):
         raise _fail(f"--store is needed: {folder} is a URI, with no local folder to keep the store in", EXIT_USAGE)
@@ -833,7 +847,7 @@ def index_(
             write_reports(result, out, extra_of(changes), new=new)
             keep_reports(db, cfg, {name: (out / name).read_bytes() for name in KEPT_REPORTS})
 
-        with store_lock(store_path, lock_timeout), Store(store_path, cfg, rebuild=rebuild) as db:
+        with _locked_store(store_path, cfg, lock_timeout, rebuild=rebuild) as db:
             on_skip = _skip_printer(opts["quiet"])
             with _progress(not opts["quiet"] and sys.stderr.isatty()) as hook:
                 # The store and the reports are never read as articles, wherever they are.
@@ -895,12 +909,11 @@ def report_(
 ) -> None:
     """Write the full reports from the store alone, without reading the corpus."""
     from dedup.incremental import kept_report, report_from_store
-    from dedup.store import Store, store_lock
 
     with _guard():
         cfg = config_from_options(opts)
         _check_out(out)
-        with store_lock(store, lock_timeout), Store(store, cfg, create=False) as db:
+        with _locked_store(store, cfg, lock_timeout, create=False) as db:
             # The reports the last index run kept, when it matched with these parameters: the
             # stored digests would give them again.
             kept = kept_report(db, cfg)
@@ -933,15 +946,16 @@ def clean_(
     opts: dict[str, Any],
 ) -> None:
     """Write a cleaned copy of the corpus: one article per cluster (the --keep representative), plus manifest.csv."""
-    from dedup.clean import clean_corpus
-    from dedup.incremental import report_from_store
-    from dedup.store import Store, file_lock, store_lock
+    from dedup.clean import CleanPlan, clean_corpus
+    from dedup.incremental import kept_clean_plan, report_from_store
+    from dedup.store import file_lock
 
     with _guard():
         cfg = config_from_options(opts)
-        with store_lock(store, lock_timeout), Store(store, cfg, create=False) as db:
+        with _locked_store(store, cfg, lock_timeout, create=False) as db:
             folder = source or Path(db.meta().get("input_folder", ""))
-            result = report_from_store(db, cfg)
+            # What the last index run kept, if it ran with these parameters; else the store is matched.
+            plan = kept_clean_plan(db, cfg) or CleanPlan.of(report_from_store(db, cfg))
         if not folder.is_dir():
             raise _fail(f"corpus folder not found: {folder} (give it with --from)", EXIT_USAGE)
         resolved_out, resolved_in = out.resolve(), folder.resolve()
@@ -962,7 +976,7 @@ def clean_(
             # An earlier copy's files never outlive it; a link to the folder stays a link (to the new copy).
             with _replacing(real) as fresh:
                 try:
-                    stats = clean_corpus(result, folder, fresh, cfg, strip_boilerplate)
+                    stats = clean_corpus(plan, folder, fresh, cfg, strip_boilerplate)
                 except OSError as exc:
                     if exc.filename:  # the OS names the file (one it could not read or make)
                         raise

@@ -21,6 +21,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dedup.clean import CleanPlan, membership
 from dedup.cluster import stable_id
 from dedup.config import DedupConfig, Engine
 from dedup.errors import ConfigError, InputError
@@ -282,6 +283,7 @@ KEPT_REPORTS = ("clusters.csv", "pairs.csv", "boilerplate.csv", "articles.csv")
 """The reports a run with nothing new writes again from the store (``skipped.csv``, the new
 reports and ``summary.json`` depend on the run itself)."""
 _KEPT_REPORTS = "last_reports"
+_CLEAN_PLAN = "clean_plan"
 
 
 def keep_reports(store: Store, cfg: DedupConfig, files: dict[str, bytes]) -> None:
@@ -293,16 +295,32 @@ def keep_reports(store: Store, cfg: DedupConfig, files: dict[str, bytes]) -> Non
     store.set_cache(_KEPT_REPORTS, {"key": _summary_key(cfg), "run": summary["run"], "files": packed})
 
 
-def kept_reports(store: Store, cfg: DedupConfig) -> dict[str, bytes] | None:
-    """The report files kept by the last run that matched, if it wrote them, with ``cfg`` and this
-    tool's code (a matching run that wrote none, or other parameters: ``None``)."""
-    found = store.get_cache(_KEPT_REPORTS)
+def _of_last_run(store: Store, cfg: DedupConfig, key: str) -> dict[str, Any] | None:
+    """The cache entry ``key`` if the last run that matched kept it, with ``cfg`` and this tool's
+    code (tagged with that run's id: one that another run kept, or none, gives ``None``)."""
+    found = store.get_cache(key)
     summary = store.get_state(_SUMMARY)
     if not (isinstance(found, dict) and isinstance(summary, dict)):
         return None
     if found.get("key") != _summary_key(cfg) or found.get("run") is None or found.get("run") != summary.get("run"):
         return None
-    return {name: zlib.decompress(blob) for name, blob in found["files"].items()}
+    return found
+
+
+def kept_reports(store: Store, cfg: DedupConfig) -> dict[str, bytes] | None:
+    """The report files kept by the last run that matched, if it wrote them, with ``cfg`` and this
+    tool's code (a matching run that wrote none, or other parameters: ``None``)."""
+    found = _of_last_run(store, cfg, _KEPT_REPORTS)
+    return None if found is None else {name: zlib.decompress(blob) for name, blob in found["files"].items()}
+
+
+def kept_clean_plan(store: Store, cfg: DedupConfig) -> CleanPlan | None:
+    """What ``dedup clean`` needs, as the last run that matched kept it with ``cfg`` and this
+    tool's code (other parameters, ``--keep`` among them: ``None``, and clean matches the store)."""
+    found = _of_last_run(store, cfg, _CLEAN_PLAN)
+    if found is None:
+        return None
+    return CleanPlan(tuple(sorted(store.article_files())), found["members"], frozenset(found["boilerplate"].tolist()))
 
 
 def _moves(arrived: Iterable[FileState], gone: Iterable[str], known: dict[str, FileState]) -> dict[str, str]:
@@ -641,6 +659,9 @@ def _index_folder(
             "run": uuid.uuid4().hex,
         }
         store.set_state(_SUMMARY, summary)
+        # What dedup clean needs, but the articles (the store's): a clean matches nothing again.
+        plan = {"members": membership(result.clusters), "boilerplate": result.boilerplate_keys}
+        store.set_cache(_CLEAN_PLAN, {"key": summary["key"], "run": summary["run"], **plan})
         changes.stats = result.stats
         if need_result and before_commit is not None:
             before_commit(result, changes)
@@ -701,6 +722,7 @@ __all__ = [
     "duplicate_rate",
     "index_folder",
     "keep_reports",
+    "kept_clean_plan",
     "kept_report",
     "kept_reports",
     "report_from_store",

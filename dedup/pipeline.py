@@ -1870,8 +1870,9 @@ class DedupResult:
     """Shingle containment (when above 0) of the article pairs scored: those with a matched paragraph,
     and those whose shingle containment reaches the smaller of the cluster floor and
     ``min_shingle_containment`` (same keys as ``scored``)."""
-    boilerplate_texts: frozenset[str] = frozenset()
-    """Normalised texts of every paragraph in a boilerplate group (``dedup clean --strip-boilerplate``)."""
+    boilerplate_keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    """Content keys (:func:`text_key` of the normalised text, ascending) of every paragraph in a
+    boilerplate group (``dedup clean --strip-boilerplate``); made with or without reports."""
     skips: list[Skip] = field(default_factory=list)
     """Every file and record skipped, in path order (``skipped.csv``)."""
     copies: dict[str, str] = field(default_factory=dict)
@@ -2448,43 +2449,41 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
     stats.article_pairs = len(pairs)
 
     # ------------------------------------------------------------------ per-article shares
-    rows_out: list[ArticleReport] = []
-    if not reports:
-        stats.seconds["cluster"] = time.perf_counter() - t_start
-        return DedupResult(
-            cfg, stats, clusters, pairs, groups_out, rows_out, scored, shingle_scored, skips=corpus.skips, copies=copies
-        )
-    occ_template = template_group[occ_group] if len(occ_group) else np.zeros(0, dtype=bool)
-    occ_shared = ~occ_template & (tables["articles"][occ_group] >= 2) if len(occ_group) else occ_template
+    def article_rows() -> list[ArticleReport]:
+        rows: list[ArticleReport] = []
+        occ_template = template_group[occ_group] if len(occ_group) else np.zeros(0, dtype=bool)
+        occ_shared = ~occ_template & (tables["articles"][occ_group] >= 2) if len(occ_group) else occ_template
 
-    def chars_per_article(mask: np.ndarray | None = None) -> list[int]:
-        weights = occ_chars if mask is None else occ_chars * mask
-        return np.bincount(occ_article, weights=weights, minlength=n_articles).astype(np.int64).tolist()
+        def chars_per_article(mask: np.ndarray | None = None) -> list[int]:
+            weights = occ_chars if mask is None else occ_chars * mask
+            return np.bincount(occ_article, weights=weights, minlength=n_articles).astype(np.int64).tolist()
 
-    totals, templates, shareds = chars_per_article(), chars_per_article(occ_template), chars_per_article(occ_shared)
-    n_paragraphs = np.diff(np.asarray(corpus.occ_start)).tolist()
-    for k, (total, template, shared) in enumerate(zip(totals, templates, shareds, strict=True)):
-        if total:
-            template_pct, shared_pct = round(100.0 * template / total, 1), round(100.0 * shared / total, 1)
-            # The remainder, so the three shares always add up to exactly 100.0.
-            unique_pct = round(100.0 - template_pct - shared_pct, 1)
-        else:
-            template_pct = shared_pct = unique_pct = 0.0
-        rows_out.append(
-            ArticleReport(
-                path=ids[k],
-                paragraphs=n_paragraphs[k],
-                short_segments=corpus.short_segments[k],
-                chars=corpus.chars[k],
-                template_pct=template_pct,
-                shared_pct=shared_pct,
-                unique_pct=unique_pct,
-                cluster_id=cluster_of[k],
+        totals, templates, shareds = chars_per_article(), chars_per_article(occ_template), chars_per_article(occ_shared)
+        n_paragraphs = np.diff(np.asarray(corpus.occ_start)).tolist()
+        for k, (total, template, shared) in enumerate(zip(totals, templates, shareds, strict=True)):
+            if total:
+                template_pct, shared_pct = round(100.0 * template / total, 1), round(100.0 * shared / total, 1)
+                # The remainder, so the three shares always add up to exactly 100.0.
+                unique_pct = round(100.0 - template_pct - shared_pct, 1)
+            else:
+                template_pct = shared_pct = unique_pct = 0.0
+            rows.append(
+                ArticleReport(
+                    path=ids[k],
+                    paragraphs=n_paragraphs[k],
+                    short_segments=corpus.short_segments[k],
+                    chars=corpus.chars[k],
+                    template_pct=template_pct,
+                    shared_pct=shared_pct,
+                    unique_pct=unique_pct,
+                    cluster_id=cluster_of[k],
+                )
             )
-        )
+        return rows
+
+    rows_out = article_rows() if reports else []
+    boilerplate_keys = np.sort(corpus.para_keys[np.flatnonzero(template_group[tables["label"]])])
     stats.seconds["cluster"] = time.perf_counter() - t_start
-    label = tables["label"]
-    boilerplate_texts = frozenset(corpus.norms.take(np.flatnonzero(template_group[label])))
     return DedupResult(
         cfg,
         stats,
@@ -2494,7 +2493,7 @@ def _analyse(corpus: Corpus, edges: ParagraphEdges, cfg: DedupConfig, stats: Run
         rows_out,
         scored,
         shingle_scored,
-        boilerplate_texts,
+        boilerplate_keys,
         corpus.skips,
         copies,
     )

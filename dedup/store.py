@@ -479,6 +479,38 @@ def file_sha1(path: str | Path) -> str:
         return ""
 
 
+NETWORK_FILE_SYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "afs", "fuse.sshfs", "fuse.glusterfs"})
+"""File system types over a network, where SQLite's WAL journal is unsafe (its shared-memory index
+is not kept coherent between machines, and their locks may not hold)."""
+
+
+def network_file_system(path: Path, mounts: Path = Path("/proc/self/mounts")) -> str | None:
+    r"""The type of the network file system ``path`` (or the folder it would be made in) lies on,
+    per the mount table; ``None`` on a local one, or where the table cannot be read (not Linux).
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w") as table:
+    ...     _ = table.write("srv:/x /mnt/a\\040b nfs4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n")
+    ...     table.flush()
+    ...     [network_file_system(Path(p), Path(table.name)) for p in ("/mnt/a b/s.sqlite", "/mnt/ab")]
+    ['nfs4', None]
+    """
+    try:
+        lines = mounts.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    where = path.resolve()  # links followed as far as the path exists
+    best, kind = -1, ""
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = Path(fields[1].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\"))
+        if (point == where or point in where.parents) and len(point.parts) > best:
+            best, kind = len(point.parts), fields[2]
+    return kind if kind in NETWORK_FILE_SYSTEMS else None
+
+
 def stat_of(path: str | Path) -> tuple[int, int] | None:
     """``(size, mtime_ns)`` of a file, ``None`` if it cannot be stat-ed."""
     try:
@@ -489,12 +521,14 @@ def stat_of(path: str | Path) -> tuple[int, int] | None:
 
 
 __all__ = [
+    "NETWORK_FILE_SYSTEMS",
     "STORE_FORMAT",
     "FileState",
     "LockTimeoutError",
     "Store",
     "file_lock",
     "file_sha1",
+    "network_file_system",
     "now_iso",
     "stat_of",
     "store_header",

@@ -250,3 +250,81 @@ def test_a_killed_clean_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> Non
     # A folder named otherwise than clean names its own (mkdtemp's eight characters) is not its to remove.
     left = [".clean.lock", ".clean.new-Mine", "clean", "s.sqlite", "s.sqlite.lock", "src"]
     assert sorted(p.name for p in tmp_path.iterdir()) == left
+
+
+@pytest.mark.parametrize("index_out", [False, True])
+def test_clean_after_an_index_run_matches_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index_out: bool
+) -> None:
+    """Each index run that matches keeps what clean needs (clusters, boilerplate) in the store: a
+    clean with the run's parameters writes the copy and manifest that matching the store gives,
+    without matching; other parameters (--keep) match the store again."""
+    import sqlite3
+
+    import dedup.incremental
+
+    src, store = tmp_path / "src", tmp_path / "s.sqlite"
+    src.mkdir()
+    _corpus(src)
+    longer = (src / "a02.txt").read_text(encoding="utf-8") + _para(random.Random(2)) + "\n"
+    (src / "b-longer.txt").write_text(longer, encoding="utf-8")  # longest, but not first, of its cluster
+    reports = ["--out", str(tmp_path / "reports")] if index_out else []
+    assert _run("index", str(src), "--store", str(store), *reports).exit_code == 0
+    matched: list[int] = []
+    match_all = dedup.incremental._match_all
+    monkeypatch.setattr(dedup.incremental, "_match_all", lambda *a, **k: matched.append(1) or match_all(*a, **k))
+
+    def clean(out: str, *flags: str) -> str:
+        result = _run("clean", "--store", str(store), "--out", str(tmp_path / out), *flags)
+        assert result.exit_code == 0, result.output
+        return _tree_hash(tmp_path / out)
+
+    kept = [clean("kept"), clean("kept-strip", "--strip-boilerplate")]
+    assert matched == []
+    assert "stripped" in (tmp_path / "kept-strip" / "manifest.csv").read_text()
+    assert "dropped" in (tmp_path / "kept" / "manifest.csv").read_text()
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM cache WHERE key = 'clean_plan'")
+    assert [clean("matched"), clean("matched-strip", "--strip-boilerplate")] == kept
+    assert matched == [1, 1]
+    # Another --keep: the kept clusters have other representatives.
+    first = clean("first", "--keep", "first")
+    assert matched == [1, 1, 1] and first != kept[0]
+    assert _run("index", str(src), "--store", str(store), "--keep", "first", "--rehash").exit_code == 0
+    matched.clear()
+    assert clean("first-again", "--keep", "first") == first and matched == []
+
+
+def test_clean_reads_only_files_with_a_kept_article_and_names_those_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose every article is dropped is not read; a kept article whose file is gone or no
+    longer readable since the index run is listed as missing, and the clean goes on."""
+    import dedup.clean
+
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    (src / "a03.txt").unlink()
+    (src / "a04.txt").write_bytes(b"\x00\x01binary now")
+    read: list[str] = []
+    read_file_bytes = dedup.clean.read_file_bytes
+    monkeypatch.setattr(dedup.clean, "read_file_bytes", lambda rel, *a: read.append(rel) or read_file_bytes(rel, *a))
+    result = _run("clean", "--store", str(store), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "z-copy.txt" not in read and "a00.txt" in read and "a04.txt" in read
+    with (out / "manifest.csv").open(newline="") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    for gone in ("a03.txt", "a04.txt"):
+        assert rows[gone] == {
+            "path": gone,
+            "action": "missing",
+            "reason": "no longer readable in the source folder",
+            "cluster_id": "",
+            "representative": "",
+            "similarity": "",
+            "removed_paragraphs": "0",
+        }
+    assert rows["z-copy.txt"]["action"] == "dropped" and rows["a05.txt"]["action"] == "kept"
+    assert not (out / "a03.txt").exists() and not (out / "a04.txt").exists()

@@ -545,6 +545,36 @@ def test_lock_timeout(tmp_path: Path) -> None:
     assert waited >= 0.3
 
 
+def test_a_store_on_a_network_file_system_is_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """index, report and clean print one warning line, --quiet or not, for a store that the mount
+    table puts on NFS (its WAL journal is not safe there), and go on."""
+    import dedup.cli
+    from dedup.store import network_file_system
+
+    folder, shared = tmp_path / "a", tmp_path / "mnt share"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    table = tmp_path / "mounts"
+    escaped = str(shared).replace(" ", "\\040")  # as the kernel writes a space
+    table.write_text(f"/dev/vda / ext4 rw 0 0\nsrv:/x {escaped} nfs4 rw 0 0\n")
+    monkeypatch.setattr(dedup.cli, "network_file_system", lambda path: network_file_system(path, table))
+    store = shared / "s.sqlite"
+    warning = (
+        f"warning: the store {store} is on a network file system (nfs4): keep it on a local disk, "
+        "where SQLite's journal and locks are safe (see README, The store)\n"
+    )
+    for args in (
+        ["index", str(folder), "--store", str(store), "-q"],
+        ["report", "--store", str(store), "--out", str(tmp_path / "r"), "-q"],
+        ["clean", "--store", str(store), "--out", str(tmp_path / "c"), "-q"],
+    ):
+        result = _invoke(*args)
+        assert (result.exit_code, result.output) == (0, warning)
+    local = tmp_path / "local.sqlite"
+    result = _invoke("index", str(folder), "--store", str(local), "-q")
+    assert (result.exit_code, result.output) == (0, "")
+
+
 def _index_cmd(folder: Path, store: Path, out: Path | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "dedup", "index", str(folder), "--store", str(store), "--workers", "1", "-q"]
     return [*cmd, "--out", str(out)] if out else cmd
