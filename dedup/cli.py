@@ -509,7 +509,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield hook
 
 
-def _print_table(title: str, rows: list[tuple[str, object]]) -> None:
+def _print_table(title: str, rows: list[tuple[str, object]], err: bool = True) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -518,7 +518,7 @@ def _print_table(title: str, rows: list[tuple[str, object]]) -> None:
     table.add_column(justify="right")
     for label, value in rows:
         table.add_row(label, str(value))
-    Console(stderr=True).print(table)
+    Console(stderr=err).print(table)
 
 
 def _summary_rows(s: RunStats) -> list[tuple[str, object]]:
@@ -927,6 +927,45 @@ def report_(
             write_reports(result, out, {"store": str(store)})
     if not opts["quiet"]:
         _print_table("dedup report", [*_summary_rows(stats), ("reports", str(out))])
+
+
+@app.command("status")
+def status_(
+    store: Annotated[Path, typer.Option("--store", help="The index file written by dedup index.", dir_okay=False)],
+    json_summary: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show what the store holds and what its last runs did (read only: nothing matched, no corpus read)."""
+    from dedup.incremental import store_status
+
+    with _signals_as_interrupts(), _guard(), Store.read_only(store) as db:
+        status = store_status(db)
+    if json_summary:
+        typer.echo(json.dumps(status, indent=2))
+        return
+    params = status["fingerprint_parameters"]
+    rows: list[tuple[str, object]] = [
+        ("store", f"{status['store']} ({status['bytes'] / 1e6:,.1f} MB)"),
+        ("created / format", f"{status['created']} / {status['store_format']}"),
+        ("input folder", status["input_folder"] or "-"),
+        ("datasketch", status["datasketch_version"]),
+        ("fingerprint parameters", " ".join(f"{k}={v}" for k, v in params.items())),
+        ("files / articles", f"{status['files']} / {status['articles']}"),
+        ("skipped", ", ".join(f"{k} {v}" for k, v in status["skipped"].items()) or "0"),
+        ("last run", status["last_run"] or "-"),
+    ]
+    last = status["last_matching_run"]
+    if last is not None:
+        rows += [
+            ("last matching run", f"{last['time'] or '-'} (dedup {last['version']})"),
+            ("near-duplicate article pairs", last["article_pairs"]),
+            ("clusters (articles)", f"{last['clusters']} ({last['clustered_articles']})"),
+            ("duplicate rate", f"{last['duplicate_rate']:.4f}"),
+            (
+                "kept for report / clean",
+                " / ".join("yes" if last[k] else "no" for k in ("kept_reports", "kept_clean_plan")),
+            ),
+        ]
+    _print_table("dedup status", rows, err=False)
 
 
 @app.command("clean")

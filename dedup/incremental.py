@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import os
 import time
 import uuid
@@ -657,6 +658,7 @@ def _index_folder(
             # This matching run, told apart from every other (two runs can share a second): the
             # reports another one kept are not its own (see kept_reports).
             "run": uuid.uuid4().hex,
+            "time": when,
         }
         store.set_state(_SUMMARY, summary)
         # What dedup clean needs, but the articles (the store's): a clean matches nothing again.
@@ -701,6 +703,54 @@ def kept_report(store: Store, cfg: DedupConfig) -> tuple[dict[str, bytes], list[
     return files, sorted_skips(skips), stats
 
 
+def store_status(store: Store) -> dict[str, Any]:
+    """What ``dedup status`` shows: the store's header and content, and its last runs, read from
+    the store alone (nothing is matched, the corpus is not read)."""
+    meta = store.meta()
+    counts, _ = _stored_counts(store)
+    size = sum(p.stat().st_size for p in (store.path, store.path.with_name(store.path.name + "-wal")) if p.exists())
+    status: dict[str, Any] = {
+        "store": str(store.path),
+        "bytes": size,
+        "store_format": int(meta["store_format"]),
+        "created": meta.get("created"),
+        "input_folder": meta.get("input_folder"),
+        "datasketch_version": meta.get("datasketch_version"),
+        "fingerprint_parameters": json.loads(meta.get("fingerprint_params", "{}")),
+        "files": counts.files_seen,
+        "articles": store.db.execute("SELECT count(*) FROM articles").fetchone()[0],
+        "skipped": dict(sorted(counts.skipped.items())),
+        "last_run": store.get_state("last_run"),
+        "last_matching_run": None,
+    }
+    summary = store.get_state(_SUMMARY)
+    if isinstance(summary, dict) and isinstance(summary.get("stats"), RunStats):
+        stats = {k: v for k, v in summary["stats"].to_dict().items() if k != "seconds"}
+        run, key = summary.get("run"), summary.get("key") or {}
+        # Of use only to this tool's code (see _summary_key): another version matches again.
+        ours = run is not None and key.get("code") == _code_digest()
+        kept = {name: ours and _cached_run(store, entry) == run for name, entry in _KEPT.items()}
+        status["last_matching_run"] = {
+            "time": summary.get("time"),  # stores written before it was kept: None
+            "version": key.get("version"),
+            "parameters": key.get("params"),
+            **stats,
+            "duplicate_rate": round(float(summary["duplicate_rate"]), 4),
+            **kept,
+        }
+    return status
+
+
+def _cached_run(store: Store, key: str) -> Any:
+    found = store.get_cache(key)
+    return found.get("run") if isinstance(found, dict) else None
+
+
+_KEPT = {"kept_reports": _KEPT_REPORTS, "kept_clean_plan": _CLEAN_PLAN}
+"""What ``dedup status`` tells is kept by the last run that matched, made by this tool's code: a
+``dedup report`` (or ``dedup clean``) with that run's parameters then matches nothing."""
+
+
 def report_from_store(store: Store, cfg: DedupConfig) -> DedupResult:
     """The full reports from the stored digests alone (the corpus folder is not read)."""
     stats, skips = _stored_counts(store)
@@ -727,4 +777,5 @@ __all__ = [
     "kept_reports",
     "report_from_store",
     "restrict_result",
+    "store_status",
 ]

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import numpy as np
 
@@ -248,6 +249,27 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise DedupError(f"{path} is not a dedup store: {exc}") from None
         self._check_header(cfg)
+
+    @classmethod
+    def read_only(cls, path: Path) -> Store:
+        """The store opened for reading only, whatever its parameters (``dedup status``): no
+        header check, nothing created or written; a run may be writing it meanwhile (SQLite's WAL
+        gives this connection the last committed state).
+
+        Raises:
+            DedupError: no store at ``path``, or the file is not a dedup store.
+        """
+        if not path.is_file():
+            raise DedupError(f"no store at {path} (run dedup index first)")
+        store = cls.__new__(cls)
+        store.path = path
+        try:
+            store.db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None)
+            if not store.meta().get("store_format"):
+                raise sqlite3.DatabaseError("no store header")
+        except sqlite3.DatabaseError as exc:
+            raise DedupError(f"{path} is not a dedup store: {exc}") from None
+        return store
 
     def _check_header(self, cfg: DedupConfig) -> None:
         want = store_header(cfg)

@@ -575,6 +575,86 @@ def test_a_store_on_a_network_file_system_is_warned_about(tmp_path: Path, monkey
     assert (result.exit_code, result.output) == (0, "")
 
 
+def test_status_shows_the_store_and_its_last_runs(tmp_path: Path) -> None:
+    """dedup status reads the store only (no lock, nothing written): its header and content, the
+    last run, and the last matching run's counts and what that run kept."""
+    folder, store, out = tmp_path / "a", tmp_path / "s.sqlite", tmp_path / "o"
+    folder.mkdir()
+    _copy(BATCHES[0], folder)
+    (folder / "empty.txt").write_text("")
+    assert _invoke("index", str(folder), "--store", str(store), "--out", str(out)).exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+
+    def status() -> dict[str, object]:
+        with store_lock(store, 1.0):  # a run holding the lock does not stop it
+            result = CliRunner().invoke(app, ["status", "--store", str(store), "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    before = store.read_bytes()
+    first = status()
+    assert store.read_bytes() == before
+    with Store(store, build_config()) as db:
+        last_run, meta = db.get_state("last_run"), db.meta()
+    counts = ("articles", "paragraphs", "unique_paragraphs", "candidate_pairs", "article_pairs", "clusters")
+    assert first == {
+        "store": str(store),
+        "bytes": first["bytes"],
+        "store_format": 4,
+        "created": meta["created"],
+        "input_folder": str(folder.resolve()),
+        "datasketch_version": summary["datasketch_version"],
+        "fingerprint_parameters": json.loads(meta["fingerprint_params"]),
+        "files": summary["files_seen"],
+        "articles": summary["articles"],
+        "skipped": {"empty": 1},
+        "last_run": last_run,
+        "last_matching_run": {
+            **first["last_matching_run"],  # every count of summary.json, checked below
+            "time": last_run,
+            "version": summary["version"],
+            "kept_reports": True,
+            "kept_clean_plan": True,
+        },
+    }
+    last = first["last_matching_run"]
+    assert {k: last[k] for k in counts} == {k: summary[k] for k in counts}
+    parameters = {
+        k: v
+        for k, v in summary["parameters"].items()
+        if k not in ("workers", "engine", "spark_master", "tag", "minhash_scheme")
+    }
+    assert last["parameters"] == parameters and last["duplicate_rate"] == summary["changes"]["duplicate_rate"]
+    assert first["bytes"] >= store.stat().st_size > 0
+    # A run that matches without --out keeps no reports; one with nothing new matches nothing.
+    assert _invoke("index", str(folder), "--store", str(store), "--article-similarity", "0.5").exit_code == 0
+    second = status()
+    assert second["last_matching_run"]["kept_reports"] is False
+    assert second["last_matching_run"]["kept_clean_plan"] is True
+    assert second["last_matching_run"]["parameters"]["cluster"]["min_article_similarity"] == 0.5
+    time.sleep(1.1)  # the store's times are to the second
+    assert _invoke("index", str(folder), "--store", str(store), "--article-similarity", "0.5").exit_code == 0
+    third = status()
+    assert third["last_run"] > second["last_run"] and third["last_matching_run"] == second["last_matching_run"]
+    table = CliRunner().invoke(app, ["status", "--store", str(store)]).output
+    assert "files / articles" in table and f"{first['files']} / {first['articles']}" in table
+    assert "kept for report / clean" in table and "no / yes" in table
+
+
+def test_status_of_no_store_or_another_file_is_an_error(tmp_path: Path) -> None:
+    missing, other = tmp_path / "none.sqlite", tmp_path / "other.sqlite"
+    result = CliRunner().invoke(app, ["status", "--store", str(missing)])
+    assert (result.exit_code, result.output) == (1, f"Error: no store at {missing} (run dedup index first)\n")
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE t (x)")
+    result = CliRunner().invoke(app, ["status", "--store", str(other)])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: {other} is not a dedup store: no such table: meta\n",
+    )
+    assert not missing.exists()
+
+
 def _index_cmd(folder: Path, store: Path, out: Path | None = None) -> list[str]:
     cmd = [sys.executable, "-m", "dedup", "index", str(folder), "--store", str(store), "--workers", "1", "-q"]
     return [*cmd, "--out", str(out)] if out else cmd
