@@ -7,16 +7,20 @@ Generates (seeded, ``corpus/``) a plain-text corpus of ``--articles`` articles p
 the base into a fresh store (its size is recorded), then times (median of ``--runs``, each on a copy
 of that store) the run that adds the extra 1 %, the next run with nothing new, two more runs with
 nothing new and ``--out`` (the first matches the store to write the full reports and keeps them,
-the second writes the kept ones), ``dedup report`` (the kept reports), and a full ``dedup scan`` of
-the final folder. Writes ``benchmarks/results/incremental.json``.
+the second writes the kept ones), ``dedup report`` (the kept reports), ``dedup clean`` with what
+the last matching run kept and then with that removed from the store (it matches the store; the
+two copies are compared), and a full ``dedup scan`` of the final folder. Writes
+``benchmarks/results/incremental.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,6 +45,15 @@ def _timed(cmd: list[str]) -> float:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
     return time.perf_counter() - t0
+
+
+def _tree(folder: Path) -> str:
+    """A digest of every file's path and bytes under ``folder``."""
+    digest = hashlib.blake2b()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(f, target)
         os.sync()
         increments, unchanged, scans = [], [], []
-        matched_out, kept_out, reports = [], [], []
+        matched_out, kept_out, reports, clean_kept, clean_matched = [], [], [], [], []
+        same_clean = True
         for i in range(args.runs):
             copy = Path(tmp) / f"run{i}.sqlite"
             shutil.copyfile(store, copy)
@@ -86,6 +100,16 @@ def main(argv: list[str] | None = None) -> int:
             matched_out.append(_timed([*index, "--out", str(Path(tmp) / f"out{i}a")]))
             kept_out.append(_timed([*index, "--out", str(Path(tmp) / f"out{i}b")]))
             reports.append(_timed([*dedup, "report", "--store", str(copy), "--out", str(Path(tmp) / f"rep{i}"), "-q"]))
+            # dedup clean with what the last matching run kept, then without it (the store matched).
+            cleans = [Path(tmp) / f"clean{i}{end}" for end in "ab"]
+            clean = [*dedup, "clean", "--store", str(copy), "-q", "--out"]
+            clean_kept.append(_timed([*clean, str(cleans[0])]))
+            with sqlite3.connect(copy) as db:
+                db.execute("DELETE FROM cache WHERE key = 'clean_plan'")
+            clean_matched.append(_timed([*clean, str(cleans[1])]))
+            same_clean = same_clean and _tree(cleans[0]) == _tree(cleans[1])
+            for folder in cleans:
+                shutil.rmtree(folder)
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{copy}{suffix}").unlink(missing_ok=True)
             scans.append(_timed([*dedup, "scan", str(base), "--out", str(Path(tmp) / f"scan{i}"), "-q"]))
@@ -104,10 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         "matched_out": matched_out,
         "kept_out": kept_out,
         "report": reports,
+        "clean_kept": clean_kept,
+        "clean_matched": clean_matched,
     }
     for name, seconds in timed.items():
         report[f"{name}_seconds"] = [round(t, 2) for t in seconds]
         report[f"median_{name}_seconds"] = round(statistics.median(seconds), 2)
+    report["same_clean"] = same_clean
     report["increment_share_of_scan"] = round(report["median_increment_seconds"] / report["median_scan_seconds"], 3)
     print(json.dumps(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)

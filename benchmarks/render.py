@@ -180,6 +180,12 @@ def incremental_table(r: dict) -> str:
             ("nothing new, `--out`, the kept reports written", "kept_out"),
             ("`dedup report`, the kept reports written", "report"),
         ]
+        if "median_clean_kept_seconds" in r:
+            same = "same copy" if r["same_clean"] else "OTHER COPIES"
+            runs += [
+                ("`dedup clean`, what the last matching run kept", "clean_kept"),
+                (f"`dedup clean`, the store matched ({same})", "clean_matched"),
+            ]
         lines += ["", _row(["run with the final folder", "median s", "runs s"]), _row(["---"] * 3)]
         for label, key in runs:
             each = ", ".join(f"{t:.2f}" for t in r[f"{key}_seconds"])
