@@ -143,7 +143,8 @@ def clean_corpus(plan: CleanPlan, source: Path, out: Path, cfg: DedupConfig, str
         if not records_out:
             continue
         files += 1
-        assert raw is not None  # the file was read: it has articles
+        if raw is None:  # it came back between the two looks
+            raw = (source / rel).read_bytes()
         if fmt in (InputFormat.JSON, InputFormat.JSONL):
             data = _records(raw, rel, fmt, gz, records_out, cfg, replace=strip_boilerplate)
             target(rel).write_bytes(data)

@@ -993,14 +993,15 @@ def clean_(
         cfg = config_from_options(opts)
         with _locked_store(store, cfg, lock_timeout, create=False) as db:
             folder = source or Path(db.meta().get("input_folder", ""))
+            # Before any matching: a wrong folder or --out is told at once.
+            if not folder.is_dir():
+                raise _fail(f"corpus folder not found: {folder} (give it with --from)", EXIT_USAGE)
+            resolved_out, resolved_in = out.resolve(), folder.resolve()
+            if resolved_out == resolved_in or resolved_in in resolved_out.parents:
+                raise _fail(f"--out {out} is inside the corpus folder {folder}; clean never writes there", EXIT_USAGE)
+            _check_out(out)
             # What the last index run kept, if it ran with these parameters; else the store is matched.
             plan = kept_clean_plan(db, cfg) or CleanPlan.of(report_from_store(db, cfg))
-        if not folder.is_dir():
-            raise _fail(f"corpus folder not found: {folder} (give it with --from)", EXIT_USAGE)
-        resolved_out, resolved_in = out.resolve(), folder.resolve()
-        if resolved_out == resolved_in or resolved_in in resolved_out.parents:
-            raise _fail(f"--out {out} is inside the corpus folder {folder}; clean never writes there", EXIT_USAGE)
-        _check_out(out)
         real = out.resolve()  # a link to the folder and the folder share one lock
         # One clean at a time into a folder: what a killed one left beside it can then go.
         with file_lock(

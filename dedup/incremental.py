@@ -296,29 +296,32 @@ def keep_reports(store: Store, cfg: DedupConfig, files: dict[str, bytes]) -> Non
     store.set_cache(_KEPT_REPORTS, {"key": _summary_key(cfg), "run": summary["run"], "files": packed})
 
 
-def _of_last_run(store: Store, cfg: DedupConfig, key: str) -> dict[str, Any] | None:
-    """The cache entry ``key`` if the last run that matched kept it, with ``cfg`` and this tool's
-    code (tagged with that run's id: one that another run kept, or none, gives ``None``)."""
+def _of_last_run(store: Store, key: str, cfg: DedupConfig | None = None) -> dict[str, Any] | None:
+    """The cache entry ``key`` if the last run that matched kept it (tagged with that run's id:
+    one that another run kept, or none, gives ``None``), made by this tool's code with ``cfg``
+    (``None``: with any parameters)."""
     found = store.get_cache(key)
     summary = store.get_state(_SUMMARY)
     if not (isinstance(found, dict) and isinstance(summary, dict)):
         return None
-    if found.get("key") != _summary_key(cfg) or found.get("run") is None or found.get("run") != summary.get("run"):
+    if found.get("run") is None or found.get("run") != summary.get("run"):
         return None
-    return found
+    if cfg is None:
+        return found if (found.get("key") or {}).get("code") == _code_digest() else None
+    return found if found.get("key") == _summary_key(cfg) else None
 
 
 def kept_reports(store: Store, cfg: DedupConfig) -> dict[str, bytes] | None:
     """The report files kept by the last run that matched, if it wrote them, with ``cfg`` and this
     tool's code (a matching run that wrote none, or other parameters: ``None``)."""
-    found = _of_last_run(store, cfg, _KEPT_REPORTS)
+    found = _of_last_run(store, _KEPT_REPORTS, cfg)
     return None if found is None else {name: zlib.decompress(blob) for name, blob in found["files"].items()}
 
 
 def kept_clean_plan(store: Store, cfg: DedupConfig) -> CleanPlan | None:
     """What ``dedup clean`` needs, as the last run that matched kept it with ``cfg`` and this
     tool's code (other parameters, ``--keep`` among them: ``None``, and clean matches the store)."""
-    found = _of_last_run(store, cfg, _CLEAN_PLAN)
+    found = _of_last_run(store, _CLEAN_PLAN, cfg)
     if found is None:
         return None
     return CleanPlan(tuple(sorted(store.article_files())), found["members"], frozenset(found["boilerplate"].tolist()))
@@ -726,10 +729,8 @@ def store_status(store: Store) -> dict[str, Any]:
     summary = store.get_state(_SUMMARY)
     if isinstance(summary, dict) and isinstance(summary.get("stats"), RunStats):
         stats = {k: v for k, v in summary["stats"].to_dict().items() if k != "seconds"}
-        run, key = summary.get("run"), summary.get("key") or {}
-        # Of use only to this tool's code (see _summary_key): another version matches again.
-        ours = run is not None and key.get("code") == _code_digest()
-        kept = {name: ours and _cached_run(store, entry) == run for name, entry in _KEPT.items()}
+        key = summary.get("key") or {}
+        kept = {name: _of_last_run(store, entry) is not None for name, entry in _KEPT.items()}
         status["last_matching_run"] = {
             "time": summary.get("time"),  # stores written before it was kept: None
             "version": key.get("version"),
@@ -739,11 +740,6 @@ def store_status(store: Store) -> dict[str, Any]:
             **kept,
         }
     return status
-
-
-def _cached_run(store: Store, key: str) -> Any:
-    found = store.get_cache(key)
-    return found.get("run") if isinstance(found, dict) else None
 
 
 _KEPT = {"kept_reports": _KEPT_REPORTS, "kept_clean_plan": _CLEAN_PLAN}

@@ -328,3 +328,28 @@ def test_clean_reads_only_files_with_a_kept_article_and_names_those_gone(
         }
     assert rows["z-copy.txt"]["action"] == "dropped" and rows["a05.txt"]["action"] == "kept"
     assert not (out / "a03.txt").exists() and not (out / "a04.txt").exists()
+
+
+def test_clean_of_a_corpus_folder_gone_says_so_before_matching(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder the store was indexed from is gone (and --from names none): exit 2 and the way
+    out, before the store is matched; --from then gives the folder."""
+    import dedup.incremental
+
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    moved = tmp_path / "moved"
+    src.rename(moved)
+    matched: list[int] = []
+    monkeypatch.setattr(dedup.incremental, "_match_all", lambda *a, **k: matched.append(1))
+    for flags, folder in (([], src.resolve()), (["--from", str(tmp_path / "none")], tmp_path / "none")):
+        result = _run("clean", "--store", str(store), "--out", str(out), "--keep", "first", *flags)
+        assert (result.exit_code, result.output) == (
+            EXIT_USAGE,
+            f"Error: corpus folder not found: {folder} (give it with --from)\n",
+        )
+    assert matched == [] and not out.exists()
+    monkeypatch.undo()
+    assert _run("clean", "--store", str(store), "--out", str(out), "--from", str(moved)).exit_code == 0
+    assert (out / "a05.txt").read_bytes() == (moved / "a05.txt").read_bytes()
