@@ -817,6 +817,14 @@ def index_(
         float, typer.Option(min=0.0, help=f"Seconds to wait for another run's lock before exiting {EXIT_LOCKED}.")
     ] = 600.0,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Only list the files a run would read (new, changed) and forget (removed, moved); "
+            "change nothing, match nothing.",
+        ),
+    ] = False,
     *,
     opts: dict[str, Any],
 ) -> None:
@@ -827,6 +835,11 @@ def index_(
     if store is None and isinstance(folder, str):
         raise _fail(f"--store is needed: {folder} is a URI, with no local folder to keep the store in", EXIT_USAGE)
     store_path = store or folder / ".dedup" / "index.sqlite"
+    if dry_run:
+        if out is not None:
+            raise _fail("--out with --dry-run: a dry run writes no report", EXIT_USAGE)
+        _index_dry_run(folder, store_path, opts, keep_missing, max_removed, rehash, rebuild, json_summary)
+        return
     with _guard():
         cfg = config_from_options(opts)
         if out is not None:
@@ -851,7 +864,7 @@ def index_(
             on_skip = _skip_printer(opts["quiet"])
             with _progress(not opts["quiet"] and sys.stderr.isatty()) as hook:
                 # The store and the reports are never read as articles, wherever they are.
-                own = [store_path.with_name(store_path.name + end) for end in ("", "-wal", "-shm", "-journal", ".lock")]
+                own = _store_files(store_path)
                 _, changes = index_folder(
                     folder,
                     db,
@@ -873,13 +886,7 @@ def index_(
         _print_table(
             "dedup index",
             [
-                (
-                    "files new / changed / unchanged / removed / moved",
-                    " / ".join(
-                        str(counts[k])
-                        for k in ("files_new", "files_changed", "files_unchanged", "files_removed", "files_moved")
-                    ),
-                ),
+                _files_row(counts),
                 *_summary_rows(changes.stats)[1:],
                 ("new pairs / new clusters", f"{counts['new_pairs']} / {counts['new_clusters']}"),
                 ("duplicate rate", f"{counts['duplicate_rate']:.4f}"),
@@ -896,6 +903,67 @@ def index_(
             err=True,
         )
         raise typer.Exit(EXIT_DUPLICATE_RATE)
+
+
+def _store_files(store_path: Path) -> list[Path]:
+    """The store's files (it, its journal and lock): never read as articles, wherever they are."""
+    return [store_path.with_name(store_path.name + end) for end in ("", "-wal", "-shm", "-journal", ".lock")]
+
+
+def _files_row(counts: dict[str, Any]) -> tuple[str, str]:
+    """The table row of an index run's file counts."""
+    names = ("new", "changed", "unchanged", "removed", "moved")
+    return "files " + " / ".join(names), " / ".join(str(counts[f"files_{k}"]) for k in names)
+
+
+def _index_dry_run(
+    folder: Path | str,
+    store_path: Path,
+    opts: dict[str, Any],
+    keep_missing: bool,
+    max_removed: float,
+    rehash: bool,
+    rebuild: bool,
+    json_summary: bool,
+) -> None:
+    """``dedup index --dry-run``: a line per file a run would read or forget on stdout (or JSON),
+    the counts on stderr. The store is only read (no lock: a run writing it meanwhile does not
+    stop this one), and not made where there is none."""
+    from dedup.incremental import index_folder
+
+    with _guard():
+        cfg = config_from_options(opts)
+        fresh = rebuild or not store_path.exists()
+        # No store yet, or --rebuild: every file would be read, as into an empty store.
+        with Store(Path(":memory:"), cfg) if fresh else Store.read_only(store_path, cfg) as db:
+            _, changes = index_folder(
+                folder,
+                db,
+                cfg,
+                keep_missing,
+                on_skip=_skip_printer(opts["quiet"]),
+                need_result=False,
+                exclude=_store_files(store_path),
+                max_removed=max_removed,
+                rehash=rehash,
+                dry_run=True,
+            )
+    planned = changes.planned
+    assert planned is not None
+    counts = changes.to_dict()
+    moved = [{"from": old, "to": new} for new, old in planned["moved"].items()]
+    if json_summary:
+        files = {name: counts[f"files_{name}"] for name in ("new", "changed", "unchanged", "removed", "moved")}
+        summary = {"dry_run": True, "store": str(store_path), "files": files, **planned, "moved": moved}
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        for name in ("new", "changed", "removed"):
+            for path in planned[name]:
+                typer.echo(f"{name:<8}{path}")
+        for move in moved:
+            typer.echo(f"{'moved':<8}{move['from']} -> {move['to']}")
+    if not opts["quiet"]:
+        _print_table("dedup index --dry-run", [_files_row(counts), ("store", str(store_path))])
 
 
 @app.command("report")

@@ -71,7 +71,11 @@ class Changes:
     """A run that found nothing to read or forget, asked for reports: the last run's report files
     (those that do not depend on the run, see :data:`KEPT_REPORTS`), which it would write again."""
     skips: list[Skip] = field(default_factory=list)
-    """With ``kept_reports``: every skip, as a result's (for ``skipped.csv``)."""
+    """With ``kept_reports``: every skip, as a result's (for ``skipped.csv``); in a dry run, those
+    of the listing."""
+    planned: dict[str, Any] | None = None
+    """A dry run's plan: the paths a run would read (``new``, ``changed``) and forget
+    (``removed``), and the new path of each file moved (to its earlier path)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Counts for ``summary.json``."""
@@ -353,11 +357,12 @@ def _uri_hashes(
     listed: dict[str, tuple[int, int]],
     cfg: DedupConfig,
     rehash: bool = False,
+    also: Iterable[str] = (),
 ) -> dict[str, str]:
     """The SHA-1 of every file of a URI folder whose size or time changed since a run that kept its
-    hash (every such file with ``rehash``), read by Spark (one job; a local run hashes such files
-    too): a file only touched, or written again with the same bytes, is then unchanged, and not
-    read again."""
+    hash (every such file with ``rehash``), and of the files ``also`` names, read by Spark (one
+    job; a local run hashes such files too): a file only touched, or written again with the same
+    bytes, is then unchanged, and not read again."""
     from dedup.engines.spark import map_uri_files
 
     suspects = [
@@ -365,6 +370,7 @@ def _uri_hashes(
         for rel, state in listed.items()
         if (old := known.get(rel)) is not None and old.sha1 and (rehash or (old.size, old.mtime_ns) != state)
     ]
+    suspects += also
     if not suspects:
         return {}
     found = map_uri_files(folder, bytes_sha1s, cfg.ingest.max_file_bytes, [], cfg.spark_master, only=suspects)
@@ -383,6 +389,7 @@ def index_folder(
     max_removed: float = MAX_REMOVED,
     rehash: bool = False,
     before_commit: Callable[[DedupResult | None, Changes], object] | None = None,
+    dry_run: bool = False,
 ) -> tuple[DedupResult | None, Changes]:
     """Bring the store up to date with ``root`` and return the full result and what changed.
 
@@ -410,6 +417,9 @@ def index_folder(
             A run that finds nothing to read or forget, where the last run that matched kept its
             reports (:func:`keep_reports`), matches nothing: it is called with ``None`` and the
             changes holding those reports (``kept_reports``) and the skips.
+        dry_run: only tell what a run would read and forget (the changes' file counts and
+            ``planned``): nothing is read but the new and changed files' hashes, nothing matched or
+            written; ``max_removed`` stops it as it would stop the run.
 
     ``root``: a local folder, or (a ``str``) a Hadoop file system URI that the Spark engine lists
     and reads (the executors hash what they read; a file whose size or modification time changed
@@ -420,30 +430,29 @@ def index_folder(
             are gone from it.
         ConfigError: ``root`` is a URI and the engine is not Spark.
     """
+    run = functools.partial(
+        _index_folder,
+        store=store,
+        cfg=cfg,
+        keep_missing=keep_missing,
+        on_skip=on_skip,
+        on_progress=on_progress,
+        need_result=need_result,
+        max_removed=max_removed,
+        rehash=rehash,
+        before_commit=before_commit,
+        dry_run=dry_run,
+    )
     if isinstance(root, str):
         from dedup.engines.spark import spark_context
 
         if cfg.engine is not Engine.SPARK:
             raise ConfigError(f"{root} is not a local folder: reading it needs --engine spark")
         with spark_context(cfg.spark_master):  # one session lists the folder and reads it
-            return _index_folder(
-                root,
-                store,
-                cfg,
-                keep_missing,
-                on_skip,
-                on_progress,
-                need_result,
-                (),
-                max_removed,
-                rehash,
-                before_commit,
-            )
+            return run(root)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
-    return _index_folder(
-        root, store, cfg, keep_missing, on_skip, on_progress, need_result, exclude, max_removed, rehash, before_commit
-    )
+    return run(root, exclude=exclude)
 
 
 def _index_folder(
@@ -458,6 +467,7 @@ def _index_folder(
     max_removed: float = MAX_REMOVED,
     rehash: bool = False,
     before_commit: Callable[[DedupResult | None, Changes], object] | None = None,
+    dry_run: bool = False,
 ) -> tuple[DedupResult | None, Changes]:
     when = now_iso()
     stats = RunStats()
@@ -496,7 +506,10 @@ def _index_folder(
     # The whole stored state only of the files that need it (0.1 s per 100,000 files saved).
     known = store.file_states([*(rel for rel, _ in others if rel in stored), *unseen])
     if uri_folder is not None:
-        hashes = _uri_hashes(uri_folder, known, listed, cfg, rehash)
+        # A run hashes new files as it reads them; a dry run, which reads none, hashes them where
+        # files are gone (as a local one does): a new file with a gone file's hash was moved.
+        arrived = [rel for rel, _ in others if rel not in stored] if dry_run and unseen else []
+        hashes = _uri_hashes(uri_folder, known, listed, cfg, rehash, arrived)
         sha_of = lambda rel: hashes.get(rel, "")  # noqa: E731
     else:
         sha_of = lambda rel: file_sha1(os.path.join(root_str, rel))  # noqa: E731
@@ -531,6 +544,18 @@ def _index_folder(
             "the store, or --keep-missing to keep them"
         )
     changes.files_removed = len(removed)
+    if dry_run:
+        moves = _moves(new_states, removed, known)
+        changes.files_moved, changes.files_new = len(moves), changes.files_new - len(moves)
+        changes.files_removed -= len(moves)
+        changes.planned = {
+            "new": sorted(f.path for f in new_states if f.path not in known and f.path not in moves),
+            "changed": sorted(f.path for f in new_states if f.path in known),
+            "removed": sorted(set(removed) - set(moves.values())),
+            "moved": dict(sorted(moves.items())),
+        }
+        changes.skips = sorted_skips(run_skips)
+        return None, changes
     new_skips: list[Skip] = []
     gone = set(to_read) | set(removed)
     new_ids: set[str] = set()

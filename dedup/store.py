@@ -251,13 +251,14 @@ class Store:
         self._check_header(cfg)
 
     @classmethod
-    def read_only(cls, path: Path) -> Store:
-        """The store opened for reading only, whatever its parameters (``dedup status``): no
-        header check, nothing created or written; a run may be writing it meanwhile (SQLite's WAL
-        gives this connection the last committed state).
+    def read_only(cls, path: Path, cfg: DedupConfig | None = None) -> Store:
+        """The store opened for reading only: nothing created or written; a run may be writing it
+        meanwhile (SQLite's WAL gives this connection the last committed state). Its header is
+        checked against ``cfg`` (none: whatever its parameters, for ``dedup status``).
 
         Raises:
             DedupError: no store at ``path``, or the file is not a dedup store.
+            StoreMismatchError: the store was built with other parameters than ``cfg``.
         """
         if not path.is_file():
             raise DedupError(f"no store at {path} (run dedup index first)")
@@ -269,6 +270,12 @@ class Store:
                 raise sqlite3.DatabaseError("no store header")
         except sqlite3.DatabaseError as exc:
             raise DedupError(f"{path} is not a dedup store: {exc}") from None
+        if cfg is not None:
+            try:
+                store._check_header(cfg)  # a header is there: only compared
+            except DedupError:
+                store.close()
+                raise
         return store
 
     def _check_header(self, cfg: DedupConfig) -> None:

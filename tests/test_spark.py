@@ -329,6 +329,14 @@ def test_index_of_a_uri_keeps_a_store_like_a_local_folder(spark: object, tmp_pat
     os.utime(rewritten, ns=(2 * 10**18, 2 * 10**18))
     (folder / "archive").mkdir()
     moved.rename(folder / "archive" / moved.name)  # known by its hash: moved, not new
+    # A dry run on Spark lists what one on the local folder lists (the moved file found by its hash).
+    planned = []
+    for name, where, extra in (("local", str(folder), []), ("spark", folder.as_uri(), ["--engine", "spark"])):
+        args = ["index", where, "--store", str(tmp_path / f"{name}.sqlite"), "--dry-run", "--json", "-q", *extra]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        planned.append({k: v for k, v in json.loads(result.output).items() if k != "store"})
+    assert planned[1] == planned[0] and planned[0]["files"]["moved"] == 1
     run("third")
     run("fourth")
     # Other text of the same length under the same time: found only by hashing every file.

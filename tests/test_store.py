@@ -575,6 +575,59 @@ def test_a_store_on_a_network_file_system_is_warned_about(tmp_path: Path, monkey
     assert (result.exit_code, result.output) == (0, "")
 
 
+def test_dry_run_lists_what_a_run_would_read_and_forget(tmp_path: Path) -> None:
+    """index --dry-run: a line per new, changed, removed and moved file (or JSON), the counts the
+    run then gives; the store is not made, changed or locked, and its header and --max-removed
+    stop a dry run as they stop a run."""
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    first = CliRunner().invoke(app, ["index", str(folder), "--store", str(store), "--dry-run", "-q"])
+    assert (first.exit_code, first.output) == (0, "".join(f"new     {n}\n" for n in names))
+    assert not store.exists()
+    assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    changed, removed, moved = names[0], names[1], names[2]
+    (folder / "fresh.txt").write_text("A new article with words enough to make a paragraph of its own, and more.\n")
+    with (folder / changed).open("a") as fh:
+        fh.write("One more paragraph at the end of the file, with enough words to be matched.\n")
+    (folder / removed).unlink()
+    (folder / moved).rename(folder / "moved.txt")
+    before = store.read_bytes()
+    with store_lock(store, 1.0):  # no lock taken: a run in progress does not stop it
+        lines = _invoke("index", str(folder), "--store", str(store), "--dry-run")
+        listing = CliRunner().invoke(app, ["index", str(folder), "--store", str(store), "--dry-run", "--json", "-q"])
+    assert (lines.exit_code, lines.output) == (
+        0,
+        f"new     fresh.txt\nchanged {changed}\nremoved {removed}\nmoved   {moved} -> moved.txt\n",
+    )
+    assert json.loads(listing.output) == {
+        "dry_run": True,
+        "store": str(store),
+        "files": {"new": 1, "changed": 1, "unchanged": len(names) - 3, "removed": 1, "moved": 1},
+        "new": ["fresh.txt"],
+        "changed": [changed],
+        "removed": [removed],
+        "moved": [{"from": moved, "to": "moved.txt"}],
+    }
+    assert store.read_bytes() == before
+    run = _invoke("index", str(folder), "--store", str(store), "--json")
+    counts = json.loads(run.output)["changes"]
+    assert {k: counts[f"files_{k}"] for k in ("new", "changed", "unchanged", "removed", "moved")} == json.loads(
+        listing.output
+    )["files"]
+    # What stops a run stops a dry run, with the same words; --out has no place in one.
+    other = _invoke("index", str(folder), "--store", str(store), "--dry-run", "--num-perm", "64")
+    assert other.exit_code == 1 and other.output.startswith(f"Error: store {store} was built with other settings")
+    for path in folder.rglob("*.txt"):
+        path.unlink()
+    emptied = [_invoke("index", str(folder), "--store", str(store), *flag) for flag in (["--dry-run"], [])]
+    assert emptied[0].exit_code == emptied[1].exit_code == 1
+    assert emptied[0].output == emptied[1].output and "--max-removed" in emptied[0].output
+    bad = _invoke("index", str(folder), "--store", str(store), "--dry-run", "--out", str(tmp_path / "o"))
+    assert (bad.exit_code, bad.output) == (2, "Error: --out with --dry-run: a dry run writes no report\n")
+
+
 def test_status_shows_the_store_and_its_last_runs(tmp_path: Path) -> None:
     """dedup status reads the store only (no lock, nothing written): its header and content, the
     last run, and the last matching run's counts and what that run kept."""
