@@ -506,9 +506,11 @@ def _index_folder(
     # The whole stored state only of the files that need it (0.1 s per 100,000 files saved).
     known = store.file_states([*(rel for rel, _ in others if rel in stored), *unseen])
     if uri_folder is not None:
-        # A run hashes new files as it reads them; a dry run, which reads none, hashes them where
-        # files are gone (as a local one does): a new file with a gone file's hash was moved.
-        arrived = [rel for rel, _ in others if rel not in stored] if dry_run and unseen else []
+        # A run hashes new files as it reads them, after the --max-removed check. Where that check
+        # could stop it, and in a dry run (which reads none), where files are gone, they are hashed
+        # first, as a local run hashes them: a new file with a gone file's hash was moved, not removed.
+        maybe_moved = unseen and (dry_run or len(unseen) > max_removed * len(stored))
+        arrived = [rel for rel, _ in others if rel not in stored] if maybe_moved else []
         hashes = _uri_hashes(uri_folder, known, listed, cfg, rehash, arrived)
         sha_of = lambda rel: hashes.get(rel, "")  # noqa: E731
     else:

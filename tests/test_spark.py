@@ -382,6 +382,22 @@ def test_a_file_that_vanishes_after_the_listing_is_passed_over(spark: object, tm
     assert spark.conf.get("spark.sql.files.ignoreMissingFiles") == "false"  # type: ignore[attr-defined]  # the session's own setting is back
 
 
+def test_every_file_of_a_uri_moved_at_once_is_no_mass_removal(spark: object, tmp_path: Path) -> None:
+    """As on a local folder: the new files' hashes, taken before --max-removed judges, say where
+    the gone ones went."""
+    folder, store = tmp_path / "articles", tmp_path / "s.sqlite"
+    shutil.copytree(SAMPLE / "articles" / "maca", folder / "maca")
+    args = ["index", folder.as_uri(), "--store", str(store), "--engine", "spark", "--json", "-q"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    everything = [p for p in folder.rglob("*") if p.is_file()]
+    (folder / "2026").mkdir()
+    (folder / "maca").rename(folder / "2026" / "maca")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.output)["changes"]
+    assert (changes["files_moved"], changes["files_removed"], changes["new_pairs"]) == (len(everything), 0, 0)
+
+
 def test_index_of_a_uri_needs_a_store_path(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["index", "hdfs://namenode/scraped", "--engine", "spark"])
     assert result.exit_code == 2
