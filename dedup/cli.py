@@ -951,16 +951,14 @@ def _index_dry_run(
     planned = changes.planned
     assert planned is not None
     counts = changes.to_dict()
-    moved = [{"from": old, "to": new} for new, old in planned["moved"].items()]
     if json_summary:
         files = {name: counts[f"files_{name}"] for name in ("new", "changed", "unchanged", "removed", "moved")}
-        summary = {"dry_run": True, "store": str(store_path), "files": files, **planned, "moved": moved}
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(json.dumps({"dry_run": True, "store": str(store_path), "files": files, **planned}, indent=2))
     else:
         for name in ("new", "changed", "removed"):
             for path in planned[name]:
                 typer.echo(f"{name:<8}{path}")
-        for move in moved:
+        for move in planned["moved"]:
             typer.echo(f"{'moved':<8}{move['from']} -> {move['to']}")
     if not opts["quiet"]:
         _print_table("dedup index --dry-run", [_files_row(counts), ("store", str(store_path))])

@@ -75,7 +75,7 @@ class Changes:
     of the listing."""
     planned: dict[str, Any] | None = None
     """A dry run's plan: the paths a run would read (``new``, ``changed``) and forget
-    (``removed``), and the new path of each file moved (to its earlier path)."""
+    (``removed``), and each file moved (``{"from": earlier path, "to": new path}``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Counts for ``summary.json``."""
@@ -554,7 +554,7 @@ def _index_folder(
             "new": sorted(f.path for f in new_states if f.path not in known and f.path not in moves),
             "changed": sorted(f.path for f in new_states if f.path in known),
             "removed": sorted(set(removed) - set(moves.values())),
-            "moved": dict(sorted(moves.items())),
+            "moved": [{"from": old, "to": new} for new, old in sorted(moves.items())],
         }
         changes.skips = sorted_skips(run_skips)
         return None, changes
