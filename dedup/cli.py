@@ -1101,7 +1101,14 @@ def clean_(
 
 @app.command("explain")
 def explain_(
-    folder: FolderArg,
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="The folder the run scanned, or the store of an index run (then the paragraphs are shown as "
+            "it keeps them, normalised, and the corpus is not read).",
+            exists=True,
+        ),
+    ],
     path_a: Annotated[str, typer.Argument(help="One article of the pair (a path of pairs.csv).")],
     path_b: Annotated[str, typer.Argument(help="The other article.")],
     report: Annotated[

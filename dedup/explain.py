@@ -115,8 +115,21 @@ def article_text(folder: Path, article_id: str, cfg: IngestConfig) -> str:
     raise InputError(f"no article {article_id!r} in {folder} (paths are relative to the folder the run scanned)")
 
 
+def _stored_paragraphs(store: Path, article_id: str) -> tuple[int, dict[int, str]]:
+    """An article's characters and indexed paragraphs as an index run stored them (normalised)."""
+    from dedup.store import Store
+
+    with Store.read_only(store) as db:
+        found = db.article_paragraphs(article_id)
+    if found is None:
+        raise InputError(f"no article {article_id!r} in the store {store} (it keeps the articles of its last run)")
+    return found
+
+
 def explain_pair(folder: Path, report: Path, a: str, b: str) -> ShownPair:
-    """The ``pairs.csv`` row of ``a`` and ``b`` in ``report``, with its matched paragraphs read from ``folder``.
+    """The ``pairs.csv`` row of ``a`` and ``b`` in ``report``, with its matched paragraphs read from
+    ``folder``, or, where ``folder`` is the store of an index run, as that store keeps them (their
+    normalised texts: the corpus is not read, and may be gone or on a file system only Spark reads).
 
     Raises:
         InputError: the pair is not in ``pairs.csv``, or an article cannot be read.
@@ -126,17 +139,21 @@ def explain_pair(folder: Path, report: Path, a: str, b: str) -> ShownPair:
         raise InputError(f"{a} and {b} are not a near-duplicate pair in {report / 'pairs.csv'}")
     ingest, segment = _configs(report)
     notes: list[str] = []
-    paragraphs = {}
+    paragraphs: dict[str, dict[int, str]] = {}
     for side in ("path_a", "path_b"):
-        found = split_paragraphs(row[side], article_text(folder, row[side], ingest), segment)
-        paragraphs[side] = [p.text for p in found]
-        chars = _reported_chars(report, row[side])
-        if chars is not None and chars != sum(len(p.text) for p in found):
+        if folder.is_file():
+            chars, paragraphs[side] = _stored_paragraphs(folder, row[side])
+        else:
+            found = split_paragraphs(row[side], article_text(folder, row[side], ingest), segment)
+            paragraphs[side] = dict(enumerate(p.text for p in found))
+            chars = sum(len(p.text) for p in found)
+        reported = _reported_chars(report, row[side])
+        if reported is not None and chars != reported:
             notes.append(f"{row[side]} changed since the report: its paragraphs may not be those it matched")
     matches = []
     for i, j, full, score, share_a, share_b in parse_matches(row["matches"]):
         texts = paragraphs["path_a"], paragraphs["path_b"]
-        if i >= len(texts[0]) or j >= len(texts[1]):
+        if i not in texts[0] or j not in texts[1]:
             notes.append(f"paragraph {i}-{j} is past the end of the article now")
             continue
         matches.append(ShownMatch(i, j, full, score, share_a, share_b, texts[0][i], texts[1][j]))

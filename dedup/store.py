@@ -363,6 +363,19 @@ class Store:
         for (blob,) in self.db.execute("SELECT digests FROM batches ORDER BY id"):
             yield _unpack_batch(blob, samples)
 
+    def article_paragraphs(self, article_id: str) -> tuple[int, dict[int, str]] | None:
+        """One stored article's characters and its indexed paragraphs' normalised texts, by index
+        among its segments (``None``: no such article)."""
+        row = self.db.execute(
+            "SELECT digests FROM batches WHERE id = (SELECT batch FROM articles WHERE id = ?)", (article_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        batch = _unpack_batch(row[0], samples=False)
+        k = batch.ids.index(article_id)
+        lo, hi = int(batch.para_start[k]), int(batch.para_start[k + 1])
+        return batch.chars[k], dict(zip(batch.indices[lo:hi], batch.norms[lo:hi], strict=True))
+
     def article_files(self) -> dict[str, str]:
         """The file of every stored article, by article id."""
         return dict(self.db.execute("SELECT id, file FROM articles").fetchall())

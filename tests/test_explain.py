@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,40 @@ def test_explain_reads_an_evidence_cell_past_csv_s_field_limit(scanned: tuple[Pa
     result = CliRunner().invoke(app, ["explain", str(folder), "a.txt", "feed#1.jsonl#r2", "-r", str(out)])
     assert result.exit_code == 0, result.output
     assert result.output.count("a 1 = b 1 (the same paragraph, score 0.97)") == 30_000
+
+
+def test_explain_from_the_store_of_an_index_run(tmp_path: Path) -> None:
+    """Given the store of an index run instead of the folder, explain shows the matched paragraphs
+    as the store keeps them (normalised), with the corpus gone; an article the store no longer
+    holds is an error."""
+    folder, store, out = tmp_path / "in", tmp_path / "s.sqlite", tmp_path / "out"
+    folder.mkdir()
+    (folder / "a.txt").write_text(A, encoding="utf-8")
+    (folder / "b.txt").write_text(B, encoding="utf-8")
+    args = ["index", str(folder), "--store", str(store), "--out", str(out), "-q", "--workers", "1"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    shutil.rmtree(folder)
+    result = CliRunner().invoke(app, ["explain", str(store), "a.txt", "b.txt", "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    head = SHOWN.replace("feed#1.jsonl#r2", "b.txt").split("\n\n")[0]
+    assert result.output == (
+        f"{head}\n\n"
+        "a 1 = b 1 (the same paragraph, score 0.97)\n"
+        "  a: kratom a plant native to southeast asia has garnered attention for its effects on mood and energy\n"
+        "  b: kratom a plant native to southeast asia has garnered attention for its effects on mood and energy "
+        "levels\n\n"
+        "a 2 = b 2 (the same paragraph, score 1.00)\n"
+        "  a: users describe the taste of kratom powder as earthy and bitter so many mix it with juice or tea\n"
+        "  b: users describe the taste of kratom powder as earthy and bitter so many mix it with juice or tea\n"
+    )
+    folder.mkdir()
+    (folder / "a.txt").write_text(A, encoding="utf-8")
+    assert (
+        CliRunner().invoke(app, ["index", str(folder), "--store", str(store), "-q", "--max-removed", "1"]).exit_code
+        == 0
+    )
+    gone = CliRunner().invoke(app, ["explain", str(store), "a.txt", "b.txt", "--report", str(out)])
+    assert (gone.exit_code, gone.output) == (
+        1,
+        f"Error: no article 'b.txt' in the store {store} (it keeps the articles of its last run)\n",
+    )
