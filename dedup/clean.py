@@ -1,23 +1,29 @@
 """``dedup clean``: a cleaned copy of the corpus — one article per cluster, optionally without boilerplate.
 
 The input folder is only read. Text files are copied byte for byte unless ``strip_boilerplate``
-rewrites them; JSON/JSONL files are rewritten with the kept records only.
+rewrites them; JSON/JSONL and Parquet files are rewritten with the kept records (rows) only, in
+their format and compression.
 """
 
 from __future__ import annotations
 
-import gzip
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from dedup.config import DedupConfig
 from dedup.ingest import (
     FileResult,
     InputFormat,
+    compress,
+    decompress,
     detect_format,
     load_json,
+    parquet_records,
     read_file,
     read_file_bytes,
     record_id,
@@ -124,7 +130,7 @@ def clean_corpus(plan: CleanPlan, source: Path, out: Path, cfg: DedupConfig, str
                 wanted.append(aid)
         if not wanted:  # a file whose every article is dropped is not read
             continue
-        fmt, gz = detect_format(rel)
+        fmt = detect_format(rel)[0]
         read, raw = _read(source, rel, cfg)
         texts = {art.id: art.text for art in read.articles}
         records_out: dict[str, str] = {}
@@ -145,8 +151,10 @@ def clean_corpus(plan: CleanPlan, source: Path, out: Path, cfg: DedupConfig, str
         files += 1
         if raw is None:  # it came back between the two looks
             raw = (source / rel).read_bytes()
-        if fmt in (InputFormat.JSON, InputFormat.JSONL):
-            data = _records(raw, rel, fmt, gz, records_out, cfg, replace=strip_boilerplate)
+        if fmt is InputFormat.PARQUET:
+            target(rel).write_bytes(_parquet_rows(raw, rel, records_out, cfg, replace=strip_boilerplate))
+        elif fmt in (InputFormat.JSON, InputFormat.JSONL):
+            data = _records(raw, rel, fmt, records_out, cfg, replace=strip_boilerplate)
             target(rel).write_bytes(data)
         elif strip_boilerplate:
             target(_text_name(rel)).write_text(next(iter(records_out.values())), encoding="utf-8")
@@ -157,8 +165,13 @@ def clean_corpus(plan: CleanPlan, source: Path, out: Path, cfg: DedupConfig, str
 
 
 def _text_name(rel: str) -> str:
-    """Where a stripped text-like file goes: plain UTF-8, ``.gz`` dropped, HTML becomes ``.txt``."""
-    name = rel[:-3] if rel.lower().endswith(".gz") else rel
+    """Where a stripped text-like file goes: plain UTF-8, a compression suffix (``.gz``, ``.zst`` …)
+    dropped, HTML becomes ``.txt``.
+
+    >>> _text_name("a/b.HTM.zst"), _text_name("c.md.gz"), _text_name("d.txt")
+    ('a/b.txt', 'c.md', 'd.txt')
+    """
+    name = rel.rsplit(".", 1)[0] if detect_format(rel)[1] is not None else rel
     for ext in (".html", ".htm"):
         if name.lower().endswith(ext):
             return name[: -len(ext)] + ".txt"
@@ -186,26 +199,41 @@ def _read(source: Path, rel: str, cfg: DedupConfig) -> tuple[FileResult, bytes |
     return read_file(source, rel, cfg.ingest), None
 
 
+class _KeptRecords:
+    """Which records of a file to write: each kept article's first record (a later record with the
+    same id was skipped as ``duplicate_id`` when the file was read), found as :mod:`dedup.ingest`
+    names them (``--id-field``, else the line, list or row position)."""
+
+    def __init__(self, rel: str, kept: dict[str, str], cfg: DedupConfig) -> None:
+        self.rel, self.kept, self.id_field = rel, kept, cfg.ingest.id_field
+        self.written: set[str] = set()
+
+    def article(self, position: str, record: object) -> str | None:
+        """The kept article a record is, if it is one not written yet."""
+        if not isinstance(record, dict):
+            return None
+        aid = f"{self.rel}#{record_id(record, position, self.id_field)}"
+        if aid not in self.kept or aid in self.written:
+            return None
+        self.written.add(aid)
+        return aid
+
+
 def _records(
     raw: bytes,
     rel: str,
     fmt: InputFormat,
-    gz: bool,
     kept: dict[str, str],
     cfg: DedupConfig,
     replace: bool,
 ) -> bytes:
-    """A JSON/JSONL file (its bytes ``raw``) with the kept records only; ``replace``: their text
-    field holds the (stripped) text, else each record is written as it was (an HTML field stays HTML).
-
-    Record ids are derived exactly as :mod:`dedup.ingest` derives them (``--id-field``, else the
-    line or list position), so ``rel#id`` names the same article.
-    """
-    text = (gzip.decompress(raw) if gz else raw).decode("utf-8", errors="replace")
-    field, id_field = cfg.ingest.text_field, cfg.ingest.id_field
-
-    def article_id(position: str, record: dict[str, object]) -> str:
-        return f"{rel}#{record_id(record, position, id_field)}"
+    """A JSON/JSONL file (its bytes ``raw``) with the kept records only, compressed as it was;
+    ``replace``: their text field holds the (stripped) text, else each record is written as it was
+    (an HTML field stays HTML)."""
+    codec = detect_format(rel)[1]
+    text = decompress(raw, codec, len(raw) + cfg.ingest.max_file_bytes).decode("utf-8", errors="replace")
+    field = cfg.ingest.text_field
+    records = _KeptRecords(rel, kept, cfg)
 
     def written(record: dict[str, object], aid: str) -> dict[str, object]:
         return {**record, field: kept[aid]} if replace else record
@@ -217,21 +245,48 @@ def _records(
                 record = load_json(line)
             except ValueError:
                 continue
-            if isinstance(record, dict) and article_id(str(lineno), record) in kept:
-                lines.append(_dumps(written(record, article_id(str(lineno), record))))
+            aid = records.article(str(lineno), record)
+            if aid is not None:
+                lines.append(_dumps(written(record, aid)))
         data = ("\n".join(lines) + "\n").encode()
     else:
         doc = load_json(text)
         if isinstance(doc, list):
-            records = [
-                written(r, article_id(str(i), r))
-                for i, r in enumerate(doc, start=1)
-                if isinstance(r, dict) and article_id(str(i), r) in kept
-            ]
-            data = _dumps(records).encode()
+            chosen = [(r, records.article(str(i), r)) for i, r in enumerate(doc, start=1)]
+            data = _dumps([written(r, aid) for r, aid in chosen if aid is not None]).encode()
         else:
             data = _dumps(written(doc, rel)).encode()
-    return gzip.compress(data, mtime=0) if gz else data
+    return compress(data, codec)
+
+
+def _parquet_rows(raw: bytes, rel: str, kept: dict[str, str], cfg: DedupConfig, replace: bool) -> bytes:
+    """A Parquet file (its bytes ``raw``) with the kept rows only, every column kept, written with
+    the compression of its first column (``replace``: the text column holds the stripped texts)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    codec = detect_format(rel)[1]
+    data = decompress(raw, codec, len(raw) + cfg.ingest.max_file_bytes)
+    records = _KeptRecords(rel, kept, cfg)
+    rows = {
+        int(position): aid
+        for position, record in parquet_records(rel, data, cfg.ingest, [])
+        if (aid := records.article(position, record))
+    }
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    table = parquet.read()
+    mask = np.zeros(table.num_rows, dtype=bool)
+    mask[np.array(sorted(rows), dtype=np.int64) - 1] = True
+    table = table.filter(pa.array(mask))
+    if replace:
+        at = table.schema.get_field_index(cfg.ingest.text_field)
+        texts = [kept[rows[r]] for r in sorted(rows)]
+        table = table.set_column(at, table.schema.field(at), pa.array(texts).cast(table.schema.field(at).type))
+    meta = parquet.metadata
+    compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
+    out = io.BytesIO()
+    pq.write_table(table, out, compression=compression if compression != "uncompressed" else "none")
+    return compress(out.getvalue(), codec)
 
 
 __all__ = ["MANIFEST_COLUMNS", "CleanPlan", "CleanStats", "clean_corpus", "membership"]

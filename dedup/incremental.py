@@ -26,7 +26,14 @@ from dedup.clean import CleanPlan, membership
 from dedup.cluster import stable_id
 from dedup.config import DedupConfig, Engine
 from dedup.errors import ConfigError, InputError
-from dedup.ingest import REASON_BAD_NAME, bytes_sha1s
+from dedup.ingest import (
+    REASON_BAD_NAME,
+    REASON_TOO_LARGE,
+    REASON_UNSUPPORTED,
+    bytes_sha1s,
+    size_is_content,
+    unsupported,
+)
 from dedup.pipeline import (
     DedupResult,
     ProgressHook,
@@ -331,6 +338,42 @@ def kept_clean_plan(store: Store, cfg: DedupConfig) -> CleanPlan | None:
     return CleanPlan(tuple(sorted(store.article_files())), found["members"], frozenset(found["boilerplate"].tolist()))
 
 
+_READ_LIMIT = "max_file_bytes"
+"""State key: the ``--max-file-mb`` (in bytes) of the last run."""
+
+
+def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: DedupConfig) -> set[str]:
+    """The stored files whose stored outcome this run would not give, unchanged as they are: read
+    again, as a scan with this run's options and this version would read them.
+
+    - skipped as ``unsupported_type``, in a format this version reads (or, for Parquet, since
+      pyarrow was installed);
+    - skipped as ``too_large`` while ``--max-file-mb`` grew since the last run, where the file
+      could now fit (its size on disk says so, or, compressed or Parquet, says nothing);
+    - read while ``--max-file-mb`` shrank, where the file may be over it now (the same test).
+
+    A store made before the last run's limit was kept knows nothing of it: its ``too_large``
+    files that could fit are read once, and of the files it read only those larger on disk.
+    """
+    limit = cfg.ingest.max_file_bytes
+    last = store.get_state(_READ_LIMIT)
+    skipped = store.file_skips()
+    grew = last is None or limit > last
+    stale = set()
+    for path, reason in skipped.items():
+        if reason == REASON_UNSUPPORTED and unsupported(path) is None:
+            stale.add(path)
+        elif reason == REASON_TOO_LARGE and grew and path in stored:
+            fits = not size_is_content(path) or stored[path][0] <= limit
+            if fits:
+                stale.add(path)
+    if last is None or limit < last:
+        for path, (size, _) in stored.items():
+            if path not in skipped and (size > limit or (last is not None and not size_is_content(path))):
+                stale.add(path)
+    return stale
+
+
 def _moves(arrived: Iterable[FileState], gone: Iterable[str], known: dict[str, FileState]) -> dict[str, str]:
     """The earlier path of each new file whose content hash is that of a file gone since the last
     run: it was moved or renamed (files of equal content pair off in path order).
@@ -495,11 +538,13 @@ def _index_folder(
         root_str = str(root)  # a str join: pathlib costs 1 s per 100,000 files
         state_of = lambda rel: stat_of(os.path.join(root_str, rel))  # noqa: E731
         folder_name = str(root.resolve())
-    # Files whose size and time are those stored are unchanged; the others are new, or need a look.
+    # Files whose size and time are those stored are unchanged; the others are new, or need a look,
+    # as do those whose stored outcome these options would not give.
+    stale = _stale_outcomes(store, stored, cfg)
     others: list[tuple[str, tuple[int, int] | None]] = []
     for rel in on_disk:
         st = state_of(rel)
-        if st is None or stored.get(rel) != st or (rehash and rel in stored):
+        if st is None or stored.get(rel) != st or (rehash and rel in stored) or rel in stale:
             others.append((rel, st))
     listed_paths = set(on_disk)
     unseen = [rel for rel in stored if rel not in listed_paths]  # gone, or in a folder not listed
@@ -522,7 +567,7 @@ def _index_folder(
     for rel, st in others:
         old = known.get(rel)
         sha = sha_of(rel) if st is not None else ""
-        if old is not None and st is not None and sha and old.sha1 == sha:
+        if old is not None and st is not None and sha and old.sha1 == sha and rel not in stale:
             same_content.append(old._replace(size=st[0], mtime_ns=st[1]))
             unchanged += 1
             continue
@@ -605,6 +650,7 @@ def _index_folder(
             store.update_mtimes(same_content)
             store.touch_files(unseen, when)
             store.set_state(_LISTING_SKIPS, listing_skips)
+            store.set_state(_READ_LIMIT, cfg.ingest.max_file_bytes)
             store.set_state("last_run", when)
             if need_result and before_commit is not None:
                 before_commit(None, changes)
@@ -679,6 +725,7 @@ def _index_folder(
         store.set_state("clusters", {m.path: c.id for c in result.clusters for m in c.members})
         store.set_state("groups", groups_seen)
         store.set_state(_LISTING_SKIPS, listing_skips)
+        store.set_state(_READ_LIMIT, cfg.ingest.max_file_bytes)
         store.set_state("last_run", when)
         kept_stats = dataclasses.replace(result.stats, seconds={})
         summary = {

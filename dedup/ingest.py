@@ -1,4 +1,5 @@
-"""Find and read article files: text, Markdown, HTML, JSON and JSONL, each optionally gzipped.
+"""Find and read article files: text, Markdown, HTML, JSON, JSONL and Parquet, each optionally
+compressed (gzip, bzip2, xz or Zstandard).
 
 Bad input is normal input: every file or record that cannot be used becomes a :class:`Skip` with one
 of the ``REASON_*`` codes below, and reading goes on.
@@ -6,10 +7,14 @@ of the ``REASON_*`` codes below, and reading goes on.
 
 from __future__ import annotations
 
+import bz2
+import functools
 import gzip
 import hashlib
+import importlib.util
 import io
 import json
+import lzma
 import os
 import re
 import stat
@@ -30,8 +35,10 @@ REASON_INVALID_UTF8 = "invalid_utf8"
 REASON_UNDECODABLE = "undecodable"
 REASON_TOO_LARGE = "too_large"
 REASON_CORRUPT_GZIP = "corrupt_gzip"
+REASON_CORRUPT_COMPRESSED = "corrupt_compressed"
 REASON_UNREADABLE = "unreadable"
 REASON_MALFORMED_JSON = "malformed_json"
+REASON_MALFORMED_PARQUET = "malformed_parquet"
 REASON_MISSING_TEXT = "missing_text"
 REASON_DUPLICATE_ID = "duplicate_id"
 REASON_NO_TEXT = "no_text"
@@ -40,11 +47,13 @@ REASON_BAD_NAME = "bad_name"
 SKIP_REASONS = (
     REASON_BAD_NAME,
     REASON_BINARY,
+    REASON_CORRUPT_COMPRESSED,
     REASON_CORRUPT_GZIP,
     REASON_DUPLICATE_ID,
     REASON_EMPTY,
     REASON_INVALID_UTF8,
     REASON_MALFORMED_JSON,
+    REASON_MALFORMED_PARQUET,
     REASON_MISSING_TEXT,
     REASON_NO_TEXT,
     REASON_TOO_LARGE,
@@ -61,6 +70,7 @@ class InputFormat(str, Enum):
     HTML = "html"
     JSON = "json"
     JSONL = "jsonl"
+    PARQUET = "parquet"
 
 
 _SUFFIXES = {
@@ -73,7 +83,11 @@ _SUFFIXES = {
     ".json": InputFormat.JSON,
     ".jsonl": InputFormat.JSONL,
     ".ndjson": InputFormat.JSONL,
+    ".parquet": InputFormat.PARQUET,
 }
+
+_CODECS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
+"""Compression suffixes, after the format's (``a.jsonl.zst``), and the codec each names."""
 
 # A valid multi-byte UTF-8 sequence. A file holding some of these *and* invalid bytes is broken UTF-8
 # (skipped); a file with high bytes but none of these is in a legacy 8-bit encoding (detected).
@@ -90,19 +104,36 @@ class SkipFile(Exception):
         self.detail = detail
 
 
-def detect_format(name: str) -> tuple[InputFormat | None, bool]:
-    """Format and gzip flag from a file name.
+def detect_format(name: str) -> tuple[InputFormat | None, str | None]:
+    """Format and compression codec (``None``: not compressed) from a file name.
 
     >>> detect_format("a/b.JSONL.gz")
-    (<InputFormat.JSONL: 'jsonl'>, True)
-    >>> detect_format("notes.pdf")
-    (None, False)
+    (<InputFormat.JSONL: 'jsonl'>, 'gzip')
+    >>> detect_format("a/b.md.zst"), detect_format("notes.pdf")
+    ((<InputFormat.TEXT: 'text'>, 'zstd'), (None, None))
     """
     lower = name.lower()
-    gz = lower.endswith(".gz")
-    if gz:
-        lower = lower[:-3]
-    return _SUFFIXES.get(os.path.splitext(lower)[1]), gz
+    codec = _CODECS.get(os.path.splitext(lower)[1])
+    if codec is not None:
+        lower = os.path.splitext(lower)[0]
+    return _SUFFIXES.get(os.path.splitext(lower)[1]), codec
+
+
+def size_is_content(name: str) -> bool:
+    """Whether a file's size on disk is the size of its content, which ``--max-file-mb`` holds
+    (not for a compressed or Parquet file).
+
+    >>> size_is_content("a.html"), size_is_content("a.txt.xz"), size_is_content("a.parquet")
+    (True, False, False)
+    """
+    fmt, codec = detect_format(name)
+    return codec is None and fmt is not InputFormat.PARQUET
+
+
+@functools.cache
+def parquet_readable() -> bool:
+    """Whether pyarrow, which reads Parquet files, is installed (the ``parquet`` extra)."""
+    return importlib.util.find_spec("pyarrow") is not None
 
 
 def discover_files(root: Path, exclude: Iterable[Path] = (), unreadable: list[Skip] | None = None) -> Iterator[str]:
@@ -195,34 +226,91 @@ def _within(size: int, limit: int) -> None:
         raise SkipFile(REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
 
 
-def _gunzip(source: Path | BinaryIO, limit: int) -> bytes:
-    """A gzip file's (or stream's) decompressed bytes, at most ``limit`` of them."""
+def _read_at_most(fh: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of a stream (a decompressing reader may return fewer per call)."""
+    parts, size = [], 0
+    while size <= limit:
+        chunk = fh.read(limit + 1 - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+def _zstd_complete(raw: bytes) -> bool:
+    """Whether ``raw`` is whole Zstandard frames (a reader takes a cut one for a shorter text)."""
+    import zstandard
+
+    while raw:
+        obj = zstandard.ZstdDecompressor().decompressobj()
+        obj.decompress(raw)
+        if not obj.eof:
+            return False
+        raw = obj.unused_data
+    return True
+
+
+def _decompress(source: BinaryIO, codec: str, limit: int) -> bytes:
+    """A compressed stream's content, at most ``limit`` bytes of it (more is ``too_large``: a small
+    file can unpack to gigabytes, and nothing past the limit is unpacked). A stream the codec cannot
+    read to its end is ``corrupt_gzip`` (gzip, as before other codecs were read) or
+    ``corrupt_compressed``."""
+    import zstandard
+
+    reason = REASON_CORRUPT_GZIP if codec == "gzip" else REASON_CORRUPT_COMPRESSED
     try:
-        with gzip.open(source, "rb") as fh:
-            data = fh.read(limit + 1)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise SkipFile(REASON_CORRUPT_GZIP, str(exc) or type(exc).__name__) from None
+        if codec == "zstd":
+            raw = source.read()
+            reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw), read_across_frames=True)
+            data = _read_at_most(reader, limit)
+            if len(data) <= limit and not _zstd_complete(raw):
+                raise SkipFile(reason, "zstd: the stream ends inside a frame")
+        else:
+            opened = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}[codec]
+            with opened(fileobj=source) if codec == "gzip" else opened(source) as fh:  # type: ignore[operator]
+                data = _read_at_most(fh, limit)
+    except (EOFError, OSError, ValueError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise SkipFile(reason, detail if codec == "gzip" else f"{codec}: {detail}") from None
     if len(data) > limit:
         raise SkipFile(REASON_TOO_LARGE, f"more than {limit} bytes after decompression")
     return data
 
 
-def _read_bytes(path: Path, gz: bool, limit: int) -> bytes:
+def compress(data: bytes, codec: str | None) -> bytes:
+    """``data`` compressed with ``codec`` (``None``: as it is), the same bytes every time (no time
+    stamp in a gzip header): what ``dedup clean`` writes back.
+
+    >>> all(_decompress(io.BytesIO(compress(b"abc", c)), c, 9) == b"abc" for c in _CODECS.values())
+    True
+    """
+    if codec is None:
+        return data
+    if codec == "zstd":
+        import zstandard
+
+        return bytes(zstandard.ZstdCompressor().compress(data))
+    return {"gzip": lambda d: gzip.compress(d, mtime=0), "bzip2": bz2.compress, "xz": lzma.compress}[codec](data)
+
+
+def decompress(data: bytes, codec: str | None, limit: int) -> bytes:
+    """A file's content from its bytes (see :func:`_decompress`); raises :class:`SkipFile`."""
+    if codec is None:
+        _within(len(data), limit)
+        return data
+    return _decompress(io.BytesIO(data), codec, limit)
+
+
+def _read_bytes(path: Path, codec: str | None, limit: int) -> bytes:
     try:
-        if gz:
-            return _gunzip(path, limit)
-        _within(path.stat().st_size, limit)
-        return path.read_bytes()
+        if codec is None:
+            _within(path.stat().st_size, limit)
+            return path.read_bytes()
+        with path.open("rb") as fh:
+            return _decompress(fh, codec, limit)
     except OSError as exc:
         raise SkipFile(REASON_UNREADABLE, exc.strerror or type(exc).__name__) from None
-
-
-def _unpack_bytes(raw: bytes, gz: bool, limit: int) -> bytes:
-    """:func:`_read_bytes` for a file's bytes already in memory."""
-    if gz:
-        return _gunzip(io.BytesIO(raw), limit)
-    _within(len(raw), limit)
-    return raw
 
 
 def decode_bytes(data: bytes) -> str:
@@ -403,7 +491,7 @@ def read_file(root: Path, rel: str, cfg: IngestConfig) -> FileResult:
     Returns:
         The file's articles and skips; never raises for bad content.
     """
-    return _parse_file(rel, cfg, lambda gz: _read_bytes(root / rel, gz, cfg.max_file_bytes))
+    return _parse_file(rel, cfg, lambda codec: _read_bytes(root / rel, codec, cfg.max_file_bytes))
 
 
 def read_file_bytes(rel: str, raw: bytes, cfg: IngestConfig) -> FileResult:
@@ -415,7 +503,7 @@ def read_file_bytes(rel: str, raw: bytes, cfg: IngestConfig) -> FileResult:
     >>> read_file_bytes("x.txt.gz", b"not gzip", IngestConfig()).skips[0].reason
     'corrupt_gzip'
     """
-    return _parse_file(rel, cfg, lambda gz: _unpack_bytes(raw, gz, cfg.max_file_bytes))
+    return _parse_file(rel, cfg, lambda codec: decompress(raw, codec, cfg.max_file_bytes))
 
 
 def bytes_sha1s(files: Sequence[tuple[str, bytes]]) -> tuple[tuple[str, str], ...]:
@@ -434,20 +522,100 @@ def unsupported(rel: str) -> Skip | None:
 
     >>> unsupported("a/notes.pdf").reason, unsupported("a/b.jsonl.gz")
     ('unsupported_type', None)
+
+    A Parquet file is one while pyarrow (the ``parquet`` extra) is not installed.
     """
-    if detect_format(rel)[0] is None:
-        return Skip(rel, REASON_UNSUPPORTED, "not .txt/.md/.html/.json/.jsonl")
+    fmt = detect_format(rel)[0]
+    if fmt is None:
+        return Skip(rel, REASON_UNSUPPORTED, "not .txt/.md/.html/.json/.jsonl/.parquet")
+    if fmt is InputFormat.PARQUET and not parquet_readable():
+        return Skip(rel, REASON_UNSUPPORTED, "reading Parquet needs pyarrow: pip install 'dedup[parquet]'")
     return None
 
 
-def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[bool], bytes]) -> FileResult:
-    """The articles and skips of file ``rel``, whose (decompressed) bytes ``load(gz)`` gives."""
-    fmt, gz = detect_format(rel)
-    skips: list[Skip] = []
-    if fmt is None:
-        return FileResult(rel, (), tuple(filter(None, [unsupported(rel)])))
+def parquet_records(rel: str, data: bytes, cfg: IngestConfig, skips: list[Skip]) -> list[tuple[str, object]]:
+    """``(row number, {text field: text, id field: id})`` of every row of a Parquet file (its
+    bytes), as :func:`_records` takes a JSONL file's lines; rows counted from 1.
+
+    Only the text and id columns are read (pyarrow). ``--max-file-mb`` holds their size in the
+    file's metadata before they are read, then the text's own size, counted while the text column
+    is still dictionary-encoded (the metadata counts a text repeated in many rows once). A text
+    column of bytes is decoded as a file is (a row that cannot be is skipped as ``rel:row``); any
+    other type, or no such column, skips the file.
+
+    Raises:
+        SkipFile: ``missing_text``, ``too_large`` or ``malformed_parquet``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    field, id_field = cfg.text_field, cfg.id_field
     try:
-        text = decode_bytes(load(gz))
+        names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
+        if field not in names:
+            raise SkipFile(REASON_MISSING_TEXT, f"no column {field!r}")
+        parquet = pq.ParquetFile(io.BytesIO(data), read_dictionary=[field])
+        wanted = [field, *([id_field] if id_field in names and id_field != field else [])]
+        meta = parquet.metadata
+        size = 0
+        for r in range(meta.num_row_groups):
+            group = meta.row_group(r)
+            for c in range(group.num_columns):
+                if group.column(c).path_in_schema.split(".")[0] in wanted:
+                    size += group.column(c).total_uncompressed_size
+        if size > cfg.max_file_bytes:
+            raise SkipFile(
+                REASON_TOO_LARGE, f"{size} bytes in columns {', '.join(wanted)} > limit {cfg.max_file_bytes}"
+            )
+        table = parquet.read(columns=wanted)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise SkipFile(REASON_MALFORMED_PARQUET, (str(exc) or type(exc).__name__).splitlines()[0]) from None
+    column = table.column(field)
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        size = sum(pc.sum(pc.take(pc.binary_length(c.dictionary), c.indices)).as_py() or 0 for c in column.chunks)
+        _within(size, cfg.max_file_bytes)
+        kind = kind.value_type
+        column = column.cast(kind)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        texts: list[object] = column.to_pylist()
+    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind):
+        texts = []
+        for row, value in enumerate(column.to_pylist(), start=1):
+            try:
+                texts.append(value if value is None else decode_bytes(value))
+            except SkipFile as skip:
+                texts.append(_UNDECODED)
+                skips.append(Skip(f"{rel}:{row}", skip.reason, skip.detail))
+    else:
+        raise SkipFile(REASON_MISSING_TEXT, f"column {field!r} holds {kind}, not text")
+    ids = table.column(id_field).to_pylist() if len(wanted) > 1 else [None] * len(texts)
+    return [
+        (str(row), {field: text, id_field: rid})
+        for row, (text, rid) in enumerate(zip(texts, ids, strict=True), start=1)
+        if text is not _UNDECODED
+    ]
+
+
+_UNDECODED = object()
+
+
+def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]) -> FileResult:
+    """The articles and skips of file ``rel``, whose content (decompressed) ``load(codec)`` gives."""
+    fmt, codec = detect_format(rel)
+    skips: list[Skip] = []
+    skip = unsupported(rel)
+    if skip is not None:
+        return FileResult(rel, (), (skip,))
+    try:
+        data = load(codec)
+        if fmt is InputFormat.PARQUET:
+            if not data:
+                raise SkipFile(REASON_EMPTY)
+            articles = _records(rel, parquet_records(rel, data, cfg, skips), cfg, skips)
+            return FileResult(rel, tuple(articles), tuple(skips))
+        text = decode_bytes(data)
         if fmt is InputFormat.TEXT:
             articles = [Article(rel, text)]
         elif fmt is InputFormat.HTML:
@@ -487,14 +655,19 @@ __all__ = [
     "InputFormat",
     "bad_names",
     "bytes_sha1s",
+    "compress",
     "decode_bytes",
+    "decompress",
     "detect_format",
     "discover_files",
     "extract_html",
     "load_json",
+    "parquet_readable",
+    "parquet_records",
     "read_file",
     "read_file_bytes",
     "record_id",
+    "size_is_content",
     "unsupported",
     "utf8_encodable",
 ]

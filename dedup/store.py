@@ -31,7 +31,7 @@ import pickle
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -389,6 +389,10 @@ class Store:
         rows = self.db.execute("SELECT path, reason, detail FROM skips ORDER BY file, path")
         return [Skip(p, r, d or "") for p, r, d in rows]
 
+    def file_skips(self) -> dict[str, str]:
+        """The reason of every stored file skipped whole (not one of its records), by path."""
+        return dict(self.db.execute("SELECT file, reason FROM skips WHERE path = file").fetchall())
+
     def forget_files(self, paths: Iterable[str]) -> None:
         """Within the current transaction: forget files (their state, skips and articles).
 
@@ -432,13 +436,15 @@ class Store:
 
     def add_files(self, states: Iterable[FileState], skips: Iterable[Skip], when: str) -> None:
         """Within the current transaction: remember files read in this run and what was skipped in them."""
+        states = list(states)
         self.db.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(s.path, s.size, s.mtime_ns, s.sha1, s.status, s.first_seen, when) for s in states],
         )
+        paths = {s.path for s in states}
         self.db.executemany(
             "INSERT INTO skips VALUES (?, ?, ?, ?)",
-            [(s.path, _file_of(s.path), s.reason, s.detail) for s in skips],
+            [(s.path, _file_of(s.path, paths), s.reason, s.detail) for s in skips],
         )
 
     def touch_files(self, unseen: Iterable[str], when: str) -> None:
@@ -497,8 +503,21 @@ class Store:
         return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
 
 
-def _file_of(path: str) -> str:
-    """The file a skip belongs to (``feed.jsonl:3`` and ``feed.jsonl#x`` belong to ``feed.jsonl``)."""
+def _file_of(path: str, files: Collection[str] = ()) -> str:
+    """The file a skip belongs to (``feed.jsonl:3`` and ``feed.jsonl#x`` belong to ``feed.jsonl``):
+    the longest of ``files`` that the skip's path is, or starts with before a ``#`` or ``:``
+    (a file's name may hold either), else what the path's form says.
+
+    >>> _file_of("page#top.html", {"page#top.html"}), _file_of("a#b.jsonl#x#1", {"a#b.jsonl"})
+    ('page#top.html', 'a#b.jsonl')
+    >>> _file_of("feed.jsonl:3"), _file_of("feed.jsonl#x")
+    ('feed.jsonl', 'feed.jsonl')
+    """
+    if path in files:
+        return path
+    for at in range(len(path) - 1, 0, -1):
+        if path[at] in "#:" and path[:at] in files:
+            return path[:at]
     for sep in ("#", ":"):
         head, found, tail = path.rpartition(sep)
         if found and head and (sep == "#" or tail.isdigit()):

@@ -353,3 +353,57 @@ def test_clean_of_a_corpus_folder_gone_says_so_before_matching(tmp_path: Path, m
     monkeypatch.undo()
     assert _run("clean", "--store", str(store), "--out", str(out), "--from", str(moved)).exit_code == 0
     assert (out / "a05.txt").read_bytes() == (moved / "a05.txt").read_bytes()
+
+
+def test_clean_of_parquet_and_compressed_files(tmp_path: Path) -> None:
+    """Parquet files keep their kept rows (every column) and JSONL files their kept records, in
+    their compression (a record or row repeating a kept id was skipped when read, and stays out);
+    a compressed text file is copied as it is, or written stripped and uncompressed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup.ingest import compress
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _corpus(src)
+    rng = random.Random(5)
+    unique = ["\n".join([_para(rng), _para(rng), BOILER]) for _ in range(3)]
+    rows = {
+        "id": ["p1", "p2", "p2"],
+        "text": [(src / "a02.txt").read_text(), unique[0], "Other."],
+        "url": ["u1", "u2", "u3"],
+    }
+    pq.write_table(pa.table(rows), src / "feed.parquet")
+    records = [
+        {"id": "z1", "text": (src / "a03.txt").read_text()},
+        {"id": "z2", "text": unique[1]},
+        {"id": "z2", "text": "x"},
+    ]
+    (src / "z.jsonl.zst").write_bytes(compress("".join(json.dumps(r) + "\n" for r in records).encode(), "zstd"))
+    (src / "c.md.xz").write_bytes(compress(unique[2].encode(), "xz"))
+    store = tmp_path / "s.sqlite"
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    for strip in ([], ["--strip-boilerplate"]):
+        out = tmp_path / f"clean{len(strip)}"
+        result = _run("clean", "--store", str(store), "--out", str(out), "--keep", "first", *strip)
+        assert result.exit_code == 0, result.output
+        manifest = {r["path"]: r for r in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
+        assert {p: manifest[p]["action"] for p in ("feed.parquet#p1", "z.jsonl.zst#z1")} == {
+            "feed.parquet#p1": "dropped",
+            "z.jsonl.zst#z1": "dropped",
+        }
+        stripped = [u.rsplit("\n", 1)[0] + "\n" for u in unique] if strip else unique
+        table = pq.read_table(out / "feed.parquet")
+        assert table.to_pylist() == [{"id": "p2", "text": stripped[0], "url": "u2"}]
+        assert table.schema == pq.read_schema(src / "feed.parquet")
+        import zstandard
+
+        lines = zstandard.ZstdDecompressor().decompress((out / "z.jsonl.zst").read_bytes()).decode().splitlines()
+        assert [json.loads(line) for line in lines] == [{"id": "z2", "text": stripped[1]}]
+        if strip:
+            assert (out / "c.md").read_text(encoding="utf-8") == stripped[2]
+            assert not (out / "c.md.xz").exists()
+            assert manifest["c.md.xz"]["action"] == "stripped"
+        else:
+            assert (out / "c.md.xz").read_bytes() == (src / "c.md.xz").read_bytes()

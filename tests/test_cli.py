@@ -588,3 +588,38 @@ def test_reports_replace_the_earlier_ones_all_at_once(
     monkeypatch.setattr(dedup.report.os, "replace", replace)
     assert runner.invoke(app, args).exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == [*sorted(REPORT_FILES)]
+
+
+def test_scan_reads_parquet_and_compressed_files(runner: CliRunner, tmp_path: Path) -> None:
+    """One article saved as text, as a Zstandard-compressed Markdown file, as a row of a Parquet
+    file and as a bzip2-compressed JSONL record is one cluster; a cut xz file and a Parquet file
+    without the text column are skipped with one line each."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup.ingest import compress
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = "\n".join(f"Paragraph {i}: {GOOD.strip()} It has its own number {i} here." for i in range(3)) + "\n"
+    (folder / "a.txt").write_text(text, encoding="utf-8")
+    (folder / "b.md.zst").write_bytes(compress(text.encode(), "zstd"))
+    pq.write_table(pa.table({"id": [7, 8], "text": [text, "Too short to match."]}), folder / "c.parquet")
+    (folder / "d.jsonl.bz2").write_bytes(compress(json.dumps({"text": text}).encode(), "bzip2"))
+    (folder / "e.txt.xz").write_bytes(compress(text.encode(), "xz")[:20])
+    pq.write_table(pa.table({"body": [text]}), folder / "f.parquet")
+    result = runner.invoke(app, ["scan", str(folder), "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("skipped")] == [
+        "skipped e.txt.xz (corrupt_compressed: xz: Compressed file ended before the end-of-stream marker was reached)",
+        "skipped f.parquet (missing_text: no column 'text')",
+    ]
+    out = tmp_path / "out"
+    assert (out / "clusters.csv").read_text().splitlines()[1:] == [
+        f"ccfc7b48853,{path},4,{str(path == 'a.txt').lower()},1.0000,363,3"
+        for path in ("a.txt", "b.md.zst", "c.parquet#7", "d.jsonl.bz2#1")
+    ]
+    assert (out / "articles.csv").read_text().splitlines()[3:5] == [
+        "c.parquet#7,3,0,363,0.0,100.0,0.0,ccfc7b48853",
+        "c.parquet#8,0,1,19,0.0,0.0,0.0,",
+    ]

@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 from dedup.config import IngestConfig
-from dedup.ingest import bad_names, decode_bytes, detect_format, discover_files, read_file, read_file_bytes
+from dedup.ingest import (
+    InputFormat,
+    bad_names,
+    compress,
+    decode_bytes,
+    detect_format,
+    discover_files,
+    parquet_readable,
+    read_file,
+    read_file_bytes,
+)
 from dedup.records import Skip
 from tests.conftest import fail_listing
 
@@ -265,8 +275,11 @@ def test_pipes_are_reported_not_opened(tmp_path: Path) -> None:
 
 def test_detect_format() -> None:
     assert detect_format("x.HTM")[0] is not None
-    assert detect_format("x.txt.gz") == (detect_format("x.txt")[0], True)
-    assert detect_format("x.gz") == (None, True)
+    assert detect_format("x.txt.gz") == (detect_format("x.txt")[0], "gzip")
+    assert detect_format("x.gz") == (None, "gzip")
+    assert detect_format("a.b/x.JSONL.ZST") == (InputFormat.JSONL, "zstd")
+    assert detect_format("x.parquet") == (InputFormat.PARQUET, None)
+    assert detect_format("x.tar.xz") == (None, "xz")
 
 
 def test_decode_bytes_strips_bom() -> None:
@@ -294,3 +307,116 @@ def test_bytes_read_elsewhere_give_what_the_file_gives(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(data)
     for name, data in files.items():
         assert read_file_bytes(name, data, small) == read_file(tmp_path, name, small), name
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec", "corrupt"),
+    [
+        (".gz", "gzip", "corrupt_gzip"),
+        (".bz2", "bzip2", "corrupt_compressed"),
+        (".xz", "xz", "corrupt_compressed"),
+        (".zst", "zstd", "corrupt_compressed"),
+    ],
+)
+def test_compressed_files(folder: Path, suffix: str, codec: str, corrupt: str) -> None:
+    """gzip, bzip2, xz and Zstandard files read as their content; a cut or foreign stream is
+    corrupt, a stream that unpacks past --max-file-mb too large, on disk and from bytes alike."""
+    records = "".join(json.dumps({"id": i, "text": GOOD}) + "\n" for i in range(3)).encode()
+    data = compress(records, codec)
+    files = {
+        f"ok.jsonl{suffix}": data,
+        f"cut.jsonl{suffix}": data[: len(data) // 2],
+        f"foreign.jsonl{suffix}": b"plain bytes, not compressed",
+        f"two.md{suffix}": compress(GOOD.encode(), codec) + compress(b"Second frame.\n", codec),
+        f"big.md{suffix}": compress(GOOD.encode() * 100, codec),
+    }
+    small = IngestConfig(max_file_bytes=1000)
+    for name, raw in files.items():
+        (folder / name).write_bytes(raw)
+        assert read_file(folder, name, small) == read_file_bytes(name, raw, small)
+    ok = read_file(folder, f"ok.jsonl{suffix}", small)
+    assert [(a.id, a.text) for a in ok.articles] == [(f"ok.jsonl{suffix}#{i}", GOOD) for i in range(3)]
+    assert _reasons(folder, f"cut.jsonl{suffix}", small) == [corrupt]
+    assert _reasons(folder, f"foreign.jsonl{suffix}", small) == [corrupt]
+    if codec != "gzip":  # multi-member gzip is read by gzip itself; the others' frames here
+        assert read_file(folder, f"two.md{suffix}", small).articles[0].text == GOOD + "Second frame.\n"
+    (skip,) = read_file(folder, f"big.md{suffix}", small).skips
+    assert (skip.reason, skip.detail) == ("too_large", "more than 1000 bytes after decompression")
+
+
+def _parquet(path: Path, columns: dict[str, list[object]], compression: str = "snappy") -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path, compression=compression)
+    return path.read_bytes()
+
+
+def test_parquet_rows_are_articles(folder: Path) -> None:
+    """One article per row, ``FILE#id`` (else the row number from 1); rows without text, repeated
+    ids or empty texts are skipped one by one, as JSONL records are."""
+    raw = _parquet(
+        folder / "dump.parquet",
+        {
+            "id": ["a", None, "a", "d", "e"],
+            "text": [GOOD, "Second " + GOOD, "Repeat " + GOOD, None, "  "],
+            "url": ["u1", "u2", "u3", "u4", "u5"],
+        },
+    )
+    result = read_file(folder, "dump.parquet", IngestConfig())
+    assert result == read_file_bytes("dump.parquet", raw, IngestConfig())
+    assert [(a.id, a.text) for a in result.articles] == [("dump.parquet#a", GOOD), ("dump.parquet#2", "Second " + GOOD)]
+    assert result.skips == (
+        Skip("dump.parquet#a", "duplicate_id", "record 3 repeats id 'a'"),
+        Skip("dump.parquet#4", "missing_text", "no string field 'text'"),
+        Skip("dump.parquet#e", "empty", "empty text"),
+    )
+    by_url = read_file(folder, "dump.parquet", IngestConfig(text_field="text", id_field="url"))
+    assert [a.id for a in by_url.articles] == ["dump.parquet#u1", "dump.parquet#u2", "dump.parquet#u3"]
+
+
+def test_parquet_text_of_bytes_and_bad_files(folder: Path) -> None:
+    _parquet(folder / "bytes.parquet", {"text": [GOOD.encode(), b"\x00\x01\x02 binary"], "n": [1, 2]})
+    result = read_file(folder, "bytes.parquet", IngestConfig())
+    assert [(a.id, a.text) for a in result.articles] == [("bytes.parquet#1", GOOD)]
+    assert result.skips == (Skip("bytes.parquet:2", "binary", "control bytes in the first 8 KiB"),)
+    _parquet(folder / "other.parquet", {"body": [GOOD]})
+    _parquet(folder / "ints.parquet", {"text": [1, 2]})
+    raw = _parquet(folder / "cut.parquet", {"text": [GOOD] * 50})
+    (folder / "cut.parquet").write_bytes(raw[: len(raw) // 2])
+    (folder / "empty.parquet").write_bytes(b"")
+    details = {
+        name: [(s.reason, s.detail) for s in read_file(folder, name, IngestConfig()).skips]
+        for name in ("other.parquet", "ints.parquet", "empty.parquet")
+    }
+    assert details == {
+        "other.parquet": [("missing_text", "no column 'text'")],
+        "ints.parquet": [("missing_text", "column 'text' holds int64, not text")],
+        "empty.parquet": [("empty", "")],
+    }
+    assert _reasons(folder, "cut.parquet") == ["malformed_parquet"]
+
+
+def test_parquet_limit_counts_the_unpacked_text(folder: Path) -> None:
+    """--max-file-mb holds the uncompressed size of the text and id columns, read from the file's
+    metadata before any row is: a small file of repetitive text can hold far more."""
+    raw = _parquet(folder / "big.parquet", {"text": [f"{i} {GOOD * 40}" for i in range(40)], "id": list(range(40))})
+    assert len(raw) < 50_000
+    (skip,) = read_file(folder, "big.parquet", IngestConfig(max_file_bytes=50_000)).skips
+    assert skip.reason == "too_large"
+    assert skip.detail.endswith("bytes in columns text, id > limit 50000")
+    assert len(read_file(folder, "big.parquet", IngestConfig()).articles) == 40
+    # One text in 1,000 rows: 3 KB in the metadata, 3.5 MB of text.
+    raw = _parquet(folder / "same.parquet", {"text": [GOOD * 40] * 1000})
+    assert len(raw) < 20_000
+    (skip,) = read_file(folder, "same.parquet", IngestConfig(max_file_bytes=1_000_000)).skips
+    assert (skip.reason, skip.detail) == ("too_large", f"{len(GOOD) * 40_000} bytes > limit 1000000")
+
+
+def test_parquet_without_pyarrow_is_unsupported(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _parquet(folder / "dump.parquet", {"text": [GOOD]})
+    monkeypatch.setattr("dedup.ingest.parquet_readable", lambda: False)
+    assert read_file(folder, "dump.parquet", IngestConfig()).skips == (
+        Skip("dump.parquet", "unsupported_type", "reading Parquet needs pyarrow: pip install 'dedup[parquet]'"),
+    )
+    assert parquet_readable.__wrapped__()  # installed here: the tests need the parquet extra

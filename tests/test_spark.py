@@ -237,8 +237,14 @@ def test_a_folder_given_as_a_uri_is_read_by_spark_with_the_local_reports(spark: 
 
 
 def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark: object, tmp_path: Path) -> None:
-    """Odd names, nested folders, gzip, bad and too large files: the same reports and skips as a
-    local scan; names starting with "_" are hidden from Spark (its rule), "." from both."""
+    """Odd names, nested folders, gzip, Zstandard, Parquet, bad and too large files: the same
+    reports and skips as a local scan; names starting with "_" are hidden from Spark (its rule),
+    "." from both."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dedup.ingest import compress
+
     src = tmp_path / "in"
     (src / "sub dir" / "ü").mkdir(parents=True)
     text = "Paragraph {} of the article says something long enough to be indexed here today.\n\n"
@@ -247,6 +253,9 @@ def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark:
     (src / "sub dir" / "ü" / "ç%20#x.md").write_text(article, encoding="utf-8")
     (src / "sub dir" / "c[1].txt.gz").write_bytes(gzip.compress(article.encode()))
     (src / "big.txt").write_text(article * 40, encoding="utf-8")
+    (src / "d.md.zst").write_bytes(compress(article.encode(), "zstd"))
+    pq.write_table(pa.table({"text": [article, "Short."]}), src / "rows.parquet")
+    pq.write_table(pa.table({"text": [article * 40]}), src / "wide.parquet")  # small on disk, too large
     (src / "b.txt").write_bytes(b"\x00\x00binary")
     (src / "notes.pdf").write_bytes(b"%PDF-1.4")
     (src / "scan.pdf").write_bytes(b"%PDF-1.4" + b"x" * 9000)  # unsupported before too large, like a local run
@@ -263,14 +272,22 @@ def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark:
         assert (tmp_path / "remote" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     skips = [sorted(line for line in r.output.splitlines() if line.startswith("skipped")) for r in (local, remote)]
     assert skips[1] == skips[0]
-    assert skips[0] == [
+    assert skips[0][:4] == [
         "skipped b.txt (binary: control bytes in the first 8 KiB)",
         f"skipped big.txt (too_large: {len(article.encode()) * 40} bytes > limit 5242)",
-        "skipped notes.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl)",
-        "skipped scan.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl)",
+        "skipped notes.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl/.parquet)",
+        "skipped scan.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl/.parquet)",
     ]
+    # The column's size in the file's metadata (the text, and a few bytes pyarrow's version sets).
+    assert re.fullmatch(r"skipped wide\.parquet \(too_large: 130\d\d bytes in columns text > limit 5242\)", skips[0][4])
     clusters = _rows(tmp_path / "remote" / "clusters.csv")
-    assert sorted(row["path"] for row in clusters) == ["a b.txt", "sub dir/c[1].txt.gz", "sub dir/ü/ç%20#x.md"]
+    assert sorted(row["path"] for row in clusters) == [
+        "a b.txt",
+        "d.md.zst",
+        "rows.parquet#1",
+        "sub dir/c[1].txt.gz",
+        "sub dir/ü/ç%20#x.md",
+    ]
 
 
 def test_eval_of_a_uri_on_spark_gives_the_local_metrics(spark: object, tmp_path: Path) -> None:
