@@ -348,25 +348,20 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
 
     - skipped as ``unsupported_type``, in a format this version reads (or, for Parquet, since
       pyarrow was installed);
-    - skipped as ``too_large`` while ``--max-file-mb`` grew since the last run, where the file
-      could now fit (its size on disk says so, or, compressed or Parquet, says nothing);
-    - read while ``--max-file-mb`` shrank, where the file may be over it now (the same test).
+    - skipped as ``too_large`` while ``--max-file-mb`` changed since the last run: it may fit now,
+      and its skip names the limit (a file too large on disk is not opened);
+    - read while ``--max-file-mb`` shrank, where the file may be over it now: larger on disk, or
+      compressed or Parquet (the size on disk does not tell).
 
     A store made before the last run's limit was kept knows nothing of it: its ``too_large``
-    files that could fit are read once, and of the files it read only those larger on disk.
+    files are read once, and of the files it read only those larger on disk.
     """
     limit = cfg.ingest.max_file_bytes
     last = store.get_state(_READ_LIMIT)
     skipped = store.file_skips()
-    grew = last is None or limit > last
-    stale = set()
-    for path, reason in skipped.items():
-        if reason == REASON_UNSUPPORTED and unsupported(path) is None:
-            stale.add(path)
-        elif reason == REASON_TOO_LARGE and grew and path in stored:
-            fits = not size_is_content(path) or stored[path][0] <= limit
-            if fits:
-                stale.add(path)
+    newly_read = {p for p, reason in skipped.items() if reason == REASON_UNSUPPORTED and unsupported(p) is None}
+    limited = {p for p, reason in skipped.items() if reason == REASON_TOO_LARGE and last != limit}
+    stale = newly_read | (limited & stored.keys())
     if last is None or limit < last:
         for path, (size, _) in stored.items():
             if path not in skipped and (size > limit or (last is not None and not size_is_content(path))):

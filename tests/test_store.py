@@ -1239,10 +1239,10 @@ def test_a_run_reads_again_what_its_options_or_version_read_otherwise(
     readable = {"now": False}
     monkeypatch.setattr("dedup.ingest.parquet_readable", lambda: readable["now"])
     files = sum(1 for f in folder.rglob("*") if f.is_file())
-    nights = [("0.1", False, 0), ("1", True, 3), ("0.1", True, 4), ("0.1", True, 0), ("0.1", True, 1)]
+    nights = [("0.1", False, 0), ("1", True, 3), ("0.1", True, 4), ("0.1", True, 0), ("0.1", True, 2)]
     for night, (limit, pyarrow_there, changed) in enumerate(nights):
         readable["now"] = pyarrow_there
-        if night == 4:  # a store from before the limit was kept: its too large compressed file is read once
+        if night == 4:  # a store from before the limit was kept: its too large files are read once
             with sqlite3.connect(store) as db:
                 db.execute("DELETE FROM state WHERE key = 'max_file_bytes'")
             db.close()
