@@ -11,6 +11,7 @@ import functools
 import gc
 import hashlib
 import itertools
+import os
 import sys
 import time
 from array import array
@@ -48,11 +49,14 @@ from dedup.index import (
 from dedup.ingest import (
     REASON_TOO_LARGE,
     FileResult,
+    InputFormat,
     bad_names,
     bytes_sha1s,
+    detect_format,
     discover_files,
     read_file,
     read_file_bytes,
+    size_is_content,
     unsupported,
 )
 from dedup.records import (
@@ -84,6 +88,11 @@ SkipHook = Callable[[Skip], None]
 # 11.4-11.9 s against 12.3-12.4 s per scan, peak PSS 983-1016 MB against 1069-1101 MB (fewer,
 # larger batches for the main process to fold in and keep); 256 was no faster.
 _FILES_PER_TASK = 128
+# A file of many records (JSON, JSONL, Parquet) weighs its likely content in bytes (five times its
+# size when compressed or Parquet): a task takes no more files once they weigh this much. Eight
+# Parquet shards of 10,000 articles (46 MB of text) made one task, read by one worker.
+_TASK_RECORD_BYTES = 2 << 20
+_RECORD_FORMATS = (InputFormat.JSON, InputFormat.JSONL, InputFormat.PARQUET)
 _VERIFY_CHUNK = 5_000
 _SIG_ROWS_PER_READ = 16  # signature rows read at once from the spilled rows (16 x 4 bytes per paragraph)
 _PAIRS_PER_PASS = 32_768  # pairs whose estimates are counted together (see _jaccard_at_least)
@@ -366,9 +375,35 @@ def _sort_articles(corpus: Corpus) -> None:
     corpus.occ_uid, corpus.occ_index, corpus.occ_chars, corpus.occ_start = occ_uid, occ_index, occ_chars, occ_start
 
 
+def _record_bytes(root: Path, rel: str) -> int:
+    """What a file of many records weighs in a read task (see ``_TASK_RECORD_BYTES``); 0 for
+    another file (not even stat-ed), or one that cannot be."""
+    if detect_format(rel)[0] not in _RECORD_FORMATS:
+        return 0
+    try:
+        size = os.stat(os.path.join(root, rel)).st_size
+    except OSError:
+        return 0
+    return size if size_is_content(rel) else 5 * size
+
+
 def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch]:
-    for i in range(0, len(paths), _FILES_PER_TASK):
-        yield _Batch(str(root), tuple(paths[i : i + _FILES_PER_TASK]), cfg)
+    """Read tasks of consecutive files: up to ``_FILES_PER_TASK``, fewer where files of many
+    records weigh ``_TASK_RECORD_BYTES`` (one such file larger than that is a task of its own)."""
+    task: list[str] = []
+    weight = 0
+    for rel in paths:
+        size = _record_bytes(root, rel)
+        if task and weight + size > _TASK_RECORD_BYTES:
+            yield _Batch(str(root), tuple(task), cfg)
+            task, weight = [], 0
+        task.append(rel)
+        weight += size
+        if len(task) == _FILES_PER_TASK:
+            yield _Batch(str(root), tuple(task), cfg)
+            task, weight = [], 0
+    if task:
+        yield _Batch(str(root), tuple(task), cfg)
 
 
 _TRIM_BYTES = 16 << 20  # results from this size on give their parts' heap pages back (16 ms a call)

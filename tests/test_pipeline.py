@@ -798,3 +798,28 @@ def test_words_sorted_before_the_chunks_give_the_same_edges(
         return _edge_fields(found)
 
     assert edges(0) == edges(10**9)
+
+
+def test_read_tasks_hold_fewer_files_of_many_records(tmp_path: Path) -> None:
+    """A read task takes up to 128 files, fewer where JSON, JSONL or Parquet files weigh 2 MB of
+    likely content (five times the size of a compressed one): eight shards are eight tasks that
+    two workers share, not one task one worker reads."""
+    import gzip
+
+    mb = 1 << 20
+    sizes = {"a.jsonl": 1.5 * mb, "b.jsonl": 0.3 * mb, "c.jsonl": 0.3 * mb, "d.jsonl.gz": 0.1 * mb, "e.json": 3 * mb}
+    for name, size in sizes.items():
+        raw = b"x" * int(size)
+        (tmp_path / name).write_bytes(gzip.compress(raw, compresslevel=0) if name.endswith(".gz") else raw)
+    texts = [f"t{i:03d}.txt" for i in range(130)]
+    for name in texts:
+        (tmp_path / name).write_text("words")
+    paths = sorted([*sizes, *texts])
+    batches = [b.paths for b in pipeline._iter_batches(tmp_path, paths, build_config())]
+    assert batches == [
+        ("a.jsonl", "b.jsonl"),
+        ("c.jsonl", "d.jsonl.gz"),
+        ("e.json",),
+        tuple(texts[:128]),
+        tuple(texts[128:]),
+    ]
