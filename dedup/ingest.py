@@ -16,6 +16,7 @@ import io
 import json
 import lzma
 import os
+import pickle
 import re
 import stat
 import zlib
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from dedup.config import IngestConfig
 from dedup.records import Article, Skip
@@ -552,10 +553,14 @@ def parquet_records(rel: str, data: bytes, cfg: IngestConfig, skips: list[Skip])
 
     field, id_field = cfg.text_field, cfg.id_field
     try:
-        names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
+        schema = pq.ParquetFile(io.BytesIO(data)).schema_arrow
+        names = schema.names
         if field not in names:
             raise SkipFile(REASON_MISSING_TEXT, f"no column {field!r}")
-        parquet = pq.ParquetFile(io.BytesIO(data), read_dictionary=[field])
+        kind = schema.field(field).type
+        flat = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
+        flat = flat or pa.types.is_large_binary(kind)
+        parquet = pq.ParquetFile(io.BytesIO(data), read_dictionary=[field] if flat else None)
         wanted = [field, *([id_field] if id_field in names and id_field != field else [])]
         meta = parquet.metadata
         size = 0
@@ -569,36 +574,88 @@ def parquet_records(rel: str, data: bytes, cfg: IngestConfig, skips: list[Skip])
                 REASON_TOO_LARGE, f"{size} bytes in columns {', '.join(wanted)} > limit {cfg.max_file_bytes}"
             )
         table = parquet.read(columns=wanted)
-    except (pa.ArrowException, OSError, ValueError) as exc:
+        column = table.column(field)
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            size = sum(pc.sum(pc.take(pc.binary_length(c.dictionary), c.indices)).as_py() or 0 for c in column.chunks)
+            _within(size, cfg.max_file_bytes)
+            kind = kind.value_type
+            column = column.cast(kind)
+        is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+        is_bytes = pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind)
+        if not (is_text or is_bytes):
+            raise SkipFile(REASON_MISSING_TEXT, f"column {field!r} holds {kind}, not text")
+        values = column.to_pylist()
+        ids = table.column(id_field).to_pylist() if len(wanted) > 1 else [None] * len(values)
+    except (pa.ArrowException, OSError, ValueError, LookupError, TypeError) as exc:
+        # Damaged files fail anywhere from the footer to the values (text that is not UTF-8).
         raise SkipFile(REASON_MALFORMED_PARQUET, (str(exc) or type(exc).__name__).splitlines()[0]) from None
-    column = table.column(field)
-    kind = column.type
-    if pa.types.is_dictionary(kind):
-        size = sum(pc.sum(pc.take(pc.binary_length(c.dictionary), c.indices)).as_py() or 0 for c in column.chunks)
-        _within(size, cfg.max_file_bytes)
-        kind = kind.value_type
-        column = column.cast(kind)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        texts: list[object] = column.to_pylist()
-    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind):
+    texts: list[object] = values
+    if is_bytes:
         texts = []
-        for row, value in enumerate(column.to_pylist(), start=1):
+        for row, value in enumerate(values, start=1):
             try:
                 texts.append(value if value is None else decode_bytes(value))
             except SkipFile as skip:
                 texts.append(_UNDECODED)
                 skips.append(Skip(f"{rel}:{row}", skip.reason, skip.detail))
-    else:
-        raise SkipFile(REASON_MISSING_TEXT, f"column {field!r} holds {kind}, not text")
-    ids = table.column(id_field).to_pylist() if len(wanted) > 1 else [None] * len(texts)
     return [
-        (str(row), {field: text, id_field: rid})
+        (str(row), {id_field: rid, field: text})  # the text, where both name one column
         for row, (text, rid) in enumerate(zip(texts, ids, strict=True), start=1)
         if text is not _UNDECODED
     ]
 
 
 _UNDECODED = object()
+
+
+def _parquet_task(rel: str, data: bytes, cfg: IngestConfig) -> tuple[list[str], list[object], list[object], list[Skip]]:
+    """:func:`parquet_records` as flat lists (rows, texts, ids), which pickle faster than a dict
+    per row."""
+    skips: list[Skip] = []
+    records = parquet_records(rel, data, cfg, skips)
+    field, id_field = cfg.text_field, cfg.id_field
+    rows = [row for row, _ in records]
+    texts = [record[field] for _, record in records]  # type: ignore[index]
+    ids = [record[id_field] for _, record in records]  # type: ignore[index]
+    return rows, texts, ids, skips
+
+
+def _in_child(task: Callable[..., Any], *args: object) -> Any:
+    """``task(*args)`` in a forked child process, its result (or :class:`SkipFile`) sent back
+    pickled: pyarrow's C++ code ends the whole process (``std::terminate``) on some damaged Parquet
+    files, which would end the run with it; a child that dies so makes the file a
+    ``malformed_parquet`` skip. The child's pages are the worker's, shared until written; a
+    Parquet file holds many articles, so the fork costs little per article."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 0
+        try:
+            os.close(read_end)
+            devnull = os.open(os.devnull, os.O_WRONLY)  # what the C++ code prints as it ends the child
+            os.dup2(devnull, 2)
+            try:
+                outcome: tuple[str, object] = ("ok", task(*args))
+            except SkipFile as skip:
+                outcome = ("skip", (skip.reason, skip.detail))
+            with os.fdopen(write_end, "wb") as out:
+                pickle.dump(outcome, out, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        sent = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not sent or status != 0:
+        how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.waitstatus_to_exitcode(status)}"
+        raise SkipFile(REASON_MALFORMED_PARQUET, f"the Parquet reader failed on it ({how})")
+    kind, value = pickle.loads(sent)
+    if kind == "skip":
+        raise SkipFile(*value)
+    return value
 
 
 def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]) -> FileResult:
@@ -613,7 +670,13 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
         if fmt is InputFormat.PARQUET:
             if not data:
                 raise SkipFile(REASON_EMPTY)
-            articles = _records(rel, parquet_records(rel, data, cfg, skips), cfg, skips)
+            rows, texts, ids, row_skips = _in_child(_parquet_task, rel, data, cfg)
+            skips.extend(row_skips)
+            fields = (cfg.text_field, cfg.id_field)
+            records = [
+                (row, dict(zip(fields, values, strict=True))) for row, *values in zip(rows, texts, ids, strict=True)
+            ]
+            articles = _records(rel, records, cfg, skips)
             return FileResult(rel, tuple(articles), tuple(skips))
         text = decode_bytes(data)
         if fmt is InputFormat.TEXT:

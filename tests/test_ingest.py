@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -420,3 +421,29 @@ def test_parquet_without_pyarrow_is_unsupported(folder: Path, monkeypatch: pytes
         Skip("dump.parquet", "unsupported_type", "reading Parquet needs pyarrow: pip install 'dedup[parquet]'"),
     )
     assert parquet_readable.__wrapped__()  # installed here: the tests need the parquet extra
+
+
+def test_a_parquet_reader_that_ends_the_process_is_a_skip(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyarrow's C++ code ends the process (``std::terminate``, SIGABRT) on some damaged files: the
+    file is read in a forked child, whose death makes it a skip; the reader goes on."""
+    _parquet(folder / "bad.parquet", {"text": [GOOD]})
+    monkeypatch.setattr("dedup.ingest.parquet_records", lambda *args: os.abort())
+    assert read_file(folder, "bad.parquet", IngestConfig()).skips == (
+        Skip("bad.parquet", "malformed_parquet", "the Parquet reader failed on it (signal 6)"),
+    )
+    assert read_file(folder, "good.txt", IngestConfig()).articles
+
+
+def test_damaged_parquet_files_are_skips(folder: Path) -> None:
+    """Bytes changed at random in a Parquet file: every outcome is articles or a skip."""
+    raw = _parquet(folder / "ok.parquet", {"id": list(range(30)), "text": [f"{i} {GOOD}" for i in range(30)]})
+    rng = random.Random(3)
+    reasons = set()
+    for k in range(60):
+        damaged = bytearray(raw)
+        for _ in range(rng.choice([1, 5, 20])):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        result = read_file_bytes(f"d{k}.parquet", bytes(damaged), IngestConfig())
+        reasons.update(s.reason for s in result.skips)
+        assert result.articles or result.skips
+    assert "malformed_parquet" in reasons
