@@ -259,6 +259,13 @@ def _records(
     return compress(data, codec)
 
 
+_PARQUET_WRITES = {c: c for c in ("snappy", "gzip", "brotli", "lz4", "zstd")} | {
+    "uncompressed": "none",
+    "lz4_raw": "lz4",
+}
+"""The codec pyarrow writes for each codec a Parquet file's metadata names (another one: Snappy)."""
+
+
 def _parquet_rows(raw: bytes, rel: str, kept: dict[str, str], cfg: DedupConfig, replace: bool) -> bytes:
     """A Parquet file (its bytes ``raw``) with the kept rows only, every column kept, written with
     the compression of its first column (``replace``: the text column holds the stripped texts)."""
@@ -283,9 +290,9 @@ def _parquet_rows(raw: bytes, rel: str, kept: dict[str, str], cfg: DedupConfig, 
         texts = [kept[rows[r]] for r in sorted(rows)]
         table = table.set_column(at, table.schema.field(at), pa.array(texts).cast(table.schema.field(at).type))
     meta = parquet.metadata
-    compression = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
+    found = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
     out = io.BytesIO()
-    pq.write_table(table, out, compression=compression if compression != "uncompressed" else "none")
+    pq.write_table(table, out, compression=_PARQUET_WRITES.get(found, "snappy"))
     return compress(out.getvalue(), codec)
 
 

@@ -374,7 +374,7 @@ def test_clean_of_parquet_and_compressed_files(tmp_path: Path) -> None:
         "text": [(src / "a02.txt").read_text(), unique[0], "Other."],
         "url": ["u1", "u2", "u3"],
     }
-    pq.write_table(pa.table(rows), src / "feed.parquet")
+    pq.write_table(pa.table(rows), src / "feed.parquet", compression="zstd")
     records = [
         {"id": "z1", "text": (src / "a03.txt").read_text()},
         {"id": "z2", "text": unique[1]},
@@ -397,6 +397,7 @@ def test_clean_of_parquet_and_compressed_files(tmp_path: Path) -> None:
         table = pq.read_table(out / "feed.parquet")
         assert table.to_pylist() == [{"id": "p2", "text": stripped[0], "url": "u2"}]
         assert table.schema == pq.read_schema(src / "feed.parquet")
+        assert pq.ParquetFile(out / "feed.parquet").metadata.row_group(0).column(0).compression == "ZSTD"
         import zstandard
 
         lines = zstandard.ZstdDecompressor().decompress((out / "z.jsonl.zst").read_bytes()).decode().splitlines()
