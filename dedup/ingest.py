@@ -536,7 +536,22 @@ def unsupported(rel: str) -> Skip | None:
 
 def parquet_records(rel: str, data: bytes, cfg: IngestConfig, skips: list[Skip]) -> list[tuple[str, object]]:
     """``(row number, {text field: text, id field: id})`` of every row of a Parquet file (its
-    bytes), as :func:`_records` takes a JSONL file's lines; rows counted from 1.
+    bytes), as :func:`_records` takes a JSONL file's lines; rows counted from 1 (see
+    :func:`_parquet_columns`)."""
+    return _as_records(cfg, *_parquet_columns(rel, data, cfg, skips))
+
+
+def _as_records(cfg: IngestConfig, rows: list[str], texts: list[object], ids: list[object]) -> list[tuple[str, object]]:
+    """Parquet rows as JSON records (the text wins where both fields name one column)."""
+    field, id_field = cfg.text_field, cfg.id_field
+    return [(row, {id_field: rid, field: text}) for row, text, rid in zip(rows, texts, ids, strict=True)]
+
+
+def _parquet_columns(
+    rel: str, data: bytes, cfg: IngestConfig, skips: list[Skip]
+) -> tuple[list[str], list[object], list[object]]:
+    """The row numbers, texts and ids of a Parquet file's rows (flat lists: they pickle faster
+    than a record per row).
 
     Only the text and id columns are read (pyarrow). ``--max-file-mb`` holds their size in the
     file's metadata before they are read, then the text's own size, counted while the text column
@@ -599,26 +614,18 @@ def parquet_records(rel: str, data: bytes, cfg: IngestConfig, skips: list[Skip])
             except SkipFile as skip:
                 texts.append(_UNDECODED)
                 skips.append(Skip(f"{rel}:{row}", skip.reason, skip.detail))
-    return [
-        (str(row), {id_field: rid, field: text})  # the text, where both name one column
-        for row, (text, rid) in enumerate(zip(texts, ids, strict=True), start=1)
-        if text is not _UNDECODED
-    ]
+    kept = [k for k, text in enumerate(texts) if text is not _UNDECODED]
+    return [str(k + 1) for k in kept], [texts[k] for k in kept], [ids[k] for k in kept]
 
 
 _UNDECODED = object()
 
 
-def _parquet_task(rel: str, data: bytes, cfg: IngestConfig) -> tuple[list[str], list[object], list[object], list[Skip]]:
-    """:func:`parquet_records` as flat lists (rows, texts, ids), which pickle faster than a dict
-    per row."""
+def _parquet_task(
+    rel: str, data: bytes, cfg: IngestConfig
+) -> tuple[tuple[list[str], list[object], list[object]], list[Skip]]:
     skips: list[Skip] = []
-    records = parquet_records(rel, data, cfg, skips)
-    field, id_field = cfg.text_field, cfg.id_field
-    rows = [row for row, _ in records]
-    texts = [record[field] for _, record in records]  # type: ignore[index]
-    ids = [record[id_field] for _, record in records]  # type: ignore[index]
-    return rows, texts, ids, skips
+    return _parquet_columns(rel, data, cfg, skips), skips
 
 
 def _in_child(task: Callable[..., Any], *args: object) -> Any:
@@ -670,13 +677,9 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
         if fmt is InputFormat.PARQUET:
             if not data:
                 raise SkipFile(REASON_EMPTY)
-            rows, texts, ids, row_skips = _in_child(_parquet_task, rel, data, cfg)
+            columns, row_skips = _in_child(_parquet_task, rel, data, cfg)
             skips.extend(row_skips)
-            fields = (cfg.text_field, cfg.id_field)
-            records = [
-                (row, dict(zip(fields, values, strict=True))) for row, *values in zip(rows, texts, ids, strict=True)
-            ]
-            articles = _records(rel, records, cfg, skips)
+            articles = _records(rel, _as_records(cfg, *columns), cfg, skips)
             return FileResult(rel, tuple(articles), tuple(skips))
         text = decode_bytes(data)
         if fmt is InputFormat.TEXT:

@@ -374,6 +374,9 @@ def test_parquet_rows_are_articles(folder: Path) -> None:
     )
     by_url = read_file(folder, "dump.parquet", IngestConfig(text_field="text", id_field="url"))
     assert [a.id for a in by_url.articles] == ["dump.parquet#u1", "dump.parquet#u2", "dump.parquet#u3"]
+    # One column for both, as a JSONL record's one field: the text is the id too.
+    same = read_file(folder, "dump.parquet", IngestConfig(text_field="text", id_field="text"))
+    assert [a.text for a in same.articles] == [GOOD, "Second " + GOOD, "Repeat " + GOOD]
 
 
 def test_parquet_text_of_bytes_and_bad_files(folder: Path) -> None:
@@ -427,7 +430,7 @@ def test_a_parquet_reader_that_ends_the_process_is_a_skip(folder: Path, monkeypa
     """pyarrow's C++ code ends the process (``std::terminate``, SIGABRT) on some damaged files: the
     file is read in a forked child, whose death makes it a skip; the reader goes on."""
     _parquet(folder / "bad.parquet", {"text": [GOOD]})
-    monkeypatch.setattr("dedup.ingest.parquet_records", lambda *args: os.abort())
+    monkeypatch.setattr("dedup.ingest._parquet_columns", lambda *args: os.abort())
     assert read_file(folder, "bad.parquet", IngestConfig()).skips == (
         Skip("bad.parquet", "malformed_parquet", "the Parquet reader failed on it (signal 6)"),
     )
