@@ -19,9 +19,12 @@ from dedup.config import DedupConfig
 from dedup.ingest import (
     FileResult,
     InputFormat,
+    SkipFile,
     compress,
+    decode_bytes,
     decompress,
     detect_format,
+    jsonl_lines,
     load_json,
     parquet_records,
     read_file,
@@ -231,7 +234,11 @@ def _records(
     ``replace``: their text field holds the (stripped) text, else each record is written as it was
     (an HTML field stays HTML)."""
     codec = detect_format(rel)[1]
-    text = decompress(raw, codec, len(raw) + cfg.ingest.max_file_bytes).decode("utf-8", errors="replace")
+    data = decompress(raw, codec, len(raw) + cfg.ingest.max_file_bytes)
+    try:  # decoded as it was read: a file in a legacy encoding keeps its characters
+        text = decode_bytes(data)
+    except SkipFile:
+        text = data.decode("utf-8", errors="replace")
     field = cfg.ingest.text_field
     records = _KeptRecords(rel, kept, cfg)
 
@@ -240,7 +247,7 @@ def _records(
 
     if fmt is InputFormat.JSONL:
         lines = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
+        for lineno, line in jsonl_lines(text):
             try:
                 record = load_json(line)
             except ValueError:

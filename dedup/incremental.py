@@ -27,7 +27,9 @@ from dedup.cluster import stable_id
 from dedup.config import DedupConfig, Engine
 from dedup.errors import ConfigError, InputError
 from dedup.ingest import (
+    READER_VERSION,
     REASON_BAD_NAME,
+    REASON_MALFORMED_JSON,
     REASON_TOO_LARGE,
     REASON_UNSUPPORTED,
     bytes_sha1s,
@@ -340,6 +342,8 @@ def kept_clean_plan(store: Store, cfg: DedupConfig) -> CleanPlan | None:
 
 _READ_LIMIT = "max_file_bytes"
 """State key: the ``--max-file-mb`` (in bytes) of the last run."""
+_READER = "reader_version"
+"""State key: the :data:`~dedup.ingest.READER_VERSION` of the last run."""
 
 
 def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: DedupConfig) -> set[str]:
@@ -353,8 +357,12 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
     - read while ``--max-file-mb`` shrank, where the file may be over it now: larger on disk, or
       compressed or Parquet (the size on disk does not tell).
 
+    - with a record skipped as ``malformed_json`` while the store was made by a reader of another
+      :data:`~dedup.ingest.READER_VERSION` (one that cut JSONL lines elsewhere).
+
     A store made before the last run's limit was kept knows nothing of it: its ``too_large``
-    files are read once, and of the files it read only those larger on disk.
+    files are read once, and of the files it read only those larger on disk. One made before the
+    reader's version was kept reads its files with malformed records once.
     """
     limit = cfg.ingest.max_file_bytes
     last = store.get_state(_READ_LIMIT)
@@ -362,6 +370,8 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
     newly_read = {p for p, reason in skipped.items() if reason == REASON_UNSUPPORTED and unsupported(p) is None}
     limited = {p for p, reason in skipped.items() if reason == REASON_TOO_LARGE and last != limit}
     stale = newly_read | (limited & stored.keys())
+    if store.get_state(_READER) != READER_VERSION:
+        stale |= store.files_with_record_skips(REASON_MALFORMED_JSON) & stored.keys()
     if last is None or limit < last:
         for path, (size, _) in stored.items():
             if path not in skipped and (size > limit or (last is not None and not size_is_content(path))):
@@ -646,6 +656,7 @@ def _index_folder(
             store.touch_files(unseen, when)
             store.set_state(_LISTING_SKIPS, listing_skips)
             store.set_state(_READ_LIMIT, cfg.ingest.max_file_bytes)
+            store.set_state(_READER, READER_VERSION)
             store.set_state("last_run", when)
             if need_result and before_commit is not None:
                 before_commit(None, changes)
@@ -721,6 +732,7 @@ def _index_folder(
         store.set_state("groups", groups_seen)
         store.set_state(_LISTING_SKIPS, listing_skips)
         store.set_state(_READ_LIMIT, cfg.ingest.max_file_bytes)
+        store.set_state(_READER, READER_VERSION)
         store.set_state("last_run", when)
         kept_stats = dataclasses.replace(result.stats, seconds={})
         summary = {

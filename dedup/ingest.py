@@ -414,6 +414,33 @@ def load_json(text: str) -> object:
         raise _TooDeep from None
 
 
+READER_VERSION = 2
+"""Bumped when a file this version reads gives other articles or skips than the earlier version
+gave: a nightly run reads again the stored files that may differ (see
+:func:`dedup.incremental._stale_outcomes`). 2: JSONL lines end at line feeds and carriage returns
+only (records holding a raw U+2028 or U+0085 were cut there, and lost as ``malformed_json``)."""
+
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a JSONL text, numbered from 1, stripped of surrounding whitespace.
+
+    A line ends at a line feed, a carriage return or both, as JSON Lines says; not where
+    :meth:`str.splitlines` would also cut it: U+2028, U+2029 and U+0085 may stand unescaped in a
+    JSON string (``json.dumps(..., ensure_ascii=False)`` writes them so, and scraped text holds
+    them), and cutting there turned one record into malformed pieces.
+
+    >>> list(jsonl_lines('{"t": "a\u2028b"}\r\n\n {"t": "c"}\x85\n'))
+    [(1, '{"t": "a\u2028b"}'), (3, '{"t": "c"}')]
+    """
+    lines = _LINE_END.split(text) if "\r" in text else text.split("\n")
+    for lineno, line in enumerate(lines, start=1):
+        line = line.strip()
+        if line:
+            yield lineno, line
+
+
 def _json_error(exc: ValueError) -> str:
     return "nested too deeply" if isinstance(exc, _TooDeep) else exc.__class__.__name__
 
@@ -688,9 +715,7 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
             articles = [Article(rel, extract_html(text))]
         elif fmt is InputFormat.JSONL:
             items: list[tuple[str, object]] = []
-            for lineno, line in enumerate(text.splitlines(), start=1):
-                if not line.strip():
-                    continue
+            for lineno, line in jsonl_lines(text):
                 try:
                     items.append((str(lineno), load_json(line)))
                 except ValueError as exc:
@@ -716,6 +741,7 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
 
 
 __all__ = [
+    "READER_VERSION",
     "SKIP_REASONS",
     "FileResult",
     "InputFormat",
@@ -727,6 +753,7 @@ __all__ = [
     "detect_format",
     "discover_files",
     "extract_html",
+    "jsonl_lines",
     "load_json",
     "parquet_readable",
     "parquet_records",

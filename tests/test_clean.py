@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dedup.cli import EXIT_LOCKED, EXIT_USAGE, app
+from dedup.ingest import decode_bytes
 
 BOILER = "Disclaimer: this article is for information only and is not medical advice, ask a doctor first."
 
@@ -181,6 +182,28 @@ def test_clean_rewrites_jsonl_with_odd_records(tmp_path: Path) -> None:
     }
     manifest = {row["path"]: row["action"] for row in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
     assert manifest["odd.jsonl#x\ufffd"] == "kept"
+
+
+def test_clean_keeps_jsonl_records_holding_line_separators_and_legacy_characters(tmp_path: Path) -> None:
+    """A record holding a raw U+2028 is kept whole, under the id its line gave it; a JSONL file in
+    a legacy encoding is written back in UTF-8 with the characters it was read with (the detected
+    encoding's), not with replacement characters."""
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    rng = random.Random(8)
+    odd = {"text": _para(rng) + "\u2028" + _para(rng), "n": "\x85"}
+    (src / "sep.jsonl").write_text(json.dumps(odd, ensure_ascii=False) + "\n", encoding="utf-8")
+    legacy = [{"text": f"Café crème brûlée {i}: " + _para(rng) + " Déjà vu, naïve façade."} for i in range(3)]
+    (src / "old.jsonl").write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in legacy).encode("cp1252"))
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    result = _run("clean", "--store", str(store), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in (out / "sep.jsonl").read_text(encoding="utf-8").split("\n")[:-1]] == [odd]
+    read = [json.loads(line) for line in decode_bytes((src / "old.jsonl").read_bytes()).splitlines()]
+    assert len(read) == 3 and "\ufffd" not in str(read)
+    assert [json.loads(line) for line in (out / "old.jsonl").read_text(encoding="utf-8").split("\n")[:-1]] == read
+    manifest = {row["path"]: row["action"] for row in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
+    assert manifest == {"sep.jsonl#1": "kept", **{f"old.jsonl#{i}": "kept" for i in (1, 2, 3)}}
 
 
 def test_clean_through_a_link_replaces_the_folder_it_points_to(tmp_path: Path) -> None:

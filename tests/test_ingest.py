@@ -126,6 +126,25 @@ def test_jsonl_records_and_malformed_line(folder: Path) -> None:
     ]
 
 
+def test_jsonl_lines_end_at_line_feeds_and_carriage_returns_only(folder: Path) -> None:
+    """A record holding a raw U+2028, U+2029 or U+0085 (``json.dumps(..., ensure_ascii=False)``
+    writes them so) is one record: ``str.splitlines`` cut it there into malformed pieces, and the
+    records after it took other line numbers. CR LF and CR end lines too; whitespace around a
+    record is not part of it."""
+    texts = [GOOD + "\u2028" + GOOD, GOOD + "\x85 next", GOOD + "\u2029", GOOD + "y"]
+    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in texts]
+    raw = f"{lines[0]}\r\n{lines[1]}\r{lines[2]}\u2028\n \x85\n{lines[3]}\n"
+    (folder / "feed.jsonl").write_bytes(raw.encode("utf-8"))
+    result = read_file(folder, "feed.jsonl", IngestConfig())
+    assert [(a.id, a.text) for a in result.articles] == [
+        ("feed.jsonl#1", texts[0]),
+        ("feed.jsonl#2", texts[1]),
+        ("feed.jsonl#3", texts[2]),
+        ("feed.jsonl#5", texts[3]),
+    ]
+    assert result.skips == ()
+
+
 def test_jsonl_custom_fields(folder: Path) -> None:
     (folder / "f.jsonl.gz").write_bytes(gzip.compress(json.dumps({"key": "k9", "body": GOOD}).encode()))
     result = read_file(folder, "f.jsonl.gz", IngestConfig(text_field="body", id_field="key"))

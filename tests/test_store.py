@@ -1262,6 +1262,46 @@ def test_a_run_reads_again_what_its_options_or_version_read_otherwise(
         assert ("rows.parquet#1" in articles) == pyarrow_there, night
 
 
+def test_records_an_earlier_reader_cut_are_read_again_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store whose JSONL files were read by a version that cut lines at U+2028 (their records
+    lost as malformed_json) reads those files again, unchanged as they are, once: the next run's
+    reports equal a scan's, and the run after it reads nothing."""
+    from dedup import ingest
+
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    maca = sorted((folder / "maca").iterdir())
+    records = [{"id": "cut", "text": maca[0].read_text(encoding="utf-8").replace("\n", "\u2028", 1)}]
+    records.append({"id": "whole", "text": maca[1].read_text(encoding="utf-8")})
+    feed = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    (folder / "feed.jsonl").write_text(feed, encoding="utf-8")
+    (folder / "plain.jsonl").write_text(json.dumps(records[1]) + "\n", encoding="utf-8")
+
+    def splitlines(text: str) -> object:  # the earlier reader
+        return ((n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip())
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest, "jsonl_lines", splitlines)
+        assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    with Store(store, build_config()) as opened:
+        assert opened.files_with_record_skips("malformed_json") == {"feed.jsonl"}
+    with sqlite3.connect(store) as db:  # a store from before the reader's version was kept
+        db.execute("DELETE FROM state WHERE key = 'reader_version'")
+    db.close()
+    for night, changed in ((1, 1), (2, 0)):
+        run, scan = tmp_path / f"run{night}", tmp_path / f"scan{night}"
+        assert _invoke("index", str(folder), "--store", str(store), "--out", str(run)).exit_code == 0
+        assert json.loads((run / "summary.json").read_text())["changes"]["files_changed"] == changed
+        assert _invoke("scan", str(folder), "--out", str(scan)).exit_code == 0
+        for name in ("pairs.csv", "skipped.csv"):
+            assert (run / name).read_bytes() == (scan / name).read_bytes(), (night, name)
+        assert _memberships(run) == _memberships(scan)
+        articles = [r["path"] for r in _rows(run / "articles.csv")]
+        assert articles == [r["path"] for r in _rows(scan / "articles.csv")]
+        assert "feed.jsonl#cut" in articles
+
+
 def test_a_skip_belongs_to_its_file_whatever_the_name_holds(tmp_path: Path) -> None:
     """A file named with ``#`` or ``:`` keeps its skip, and loses it when it goes (the skip was
     once filed under the name's head, ``page``, and outlived the file)."""
