@@ -441,9 +441,19 @@ def _signals_as_interrupts() -> Iterator[None]:
     there it ends the worker as the default would (only the main process unwinds). Whatever error
     a run meets once it received one of them is taken for its consequence (a Spark JVM stopped by
     the same SIGTERM fails the call under way): the line says it was interrupted.
+
+    A signal that arrives while a finalizer runs (a ``__del__``, a weak reference's callback)
+    raises there, and Python prints and drops what a finalizer raises: the run went on, and once
+    exited 0 with ``Exception ignored ... Terminated`` on stderr. Such a signal is raised again at
+    the run's next progress step (:func:`_check_interrupted`), or when the command returns.
     """
     main = os.getpid()
     _RECEIVED.clear()
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        if not (_RECEIVED and isinstance(info.exc_value, Terminated | KeyboardInterrupt)):
+            previous_hook(info)
 
     def on_signal(signum: int, frame: object) -> None:
         if os.getpid() != main:
@@ -459,15 +469,19 @@ def _signals_as_interrupts() -> Iterator[None]:
             previous[number] = signal.signal(number, on_signal)
         except ValueError:  # not the main thread (an embedding application): its signals stay its own
             break
+    sys.unraisablehook = unraisable
     try:
         yield
+        _check_interrupted()  # a signal a finalizer dropped after the last progress step
     except (KeyboardInterrupt, Terminated) as exc:
         abandon_pools()
         if not _RECEIVED:  # a KeyboardInterrupt raised by other means than the signal
             _RECEIVED.append(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
         raise _interrupted() from None
-    except typer.Exit:
+    except typer.Exit as exc:
         abandon_pools()
+        if _RECEIVED and exc.exit_code != 128 + _RECEIVED[0]:  # not said yet: a finalizer dropped it
+            raise _interrupted() from None
         raise
     except BaseException:
         abandon_pools()  # workers left by a failed run (their results are not wanted) end now
@@ -475,15 +489,23 @@ def _signals_as_interrupts() -> Iterator[None]:
             raise _interrupted() from None
         raise
     finally:
+        sys.unraisablehook = previous_hook
         for number, handler in previous.items():  # None: a handler not set from Python (the default)
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+def _check_interrupted(*_: object) -> None:
+    """Raise the stopping signal the current command received, if a finalizer dropped the
+    exception its handler raised (see :func:`_signals_as_interrupts`); a progress hook."""
+    if _RECEIVED:
+        raise Terminated if _RECEIVED[0] == signal.SIGTERM else KeyboardInterrupt
 
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Any]:
     """A rich progress display on stderr, or a no-op hook when disabled."""
     if not enabled:
-        yield lambda stage, advance, total: None
+        yield _check_interrupted
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -500,6 +522,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
     ) as bar:
 
         def hook(stage: str, advance: int, total: int | None) -> None:
+            _check_interrupted()
             if stage not in tasks:
                 tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
             elif total is not None:

@@ -503,17 +503,24 @@ def test_usable_cpus_follow_the_affinity_mask_and_loky_max_cpu_count(monkeypatch
     assert dedup.cli.usable_cpus() == 1
 
 
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGTERM, then an error"])
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGTERM, then an error", "SIGTERM, in a finalizer"])
 def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
 ) -> None:
     """Ctrl-C, or SIGTERM (``kill``, ``timeout``, systemd), in the middle of an index run: one line,
     exit 130 or 143, the store as the last complete run left it; the handlers are put back after.
     An error that the interrupt causes (a Spark call whose JVM the same SIGTERM stopped) is
-    reported as the interrupt."""
+    reported as the interrupt. A signal handled while a finalizer runs, which drops what it
+    raises, is raised again at the next progress step (the run went on, and exited 0)."""
     import signal
 
     import dedup.incremental
+
+    class Finalized:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs (and raises) within this loop
+                pass
 
     folder, store = tmp_path / "in", tmp_path / "s.sqlite"
     shutil.copytree(SAMPLE / "articles" / "maca", folder / "maca")
@@ -528,6 +535,8 @@ def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
             os.kill(os.getpid(), signal.SIGINT)
         elif signal_name == "SIGTERM":
             os.kill(os.getpid(), signal.SIGTERM)  # the handler raises at the next step
+        elif signal_name == "SIGTERM, in a finalizer":
+            Finalized()  # gone at once: its __del__ runs here
         else:
             try:
                 os.kill(os.getpid(), signal.SIGTERM)
