@@ -8,6 +8,7 @@ of the ``REASON_*`` codes below, and reading goes on.
 from __future__ import annotations
 
 import bz2
+import codecs
 import functools
 import gzip
 import hashlib
@@ -314,14 +315,79 @@ def _read_bytes(path: Path, codec: str | None, limit: int) -> bytes:
         raise SkipFile(REASON_UNREADABLE, exc.strerror or type(exc).__name__) from None
 
 
-def decode_bytes(data: bytes) -> str:
-    """Decode file bytes to text: BOM, then strict UTF-8, then a detected legacy encoding.
+_MULTIBYTE_LEGACY = frozenset(
+    codecs.lookup(name).name
+    for name in (
+        "gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950", "shift_jis", "shift_jis_2004",
+        "shift_jisx0213", "cp932", "euc_jp", "euc_jis_2004", "euc_jisx0213", "iso2022_jp", "iso2022_jp_1",
+        "iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_3", "iso2022_jp_ext", "euc_kr", "cp949", "johab",
+        "iso2022_kr",
+    )
+)  # fmt: skip
+"""The legacy encodings of Chinese, Japanese and Korean: two bytes a character, which often look
+like a valid UTF-8 sequence by chance."""
+
+
+_WEB_LEGACY = frozenset(
+    codecs.lookup(name).name
+    for name in (
+        "cp866", "iso8859_2", "iso8859_3", "iso8859_4", "iso8859_5", "iso8859_6", "iso8859_7", "iso8859_8",
+        "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16", "koi8_r", "koi8_u", "mac_roman",
+        "mac_cyrillic", "cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257",
+        "cp1258", "gbk", "gb18030", "big5", "big5hkscs", "cp950", "euc_jp", "iso2022_jp", "shift_jis", "cp932",
+        "euc_kr", "cp949",
+    )
+)  # fmt: skip
+"""The legacy encodings of the WHATWG Encoding Standard (what a browser decodes a page with)."""
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    """The Python codec of the charset an HTML page declares (``<meta charset>``, ``http-equiv``,
+    in its first 4 KiB), by its WHATWG name (``iso-8859-1`` is windows-1252, ``gb2312`` GB18030,
+    ``shift_jis`` cp932); ``None`` when it declares none, UTF-8 or UTF-16, or a name that is not
+    a browser's legacy encoding (``<meta charset="unicode_escape">`` names a Python codec).
+
+    >>> _declared_encoding(b'<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">')
+    'cp1252'
+    >>> _declared_encoding(b'<meta charset="undefined">'), _declared_encoding(b"<p>none</p>")
+    (None, None)
+    """
+    from w3lib.encoding import html_body_declared_encoding, resolve_encoding
+
+    label = html_body_declared_encoding(data)
+    try:
+        name = codecs.lookup(resolve_encoding(label) or "") if label else None
+    except LookupError:
+        return None
+    return name.name if name is not None and name.name in _WEB_LEGACY else None
+
+
+def _utf8_share(data: bytes) -> float:
+    """Of the non-ASCII characters UTF-8 decoding finds in ``data``, the share that are not
+    replacement characters: near 1 for UTF-8 with a few damaged bytes, 0.1-0.3 for Chinese,
+    Japanese or Korean text in a legacy encoding (its byte pairs look like UTF-8 now and then)."""
+    text = data.decode("utf-8", errors="replace")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    bad = text.count("\ufffd")
+    return (non_ascii - bad) / non_ascii if non_ascii else 1.0
+
+
+def decode_bytes(data: bytes, html: bool = False) -> str:
+    """Decode file bytes to text: BOM, then strict UTF-8, then (``html``) the charset the page
+    declares, then a detected legacy encoding.
+
+    Bytes that hold valid UTF-8 sequences among invalid ones are damaged UTF-8 (``invalid_utf8``:
+    a guessed encoding would garble the valid characters), unless most of their non-ASCII
+    characters are invalid as UTF-8 and the detected encoding is a legacy Chinese, Japanese or
+    Korean one, whose byte pairs look like UTF-8 by chance (such pages were all skipped before).
 
     Raises:
         SkipFile: ``empty``, ``binary``, ``invalid_utf8`` or ``undecodable``.
 
     >>> decode_bytes("café".encode("utf-8"))
     'café'
+    >>> decode_bytes('<meta charset="windows-1251"><p>Кратом'.encode("cp1251"), html=True)[-6:]
+    'Кратом'
     """
     if not data.strip():
         raise SkipFile(REASON_EMPTY)
@@ -336,11 +402,21 @@ def decode_bytes(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if _UTF8_MULTIBYTE.search(data):
-            raise SkipFile(REASON_INVALID_UTF8, f"invalid byte at offset {exc.start}") from None
+        broken = f"invalid byte at offset {exc.start}"
+    declared = _declared_encoding(data) if html else None
+    if declared is not None:
+        try:
+            return data.decode(declared)
+        except UnicodeDecodeError:
+            pass  # a wrong declaration: detected as an undeclared page is
     import charset_normalizer
 
+    damaged = _UTF8_MULTIBYTE.search(data) is not None
+    if damaged and _utf8_share(data) >= 0.5:
+        raise SkipFile(REASON_INVALID_UTF8, broken)
     best = charset_normalizer.from_bytes(data).best()
+    if damaged and (best is None or codecs.lookup(best.encoding).name not in _MULTIBYTE_LEGACY):
+        raise SkipFile(REASON_INVALID_UTF8, broken)
     if best is None:
         raise SkipFile(REASON_UNDECODABLE, "no encoding fits")
     return str(best)
@@ -414,17 +490,19 @@ def load_json(text: str) -> object:
         raise _TooDeep from None
 
 
-READER_VERSION = 2
+READER_VERSION = 3
 """Bumped when a file this version reads gives other articles or skips than the earlier version
 gave: a nightly run reads again the stored files that may differ (see
 :func:`dedup.incremental._stale_outcomes`). 2: JSONL lines end at line feeds and carriage returns
-only (records holding a raw U+2028 or U+0085 were cut there, and lost as ``malformed_json``)."""
+only (records holding a raw U+2028 or U+0085 were cut there, and lost as ``malformed_json``).
+3: an HTML page is decoded with the charset it declares, and Chinese, Japanese or Korean text in
+a legacy encoding is read (it was skipped as ``invalid_utf8``)."""
 
 _LINE_END = re.compile(r"\r\n?|\n")
 
 
 def jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
-    """The non-blank lines of a JSONL text, numbered from 1, stripped of surrounding whitespace.
+    r"""The non-blank lines of a JSONL text, numbered from 1, stripped of surrounding whitespace.
 
     A line ends at a line feed, a carriage return or both, as JSON Lines says; not where
     :meth:`str.splitlines` would also cut it: U+2028, U+2029 and U+0085 may stand unescaped in a
@@ -708,7 +786,7 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
             skips.extend(row_skips)
             articles = _records(rel, _as_records(cfg, *columns), cfg, skips)
             return FileResult(rel, tuple(articles), tuple(skips))
-        text = decode_bytes(data)
+        text = decode_bytes(data, html=fmt is InputFormat.HTML)
         if fmt is InputFormat.TEXT:
             articles = [Article(rel, text)]
         elif fmt is InputFormat.HTML:

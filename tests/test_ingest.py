@@ -64,6 +64,53 @@ def test_legacy_encoding_is_detected(folder: Path) -> None:
     assert "caf" in result.articles[0].text and "Paris" in result.articles[0].text
 
 
+CJK = {
+    "gbk": "卡痛是一种原产于东南亚的植物，近年来因其潜在的健康益处而受到广泛关注。许多人使用它来缓解疼痛。",
+    "big5": "卡痛是一種原產於東南亞的植物，近年來因其潛在的健康益處而受到廣泛關注。許多人使用它來緩解疼痛。",
+    "shift_jis": "クラトムは東南アジア原産の植物で、近年その潜在的な健康効果が注目を集めています。多くの人が使用しています。",
+    "euc_jp": "多くの人が痛みの緩和やエネルギーの向上のために使用していますが、専門家は使用前に医師に相談することを勧めています。",
+    "euc_kr": "크라톰은 동남아시아가 원산지인 식물로, 최근 잠재적인 건강 효과로 주목을 받고 있습니다. 많은 사람들이 사용합니다.",
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(CJK))
+def test_chinese_japanese_and_korean_legacy_encodings_are_read(folder: Path, encoding: str) -> None:
+    """Their byte pairs look like valid UTF-8 now and then, which once made every such file
+    ``invalid_utf8``."""
+    (folder / "cjk.txt").write_bytes(CJK[encoding].encode(encoding))
+    result = read_file(folder, "cjk.txt", IngestConfig())
+    assert (result.skips, [a.text for a in result.articles]) == ((), [CJK[encoding]])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda b: b[:20] + b"\xff" + b[21:], lambda b: b + "Ökonomie".encode("cp1252"), lambda b: b + b"\xc3"],
+)
+def test_damaged_utf8_is_not_taken_for_a_legacy_encoding(folder: Path, damage: object) -> None:
+    """UTF-8 with a few bad bytes stays ``invalid_utf8`` although the detector names an encoding
+    for it (cp932 for this French text with one byte changed): a guess would garble its valid
+    characters."""
+    text = "Le café crème et la crème brûlée sont délicieux. Déjà vu, naïve façade, où est l’hôtel ? C'est très bien."
+    (folder / "fr.txt").write_bytes(damage(text.encode("utf-8")))  # type: ignore[operator]
+    assert _reasons(folder, "fr.txt") == ["invalid_utf8"]
+
+
+def test_an_html_page_is_decoded_with_the_charset_it_declares(folder: Path) -> None:
+    """The declared ISO-8859-2, where the detector says cp1250 and garbles three letters; a page
+    whose bytes its declaration does not decode is detected as an undeclared one."""
+    page = '<html><head><meta charset="{}"></head><body><article><p>{}</p></article></body></html>'
+    polish = "Zażółć gęślą jaźń. Łódź jest pięknym miastem w Polsce, gdzie mieszka wielu ludzi. " * 4
+    (folder / "pl.html").write_bytes(page.format("iso-8859-2", polish).encode("iso-8859-2"))
+    (folder / "pl.txt").write_bytes(polish.encode("iso-8859-2"))  # no declaration: detected
+    french = "Le café crème et la crème brûlée. " * 4
+    (folder / "fr.html").write_bytes(page.format("shift_jis", french).encode("cp1252"))
+    (folder / "fr.txt").write_bytes(french.encode("cp1252"))
+    text = lambda name: read_file(folder, name, IngestConfig()).articles[0].text  # noqa: E731
+    assert text("pl.html") == polish.strip()
+    assert "gęślą" not in text("pl.txt")
+    assert text("fr.html") == text("fr.txt").strip()
+
+
 def test_utf16_with_bom(folder: Path) -> None:
     (folder / "u16.txt").write_bytes("Hello UTF-16 world".encode("utf-16"))
     assert read_file(folder, "u16.txt", IngestConfig()).articles[0].text == "Hello UTF-16 world"

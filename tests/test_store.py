@@ -1262,34 +1262,47 @@ def test_a_run_reads_again_what_its_options_or_version_read_otherwise(
         assert ("rows.parquet#1" in articles) == pyarrow_there, night
 
 
-def test_records_an_earlier_reader_cut_are_read_again_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A store whose JSONL files were read by a version that cut lines at U+2028 (their records
-    lost as malformed_json) reads those files again, unchanged as they are, once: the next run's
-    reports equal a scan's, and the run after it reads nothing."""
+def test_files_an_earlier_reader_read_otherwise_are_read_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store made by an earlier reader (one that cut JSONL lines at U+2028, ignored the charset
+    an HTML page declares, and skipped Chinese text in GBK as invalid_utf8) reads again, unchanged
+    as they are, the files this reader may read otherwise, once: the next run's reports equal a
+    scan's, and the run after it reads nothing."""
     from dedup import ingest
 
     folder, store = tmp_path / "a", tmp_path / "s.sqlite"
     folder.mkdir()
     _copy(["maca"], folder)
     maca = sorted((folder / "maca").iterdir())
-    records = [{"id": "cut", "text": maca[0].read_text(encoding="utf-8").replace("\n", "\u2028", 1)}]
-    records.append({"id": "whole", "text": maca[1].read_text(encoding="utf-8")})
+    texts = [f.read_text(encoding="utf-8") for f in maca if f.suffix == ".txt"]
+    records = [{"id": "cut", "text": texts[0].replace("\n", "\u2028", 1)}, {"id": "whole", "text": texts[1]}]
     feed = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     (folder / "feed.jsonl").write_text(feed, encoding="utf-8")
     (folder / "plain.jsonl").write_text(json.dumps(records[1]) + "\n", encoding="utf-8")
+    chinese = "卡痛是一种原产于东南亚的植物，近年来因其潜在的健康益处而受到广泛关注。许多人使用它来缓解疼痛、提高能量和改善情绪。"
+    (folder / "zh.txt").write_bytes(f"{chinese}\n\n{chinese[::-1]}\n".encode("gbk"))
+    page = '<html><head><meta charset="iso-8859-2"></head><body><article><p>{}</p></article></body></html>'
+    polish = "Zażółć gęślą jaźń. Łódź jest pięknym miastem w Polsce, gdzie mieszka wielu ludzi. "
+    (folder / "pl.html").write_bytes(page.format(polish * 4).encode("iso-8859-2"))  # detected as cp1250
+    pages = sum(1 for f in folder.rglob("*") if ingest.detect_format(f.name)[0] is ingest.InputFormat.HTML)
 
-    def splitlines(text: str) -> object:  # the earlier reader
+    def splitlines(text: str) -> object:
         return ((n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip())
 
-    with monkeypatch.context() as patched:
-        patched.setattr(ingest, "jsonl_lines", splitlines)
+    with monkeypatch.context() as earlier:  # the earlier reader
+        earlier.setattr(ingest, "jsonl_lines", splitlines)
+        earlier.setattr(ingest, "_declared_encoding", lambda data: None)
+        earlier.setattr(ingest, "_MULTIBYTE_LEGACY", frozenset())
         assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
     with Store(store, build_config()) as opened:
         assert opened.files_with_record_skips("malformed_json") == {"feed.jsonl"}
+        assert opened.file_skips()["zh.txt"] == "invalid_utf8"
+        assert "jaľń" in opened.article_paragraphs("pl.html")[1][0]  # cp1250: garbled
     with sqlite3.connect(store) as db:  # a store from before the reader's version was kept
         db.execute("DELETE FROM state WHERE key = 'reader_version'")
     db.close()
-    for night, changed in ((1, 1), (2, 0)):
+    for night, changed in ((1, 2 + pages), (2, 0)):
         run, scan = tmp_path / f"run{night}", tmp_path / f"scan{night}"
         assert _invoke("index", str(folder), "--store", str(store), "--out", str(run)).exit_code == 0
         assert json.loads((run / "summary.json").read_text())["changes"]["files_changed"] == changed
@@ -1299,7 +1312,9 @@ def test_records_an_earlier_reader_cut_are_read_again_once(tmp_path: Path, monke
         assert _memberships(run) == _memberships(scan)
         articles = [r["path"] for r in _rows(run / "articles.csv")]
         assert articles == [r["path"] for r in _rows(scan / "articles.csv")]
-        assert "feed.jsonl#cut" in articles
+        assert {"feed.jsonl#cut", "zh.txt", "pl.html"} <= set(articles)
+        with Store(store, build_config()) as opened:
+            assert "gęślą" in opened.article_paragraphs("pl.html")[1][0], night
 
 
 def test_a_skip_belongs_to_its_file_whatever_the_name_holds(tmp_path: Path) -> None:
