@@ -363,8 +363,9 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
 
     - read by an earlier :data:`~dedup.ingest.READER_VERSION`, where this one may read it
       otherwise: a JSONL file with a record skipped as ``malformed_json`` (lines were cut at
-      U+2028 too), and a file skipped as ``invalid_utf8`` or ``undecodable`` and every HTML
-      page (a declared charset, Chinese, Japanese and Korean legacy encodings).
+      U+2028 too), a file skipped as ``invalid_utf8`` or ``undecodable`` and every HTML page
+      (a declared charset, Chinese, Japanese and Korean legacy encodings), every file read
+      (normalised otherwise, version 4).
 
     A store made before the last run's limit was kept knows nothing of it: its ``too_large``
     files are read once, and of the files it read only those larger on disk. One made before the
@@ -383,6 +384,8 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
         undecoded = {p for p, reason in skipped.items() if reason in (REASON_INVALID_UTF8, REASON_UNDECODABLE)}
         pages = {p for p in stored if detect_format(p)[0] is InputFormat.HTML}
         stale |= (undecoded | pages) & stored.keys()
+    if reader < 4:  # normalised otherwise: any text may hold marks or unspaced scripts
+        stale |= stored.keys() - skipped.keys()
     if last is None or limit < last:
         for path, (size, _) in stored.items():
             if path not in skipped and (size > limit or (last is not None and not size_is_content(path))):

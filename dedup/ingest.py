@@ -490,13 +490,16 @@ def load_json(text: str) -> object:
         raise _TooDeep from None
 
 
-READER_VERSION = 3
-"""Bumped when a file this version reads gives other articles or skips than the earlier version
-gave: a nightly run reads again the stored files that may differ (see
+READER_VERSION = 4
+"""Bumped when a file this version reads gives other articles, skips or digests than the earlier
+version gave: a nightly run reads again the stored files that may differ (see
 :func:`dedup.incremental._stale_outcomes`). 2: JSONL lines end at line feeds and carriage returns
 only (records holding a raw U+2028 or U+0085 were cut there, and lost as ``malformed_json``).
 3: an HTML page is decoded with the charset it declares, and Chinese, Japanese or Korean text in
-a legacy encoding is read (it was skipped as ``invalid_utf8``)."""
+a legacy encoding is read (it was skipped as ``invalid_utf8``). 4: normalising keeps combining
+marks in their words, drops Arabic and Hebrew points, and makes each Chinese, Japanese, Thai,
+Lao, Myanmar or Khmer character a word (:mod:`dedup.normalize`); the store cannot tell which
+articles hold them (short segments are not kept), so every file read is read again."""
 
 _LINE_END = re.compile(r"\r\n?|\n")
 

@@ -599,6 +599,65 @@ def test_reports_replace_the_earlier_ones_all_at_once(
     assert sorted(p.name for p in out.iterdir()) == [*sorted(REPORT_FILES)]
 
 
+_ZH = [
+    "卡痛是一种原产于东南亚的植物，近年来因其潜在的健康益处而受到广泛关注。许多人使用它来缓解疼痛、提高能量和改善情绪。",
+    "然而，专家提醒消费者在使用前应咨询医生，并注意剂量和可能的副作用。研究表明，适量使用可能有助于放松。",
+    "在购买卡痛产品时，消费者应选择信誉良好的供应商，并仔细阅读产品标签，以确保产品的质量和纯度。",
+]
+_ZH_OTHER = "这篇文章仅供一般参考，不构成医疗建议。如有任何健康问题，请务必咨询合格的医疗专业人员。"
+_ZH_UNRELATED = [
+    "北京是中国的首都，拥有悠久的历史和丰富的文化遗产，每年吸引数以百万计的游客前来参观。",
+    "长城是世界上最著名的建筑之一，蜿蜒穿过中国北方的山脉和沙漠，全长超过两万公里。",
+]
+_JA = [
+    "クラトムは東南アジア原産の植物で、近年その潜在的な健康効果が注目を集めています。",
+    "多くの人が痛みの緩和やエネルギーの向上のために使用していますが、専門家は使用前に医師に相談することを勧めています。",
+]
+_TH = [
+    "กระท่อมเป็นพืชที่มีถิ่นกำเนิดในเอเชียตะวันออกเฉียงใต้ และได้รับความสนใจเนื่องจากประโยชน์ที่อาจมีต่อสุขภาพ",
+    "หลายคนใช้กระท่อมเพื่อบรรเทาอาการปวดและเพิ่มพลังงาน แต่ผู้เชี่ยวชาญแนะนำให้ปรึกษาแพทย์ก่อนใช้",
+    "การเลือกซื้อผลิตภัณฑ์ควรเลือกจากผู้จำหน่ายที่น่าเชื่อถือ และอ่านฉลากอย่างละเอียดเพื่อความปลอดภัย",
+]
+_TH_OTHER = "บทความนี้เขียนขึ้นเพื่อให้ข้อมูลทั่วไปเท่านั้น ไม่ใช่คำแนะนำทางการแพทย์ โปรดใช้วิจารณญาณในการอ่าน"
+
+
+def test_chinese_japanese_and_thai_articles_are_matched(runner: CliRunner, tmp_path: Path) -> None:
+    """Scripts written without spaces: each character is a word, so their paragraphs are indexed
+    (they were one "word" each, short, and even an exact copy was never found). A Chinese copy in
+    GBK and a Japanese one in Shift_JIS, a Chinese article with two of three paragraphs (one of
+    them edited), a Thai one with two of three: clusters; an unrelated Chinese article: none."""
+    folder = tmp_path / "in"
+    for script in ("zh", "ja", "th"):
+        (folder / script).mkdir(parents=True)
+    article = lambda paragraphs: "\n\n".join(paragraphs) + "\n"  # noqa: E731
+    (folder / "zh" / "a.txt").write_text(article(_ZH), encoding="utf-8")
+    (folder / "zh" / "b.txt").write_bytes(article(_ZH).encode("gbk"))
+    (folder / "zh" / "c.txt").write_text(article([*_ZH[:2], _ZH_OTHER]), encoding="utf-8")
+    (folder / "zh" / "d.txt").write_text(article(_ZH_UNRELATED), encoding="utf-8")
+    edited = [_ZH[0].replace("近年来", "最近几年").replace("广泛", "很多"), _ZH[1].replace("咨询医生", "询问医师")]
+    (folder / "zh" / "e.txt").write_text(article([*edited, _ZH_OTHER]), encoding="utf-8")
+    (folder / "ja" / "a.txt").write_text(article(_JA), encoding="utf-8")
+    (folder / "ja" / "b.txt").write_bytes(article(_JA).encode("shift_jis"))
+    (folder / "th" / "a.txt").write_text(article(_TH), encoding="utf-8")
+    (folder / "th" / "b.txt").write_text(article([*_TH[:2], _TH_OTHER]), encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["scan", str(folder), "--out", str(out), "--workers", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (out / "clusters.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "c0546c8b972,zh/a.txt,4,true,1.0000,153,3",
+        "c0546c8b972,zh/b.txt,4,false,1.0000,153,3",
+        "c0546c8b972,zh/c.txt,4,false,0.7200,150,2",
+        "c0546c8b972,zh/e.txt,4,false,0.7152,151,2",
+        "c5717e745ec,ja/a.txt,2,true,1.0000,97,2",
+        "c5717e745ec,ja/b.txt,2,false,1.0000,97,2",
+        "c7b2e8a3a8e,th/b.txt,2,true,1.0000,294,3",
+        "c7b2e8a3a8e,th/a.txt,2,false,0.7073,293,2",
+    ]
+    pairs = (out / "pairs.csv").read_text(encoding="utf-8").splitlines()
+    assert "zh/a.txt,zh/e.txt,0.7152,0.6993,0.7152,0.5952,2,0.9663,0.3672,0-0:0.95;1-1:0.97" in pairs
+    assert not [line for line in pairs if "zh/d.txt" in line]
+
+
 def test_scan_reads_parquet_and_compressed_files(runner: CliRunner, tmp_path: Path) -> None:
     """One article saved as text, as a Zstandard-compressed Markdown file, as a row of a Parquet
     file and as a bzip2-compressed JSONL record is one cluster; a cut xz file and a Parquet file

@@ -27,6 +27,13 @@ from dedup.normalize import normalize_many, normalize_text
         ("non\u00a0breaking\u2003space", "non breaking space"),
         ("under_score…ellipsis!!", "under score ellipsis"),
         ("7-hydroxymitragynine", "7 hydroxymitragynine"),
+        ("हिन्दी भाषा", "हिन्दी भाषा"),  # vowel signs are marks, part of their word
+        ("العَرَبِيَّة لغـــة", "العربية لغة"),  # Arabic vowel points and elongation dropped
+        ("שָׁלוֹם", "שלום"),
+        ("卡痛是植物。Kratom 7号", "卡 痛 是 植 物 kratom 7 号"),  # each Han character a word
+        ("クラトムです", "ク ラ ト ム で す"),
+        ("ภาษาไทยเป็น", "ภ า ษ า ไ ท ย เ ป็ น"),  # a Thai letter with its vowel and tone marks
+        ("크라톰은 식물", "크라톰은 식물"),  # Korean is written with spaces
     ],
 )
 def test_normalize_edge_cases(raw: str, expected: str) -> None:
@@ -47,14 +54,33 @@ def test_normalize_has_no_stray_whitespace(text: str) -> None:
 
 
 def _reference(text: str) -> str:
-    """The definition, written plainly: NFKC, casefold, quote folding, in-word apostrophes, punctuation."""
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(normalize._QUOTES)
+    """The definition, written plainly: NFKC, casefold, quote folding, in-word apostrophes; then
+    words are letters, digits and combining marks (Arabic and Hebrew points dropped), and each
+    character of an unspaced script (not a mark) starts a word of its own."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ord(ch) not in normalize.POINTS)
+    folded = unicodedata.normalize("NFKC", folded.casefold()).translate(str.maketrans(normalize._QUOTES))
     folded = re.sub(r"(?<=\w)'(?=\w)", "", folded)
-    return " ".join(re.sub(r"[\W_]+", " ", folded).split())
+    words, word, alone = [], "", False  # alone: the word is one unspaced character and its marks
+    for ch in folded:
+        mark = unicodedata.category(ch)[0] == "M"
+        if not (mark or ch.isalnum()):
+            words.append(word)
+            word, alone = "", False
+            continue
+        unspaced = not mark and any(lo <= ord(ch) <= hi for lo, hi in normalize.UNSPACED_SCRIPTS)
+        if unspaced or (alone and not mark):
+            words.append(word)
+            word = ""
+        word += ch
+        alone = unspaced or (alone and mark)
+    return " ".join(w for w in [*words, word] if w)
 
 
 # Mostly ASCII punctuation, quotes, underscores and line breaks, with some letters outside ASCII.
-_TRICKY = st.text(alphabet=st.sampled_from(list("ab Z9_'`\"-.,!\n\t\r’“”é\u00a0ßﬁＡ\x00\x1c")), max_size=40)
+_TRICKY = st.text(
+    alphabet=st.sampled_from(list("ab Z9_'`\"-.,!\n\t\r’“”é\u00a0ßﬁＡ\x00\x1c卡クัิ์ไ\u0301\u064e\u0640\u05b8ि्")),
+    max_size=40,
+)
 
 
 @given(st.one_of(st.text(), _TRICKY))
