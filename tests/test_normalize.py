@@ -34,6 +34,7 @@ from dedup.normalize import normalize_many, normalize_text
         ("クラトムです", "ク ラ ト ム で す"),
         ("ภาษาไทยเป็น", "ภ า ษ า ไ ท ย เ ป็ น"),  # a Thai letter with its vowel and tone marks
         ("크라톰은 식물", "크라톰은 식물"),  # Korean is written with spaces
+        ("Kra\u00adtom, kra\u200btom\u200d and \ufeffkratom\u200e", "kratom kratom and kratom"),  # invisible
     ],
 )
 def test_normalize_edge_cases(raw: str, expected: str) -> None:
@@ -57,7 +58,8 @@ def _reference(text: str) -> str:
     """The definition, written plainly: NFKC, casefold, quote folding, in-word apostrophes; then
     words are letters, digits and combining marks (Arabic and Hebrew points dropped), and each
     character of an unspaced script (not a mark) starts a word of its own."""
-    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ord(ch) not in normalize.POINTS)
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(ch for ch in folded if ord(ch) not in normalize.POINTS and unicodedata.category(ch) != "Cf")
     folded = unicodedata.normalize("NFKC", folded.casefold()).translate(str.maketrans(normalize._QUOTES))
     folded = re.sub(r"(?<=\w)'(?=\w)", "", folded)
     words, word, alone = [], "", False  # alone: the word is one unspaced character and its marks
@@ -78,7 +80,9 @@ def _reference(text: str) -> str:
 
 # Mostly ASCII punctuation, quotes, underscores and line breaks, with some letters outside ASCII.
 _TRICKY = st.text(
-    alphabet=st.sampled_from(list("ab Z9_'`\"-.,!\n\t\r’“”é\u00a0ßﬁＡ\x00\x1c卡クัิ์ไ\u0301\u064e\u0640\u05b8ि्")),
+    alphabet=st.sampled_from(
+        list("ab Z9_'`\"-.,!\n\t\r’“”é\u00a0ßﬁＡ\x00\x1c卡クัิ์ไ\u0301\u064e\u0640\u05b8ि्\u00ad\u200b\ufeff")
+    ),
     max_size=40,
 )
 
