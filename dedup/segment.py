@@ -11,13 +11,17 @@ from dedup.records import Paragraph
 _BULLET = re.compile(r"^\s*(?:[-*+•·▪►‣◦]|\d{1,3}[.)]|#{1,6})\s+")
 # Last characters of a line that ends a sentence, and of a segment that reads as prose, not a heading
 # (looked up on the stripped text: a regex anchored at the end scans the whole segment first).
-_SENTENCE_END = frozenset(".!?:;\"')]。！？：；」』）")
-_PROSE_END = frozenset(".!?…\"'”’)。！？」』）")
+# Full stops of other scripts: Devanagari (।, ॥), Arabic and Urdu (؟, ۔), Armenian (։), Ethiopic (።),
+# which a space follows; Chinese and Japanese (。！？), Myanmar (။) and Khmer (។), which none need.
+_SPACED_STOPS = "।॥؟۔։።"
+_UNSPACED_STOPS = "。！？။។"
+_SENTENCE_END = frozenset(".!?:;\"')]：；」』）" + _SPACED_STOPS + _UNSPACED_STOPS)
+_PROSE_END = frozenset(".!?…\"'”’)」』）" + _SPACED_STOPS + _UNSPACED_STOPS)
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets) before whitespace,
-# or at the full stops of Chinese and Japanese (。！？), which no space follows.
+# or at a full stop of a script written without spaces.
 # The break takes the end mark with it (normalising drops it anyway): a pattern that starts with a
 # character set is found about twice as fast as one that starts with a look-behind.
-_SENTENCE_BREAK = re.compile(r"[.!?…][\"'”’)\]]*\s+|[。！？][」』）\"'”’)\]]*\s*")
+_SENTENCE_BREAK = re.compile(f"[.!?…{_SPACED_STOPS}][\"'”’)\\]]*\\s+|[{_UNSPACED_STOPS}][」』）\"'”’)\\]]*\\s*")
 
 
 def split_sentences(text: str, min_words: int = 5) -> list[str]:

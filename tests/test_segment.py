@@ -70,6 +70,29 @@ def test_sentences_join_back_to_the_paragraph() -> None:
     assert split_sentences("Tiny.") == ["tiny"]
 
 
+def test_full_stops_of_other_scripts_end_sentences_and_prose() -> None:
+    """Hindi's danda and the Arabic question mark end a sentence before a space, the Chinese full
+    stop with none; a paragraph that ends with one reads as prose, not a heading (a Hindi
+    paragraph of 12 words was short, under twice --min-words, and never matched)."""
+    from dedup.segment import split_sentences
+
+    hindi = "हिन्दी भाषा बहुत सुंदर है और यह भारत में बोली जाती है। यह दुनिया की प्रमुख भाषाओं में से एक है।"
+    assert split_sentences(hindi) == [
+        "हिन्दी भाषा बहुत सुंदर है और यह भारत में बोली जाती है",
+        "यह दुनिया की प्रमुख भाषाओं में से एक है",
+    ]
+    assert split_sentences("هل هذه اللغة جميلة جدا حقا؟ نعم إنها لغة جميلة جدا حقا.") == [
+        "هل هذه اللغة جميلة جدا حقا",
+        "نعم إنها لغة جميلة جدا حقا",
+    ]
+    assert split_sentences("卡痛是一种原产于东南亚的植物。近年来受到广泛关注！") == [
+        "卡 痛 是 一 种 原 产 于 东 南 亚 的 植 物",
+        "近 年 来 受 到 广 泛 关 注",
+    ]
+    (paragraph,) = split_paragraphs("a", hindi.split("। ")[0] + "।", SegmentConfig())
+    assert (paragraph.words, paragraph.is_short) == (12, False)
+
+
 def test_sentence_break_taking_the_end_mark_equals_a_look_behind_break() -> None:
     """The break pattern consumes the end mark (faster to find); normalising drops the mark anyway,
     so the sentences are those of a break that leaves it, on seeded random punctuation soups."""
