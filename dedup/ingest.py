@@ -497,9 +497,10 @@ version gave: a nightly run reads again the stored files that may differ (see
 only (records holding a raw U+2028 or U+0085 were cut there, and lost as ``malformed_json``).
 3: an HTML page is decoded with the charset it declares, and Chinese, Japanese or Korean text in
 a legacy encoding is read (it was skipped as ``invalid_utf8``). 4: normalising keeps combining
-marks in their words, drops Arabic and Hebrew points, and makes each Chinese, Japanese, Thai,
-Lao, Myanmar or Khmer character a word (:mod:`dedup.normalize`); the store cannot tell which
-articles hold them (short segments are not kept), so every file read is read again."""
+marks in their words, drops Arabic and Hebrew points and invisible format characters, and makes
+each Chinese, Japanese, Thai, Lao, Myanmar or Khmer character a word (:mod:`dedup.normalize`);
+the full stops of other scripts end sentences (:mod:`dedup.segment`). The store cannot tell which
+articles hold such text (short segments are not kept), so every file read is read again."""
 
 _LINE_END = re.compile(r"\r\n?|\n")
 
