@@ -69,6 +69,7 @@ class InputFormat(str, Enum):
     """How a file's content is turned into articles."""
 
     TEXT = "text"
+    MARKDOWN = "markdown"
     HTML = "html"
     JSON = "json"
     JSONL = "jsonl"
@@ -78,8 +79,8 @@ class InputFormat(str, Enum):
 _SUFFIXES = {
     ".txt": InputFormat.TEXT,
     ".text": InputFormat.TEXT,
-    ".md": InputFormat.TEXT,
-    ".markdown": InputFormat.TEXT,
+    ".md": InputFormat.MARKDOWN,
+    ".markdown": InputFormat.MARKDOWN,
     ".html": InputFormat.HTML,
     ".htm": InputFormat.HTML,
     ".json": InputFormat.JSON,
@@ -112,7 +113,7 @@ def detect_format(name: str) -> tuple[InputFormat | None, str | None]:
     >>> detect_format("a/b.JSONL.gz")
     (<InputFormat.JSONL: 'jsonl'>, 'gzip')
     >>> detect_format("a/b.md.zst"), detect_format("notes.pdf")
-    ((<InputFormat.TEXT: 'text'>, 'zstd'), (None, None))
+    ((<InputFormat.MARKDOWN: 'markdown'>, 'zstd'), (None, None))
     """
     lower = name.lower()
     codec = _CODECS.get(os.path.splitext(lower)[1])
@@ -422,6 +423,74 @@ def decode_bytes(data: bytes, html: bool = False) -> str:
     return str(best)
 
 
+# YAML front matter: a first line of dashes, lines that start with a key, and a closing line.
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?=[\w\"'-]+[ \t]*:).*?^(?:---|\.\.\.)[ \t]*$\r?\n?", re.S | re.M)
+
+
+@functools.cache
+def _markdown_parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def _inline_text(children: list[Any]) -> str:
+    parts: list[str] = []
+    for token in children:
+        if token.type in ("text", "code_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        # Links keep their text (link_open and link_close hold the address); images, inline HTML
+        # and emphasis marks are dropped.
+    return "".join(parts)
+
+
+def markdown_text(text: str) -> str:
+    r"""The text of a Markdown document, one line per block: headings keep a ``#`` mark and list
+    items a ``-`` (the segmenter drops both), a link its text but not its address, a table row
+    its cells; images, HTML tags and YAML front matter are dropped; code keeps its lines.
+
+    Scraped Markdown (what crawlers for language models write) carries the address of every link:
+    two copies of a paragraph whose links point elsewhere (another mirror, other affiliate codes)
+    differed by every word of the addresses, enough to fall under the paragraph bar.
+
+    >>> text = "---\ntitle: A\n---\n# Kratom **facts**\n\nSee [it](https://x.org/s?id=1) ![pic](p.png)\nnow.\n\n* one"
+    >>> markdown_text(text)
+    '# Kratom facts\nSee it  now.\n- one'
+    """
+    text = _FRONT_MATTER.sub("", text, count=1)
+    lines: list[str] = []
+    prefix = ""
+    row: list[str] | None = None
+    for token in _markdown_parser().parse(text):
+        kind = token.type
+        if kind == "heading_open":
+            prefix = "#" * int(token.tag[1:]) + " "
+        elif kind == "list_item_open":
+            prefix = "- "
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close" and row is not None:
+            lines.append(" | ".join(row))
+            row = None
+        elif kind == "inline":
+            content = _inline_text(token.children or [])
+            if row is not None:
+                row.append(content)
+            else:
+                lines.append(prefix + content)
+                prefix = ""
+        elif kind in ("fence", "code_block"):
+            lines.extend(token.content.splitlines())
+        elif kind == "html_block":
+            lines.extend(_TAG.sub(" ", token.content).splitlines())
+    return "\n".join(line for line in lines if line.strip())
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
 def extract_html(html: str) -> str:
     """Main text of an HTML page (trafilatura: navigation, footers, cookie banners dropped).
 
@@ -499,7 +568,8 @@ only (records holding a raw U+2028 or U+0085 were cut there, and lost as ``malfo
 a legacy encoding is read (it was skipped as ``invalid_utf8``). 4: normalising keeps combining
 marks in their words, drops Arabic and Hebrew points and invisible format characters, and makes
 each Chinese, Japanese, Thai, Lao, Myanmar or Khmer character a word (:mod:`dedup.normalize`);
-the full stops of other scripts end sentences (:mod:`dedup.segment`). The store cannot tell which
+the full stops of other scripts end sentences (:mod:`dedup.segment`); Markdown is read as its
+text (:func:`markdown_text`). The store cannot tell which
 articles hold such text (short segments are not kept), so every file read is read again."""
 
 _LINE_END = re.compile(r"\r\n?|\n")
@@ -793,6 +863,8 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
         text = decode_bytes(data, html=fmt is InputFormat.HTML)
         if fmt is InputFormat.TEXT:
             articles = [Article(rel, text)]
+        elif fmt is InputFormat.MARKDOWN:
+            articles = [Article(rel, markdown_text(text))]
         elif fmt is InputFormat.HTML:
             articles = [Article(rel, extract_html(text))]
         elif fmt is InputFormat.JSONL:
@@ -837,6 +909,7 @@ __all__ = [
     "extract_html",
     "jsonl_lines",
     "load_json",
+    "markdown_text",
     "parquet_readable",
     "parquet_records",
     "read_file",

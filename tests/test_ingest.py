@@ -111,6 +111,36 @@ def test_an_html_page_is_decoded_with_the_charset_it_declares(folder: Path) -> N
     assert text("fr.html") == text("fr.txt").strip()
 
 
+def test_markdown_is_read_as_its_text(folder: Path) -> None:
+    """Links keep their text but not their address, images, HTML tags and YAML front matter go,
+    emphasis marks too; headings and list items keep a mark the segmenter drops; a table row is
+    one line; a rule of dashes that opens no front matter is not one."""
+    page = (
+        "---\ntitle: Kratom facts\ntags: [a, b]\n---\n"
+        "# Kratom *facts*\n\n"
+        "Kratom is [legal](https://example.com/legal?ref=42) in **most** places ![map](m.png)<br>today.\n"
+        "It is sold <span>widely</span>.\n\n"
+        "1. first\n2. second\n\n"
+        "| a | b |\n| --- | --- |\n| c | d |\n\n"
+        "```\ncode line\n```\n\n<div>\nraw <b>html</b>\n</div>\n"
+    )
+    (folder / "page.md").write_text(page, encoding="utf-8")
+    (folder / "rule.markdown").write_text("---\nNot front matter, a paragraph.\n\n---\n", encoding="utf-8")
+    assert read_file(folder, "page.md", IngestConfig()).articles[0].text == "\n".join(
+        [
+            "# Kratom facts",
+            "Kratom is legal in most places today. It is sold widely.",
+            "- first",
+            "- second",
+            "a | b",
+            "c | d",
+            "code line",
+            "raw  html ",
+        ]
+    )
+    assert read_file(folder, "rule.markdown", IngestConfig()).articles[0].text == "Not front matter, a paragraph."
+
+
 def test_utf16_with_bom(folder: Path) -> None:
     (folder / "u16.txt").write_bytes("Hello UTF-16 world".encode("utf-16"))
     assert read_file(folder, "u16.txt", IngestConfig()).articles[0].text == "Hello UTF-16 world"
