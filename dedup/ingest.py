@@ -440,16 +440,19 @@ def _inline_text(children: list[Any]) -> str:
         if token.type in ("text", "code_inline"):
             parts.append(token.content)
         elif token.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
+            parts.append("\n")  # the segmenter re-joins hard-wrapped lines, as in a text file
         # Links keep their text (link_open and link_close hold the address); images, inline HTML
         # and emphasis marks are dropped.
     return "".join(parts)
 
 
 def markdown_text(text: str) -> str:
-    r"""The text of a Markdown document, one line per block: headings keep a ``#`` mark and list
-    items a ``-`` (the segmenter drops both), a link its text but not its address, a table row
-    its cells; images, HTML tags and YAML front matter are dropped; code keeps its lines.
+    r"""The text of a Markdown document, block by block, each keeping its lines (the segmenter
+    re-joins hard-wrapped ones, as in a text file: a scraper may write text with one line per
+    paragraph and no blank line between, which Markdown would read as one paragraph): headings
+    keep a ``#`` mark and list items a ``-`` (the segmenter drops both), a link its text but not
+    its address, a table row its cells; images, HTML tags and YAML front matter are dropped; code
+    keeps its lines.
 
     Scraped Markdown (what crawlers for language models write) carries the address of every link:
     two copies of a paragraph whose links point elsewhere (another mirror, other affiliate codes)
@@ -457,7 +460,7 @@ def markdown_text(text: str) -> str:
 
     >>> text = "---\ntitle: A\n---\n# Kratom **facts**\n\nSee [it](https://x.org/s?id=1) ![pic](p.png)\nnow.\n\n* one"
     >>> markdown_text(text)
-    '# Kratom facts\nSee it  now.\n- one'
+    '# Kratom facts\nSee it \nnow.\n- one'
     """
     text = _FRONT_MATTER.sub("", text, count=1)
     lines: list[str] = []
@@ -566,7 +569,8 @@ version gave: a nightly run reads again the stored files that may differ (see
 only (records holding a raw U+2028 or U+0085 were cut there, and lost as ``malformed_json``).
 3: an HTML page is decoded with the charset it declares, and Chinese, Japanese or Korean text in
 a legacy encoding is read (it was skipped as ``invalid_utf8``). 4: normalising keeps combining
-marks in their words, drops Arabic and Hebrew points and invisible format characters, and makes
+marks in their words, drops Arabic and Hebrew points and invisible format characters, decodes
+HTML character references, and makes
 each Chinese, Japanese, Thai, Lao, Myanmar or Khmer character a word (:mod:`dedup.normalize`);
 the full stops of other scripts end sentences (:mod:`dedup.segment`); Markdown is read as its
 text (:func:`markdown_text`). The store cannot tell which

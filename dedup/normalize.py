@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -223,7 +224,21 @@ def _space_unspaced(codes: np.ndarray, base: np.ndarray) -> np.ndarray:
     return out
 
 
+# An HTML character reference with its semicolon. Scraped text often holds them undecoded
+# ("Kratom&#8217;s benefits &amp; risks"), which made "8217" and "amp" words its decoded copy
+# lacks. Without the semicolon a name is left alone: html.unescape alone would read the legacy
+# "&not" in "&notice" as "¬ice".
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    # A line feed ("&#10;") would split the text into lines, which are other texts here.
+    return html.unescape(match.group()).replace("\n", " ")
+
+
 def _lines(text: str) -> list[str]:
+    if "&" in text:
+        text = _ENTITY.sub(_unescape, text)
     folded = _fold(text)
     return _ascii_lines(folded) if folded.isascii() else _regex_lines(folded)
 
@@ -241,6 +256,8 @@ def normalize_text(text: str) -> str:
     'kratoms role in pain'
     >>> normalize_text(normalize_text("Ｆｕｌｌ-width, ﬁne."))
     'full width fine'
+    >>> normalize_text("Kratom&#8217;s benefits &amp; risks&notice")
+    'kratoms benefits risks notice'
     """
     if "\n" in text:
         return " ".join(" ".join(_lines(text)).split())

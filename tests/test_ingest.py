@@ -129,7 +129,8 @@ def test_markdown_is_read_as_its_text(folder: Path) -> None:
     assert read_file(folder, "page.md", IngestConfig()).articles[0].text == "\n".join(
         [
             "# Kratom facts",
-            "Kratom is legal in most places today. It is sold widely.",
+            "Kratom is legal in most places today.",
+            "It is sold widely.",
             "- first",
             "- second",
             "a | b",
@@ -139,6 +140,12 @@ def test_markdown_is_read_as_its_text(folder: Path) -> None:
         ]
     )
     assert read_file(folder, "rule.markdown", IngestConfig()).articles[0].text == "Not front matter, a paragraph."
+    # Text saved as Markdown, a paragraph a line with no blank line between: still a paragraph a line.
+    (folder / "lines.md").write_text("First paragraph here.\nSecond paragraph [there](x.html).\n", encoding="utf-8")
+    assert (
+        read_file(folder, "lines.md", IngestConfig()).articles[0].text
+        == "First paragraph here.\nSecond paragraph there."
+    )
 
 
 def test_utf16_with_bom(folder: Path) -> None:
@@ -424,8 +431,8 @@ def test_compressed_files(folder: Path, suffix: str, codec: str, corrupt: str) -
         f"ok.jsonl{suffix}": data,
         f"cut.jsonl{suffix}": data[: len(data) // 2],
         f"foreign.jsonl{suffix}": b"plain bytes, not compressed",
-        f"two.md{suffix}": compress(GOOD.encode(), codec) + compress(b"Second frame.\n", codec),
-        f"big.md{suffix}": compress(GOOD.encode() * 100, codec),
+        f"two.txt{suffix}": compress(GOOD.encode(), codec) + compress(b"Second frame.\n", codec),
+        f"big.txt{suffix}": compress(GOOD.encode() * 100, codec),
     }
     small = IngestConfig(max_file_bytes=1000)
     for name, raw in files.items():
@@ -436,8 +443,8 @@ def test_compressed_files(folder: Path, suffix: str, codec: str, corrupt: str) -
     assert _reasons(folder, f"cut.jsonl{suffix}", small) == [corrupt]
     assert _reasons(folder, f"foreign.jsonl{suffix}", small) == [corrupt]
     if codec != "gzip":  # multi-member gzip is read by gzip itself; the others' frames here
-        assert read_file(folder, f"two.md{suffix}", small).articles[0].text == GOOD + "Second frame.\n"
-    (skip,) = read_file(folder, f"big.md{suffix}", small).skips
+        assert read_file(folder, f"two.txt{suffix}", small).articles[0].text == GOOD + "Second frame.\n"
+    (skip,) = read_file(folder, f"big.txt{suffix}", small).skips
     assert (skip.reason, skip.detail) == ("too_large", "more than 1000 bytes after decompression")
 
 
