@@ -243,7 +243,10 @@ def _records(
     records = _KeptRecords(rel, kept, cfg)
 
     def written(record: dict[str, object], aid: str) -> dict[str, object]:
-        return {**record, field: kept[aid]} if replace else record
+        if not replace:
+            return record
+        # A field that held a list of paragraphs holds the kept ones, a line each.
+        return {**record, field: _paragraph_list(kept[aid]) if isinstance(record.get(field), list) else kept[aid]}
 
     if fmt is InputFormat.JSONL:
         lines = []
@@ -264,6 +267,15 @@ def _records(
         else:
             data = _dumps(written(doc, rel)).encode()
     return compress(data, codec)
+
+
+def _paragraph_list(text: str) -> list[str]:
+    """A text's non-blank lines: what a field that held a list of paragraphs holds again.
+
+    >>> _paragraph_list("One.\\n\\nTwo.\\n")
+    ['One.', 'Two.']
+    """
+    return [line for line in text.split("\n") if line.strip()]
 
 
 _PARQUET_WRITES = {c: c for c in ("snappy", "gzip", "brotli", "lz4", "zstd")} | {
@@ -294,8 +306,11 @@ def _parquet_rows(raw: bytes, rel: str, kept: dict[str, str], cfg: DedupConfig, 
     table = table.filter(pa.array(mask))
     if replace:
         at = table.schema.get_field_index(cfg.ingest.text_field)
-        texts = [kept[rows[r]] for r in sorted(rows)]
-        table = table.set_column(at, table.schema.field(at), pa.array(texts).cast(table.schema.field(at).type))
+        texts: list[object] = [kept[rows[r]] for r in sorted(rows)]
+        kind = table.schema.field(at).type
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):  # a paragraph an item
+            texts = [_paragraph_list(str(text)) for text in texts]
+        table = table.set_column(at, table.schema.field(at), pa.array(texts).cast(kind))
     meta = parquet.metadata
     found = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
     out = io.BytesIO()

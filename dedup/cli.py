@@ -114,7 +114,11 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ),
     ("include_boilerplate", bool, typer.Option(help="Score article pairs on boilerplate paragraphs too.")),
     ("linkage", Linkage, typer.Option(help="guarded: members must match the representative; single: chains allowed.")),
-    ("text_field", str, typer.Option(help="JSON/JSONL field (Parquet column) holding the article text.")),
+    (
+        "text_field",
+        str,
+        typer.Option(help="JSON/JSONL field (Parquet column) holding the article text, or a list of its paragraphs."),
+    ),
     ("id_field", str, typer.Option(help="JSON/JSONL field (Parquet column) holding the record id.")),
     (
         "text_is_html",

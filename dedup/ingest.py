@@ -631,10 +631,23 @@ def bad_names(paths: Iterable[str]) -> tuple[list[str], list[Skip]]:
 
 
 def _record_text(record: object, cfg: IngestConfig) -> str | None:
+    """A record's ``--text-field``: a string, or a list of strings (a paragraph each, as some
+    datasets hold an article), one per line; ``None`` for anything else.
+
+    >>> _record_text({"text": ["First.", "Second."]}, IngestConfig()), _record_text({"text": [1]}, IngestConfig())
+    ('First.\\nSecond.', None)
+    """
     if not isinstance(record, dict):
         return None
     text = record.get(cfg.text_field)
+    if isinstance(text, list) and text and all(isinstance(part, str) for part in text):
+        text = "\n".join(text)
     return _utf8_safe(text) if isinstance(text, str) else None
+
+
+def missing_text(field: str) -> str:
+    """The detail of a ``missing_text`` skip."""
+    return f"no text in field {field!r} (a string, or a list of strings)"
 
 
 def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips: list[Skip]) -> list[Article]:
@@ -644,7 +657,7 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
     for position, record in items:
         text = _record_text(record, cfg)
         if text is None:
-            skips.append(Skip(f"{rel}#{position}", REASON_MISSING_TEXT, f"no string field {cfg.text_field!r}"))
+            skips.append(Skip(f"{rel}#{position}", REASON_MISSING_TEXT, missing_text(cfg.text_field)))
             continue
         rid = record_id(record, position, cfg.id_field)
         if rid in seen_ids:
@@ -781,6 +794,8 @@ def _parquet_columns(
             column = column.cast(kind)
         is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
         is_bytes = pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind)
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):  # a paragraph an item
+            is_text = pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
         if not (is_text or is_bytes):
             raise SkipFile(REASON_MISSING_TEXT, f"column {field!r} holds {kind}, not text")
         values = column.to_pylist()
@@ -889,7 +904,7 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
             else:
                 body = _record_text(doc, cfg)
                 if body is None:
-                    raise SkipFile(REASON_MISSING_TEXT, f"no string field {cfg.text_field!r}")
+                    raise SkipFile(REASON_MISSING_TEXT, missing_text(cfg.text_field))
                 if not body.strip():
                     raise SkipFile(REASON_EMPTY, "empty text")
                 articles = [Article(rel, extract_html(body) if cfg.text_is_html else body)]

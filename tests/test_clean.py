@@ -206,6 +206,30 @@ def test_clean_keeps_jsonl_records_holding_line_separators_and_legacy_characters
     assert manifest == {"sep.jsonl#1": "kept", **{f"old.jsonl#{i}": "kept" for i in (1, 2, 3)}}
 
 
+def test_clean_strips_a_list_of_paragraphs_into_a_list(tmp_path: Path) -> None:
+    """A text field (or Parquet column) holding a list of paragraphs is written back as the list
+    of the kept ones with --strip-boilerplate, as it was without."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src, store, out = tmp_path / "src", tmp_path / "s.sqlite", tmp_path / "clean"
+    src.mkdir()
+    _corpus(src)
+    rng = random.Random(5)
+    paragraphs = [_para(rng), _para(rng), BOILER]
+    (src / "list.jsonl").write_text(json.dumps({"id": "x", "text": paragraphs}) + "\n", encoding="utf-8")
+    pq.write_table(pa.table({"text": [[_para(rng), BOILER]]}), src / "rows.parquet")
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    assert _run("clean", "--store", str(store), "--out", str(out)).exit_code == 0
+    assert json.loads((out / "list.jsonl").read_text(encoding="utf-8")) == {"id": "x", "text": paragraphs}
+    result = _run("clean", "--store", str(store), "--out", str(out), "--strip-boilerplate")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "list.jsonl").read_text(encoding="utf-8")) == {"id": "x", "text": paragraphs[:2]}
+    table = pq.read_table(out / "rows.parquet")
+    assert table.column("text").to_pylist()[0] == pq.read_table(src / "rows.parquet").column("text").to_pylist()[0][:1]
+    assert str(table.schema.field("text").type) == "list<element: string>"
+
+
 def test_clean_through_a_link_replaces_the_folder_it_points_to(tmp_path: Path) -> None:
     src, store, real, link = (
         tmp_path / "src",

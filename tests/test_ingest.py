@@ -229,6 +229,24 @@ def test_jsonl_lines_end_at_line_feeds_and_carriage_returns_only(folder: Path) -
     assert result.skips == ()
 
 
+def test_a_text_field_may_hold_a_list_of_paragraphs(folder: Path) -> None:
+    """A JSON record's text field, or a Parquet list<string> column, holding the article's
+    paragraphs: one per line; a list of anything else is no text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paragraphs = [GOOD.strip(), "A second paragraph of the same article, long enough to count."]
+    lines = [json.dumps({"id": "a", "text": paragraphs}), json.dumps({"id": "b", "text": [1, 2]})]
+    (folder / "feed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pq.write_table(pa.table({"text": [paragraphs, None]}), folder / "rows.parquet")
+    result = read_file(folder, "feed.jsonl", IngestConfig())
+    assert [(a.id, a.text) for a in result.articles] == [("feed.jsonl#a", "\n".join(paragraphs))]
+    assert [(s.path, s.reason) for s in result.skips] == [("feed.jsonl#2", "missing_text")]
+    rows = read_file(folder, "rows.parquet", IngestConfig())
+    assert [(a.id, a.text) for a in rows.articles] == [("rows.parquet#1", "\n".join(paragraphs))]
+    assert [(s.path, s.reason) for s in rows.skips] == [("rows.parquet#2", "missing_text")]
+
+
 def test_jsonl_custom_fields(folder: Path) -> None:
     (folder / "f.jsonl.gz").write_bytes(gzip.compress(json.dumps({"key": "k9", "body": GOOD}).encode()))
     result = read_file(folder, "f.jsonl.gz", IngestConfig(text_field="body", id_field="key"))
@@ -472,7 +490,7 @@ def test_parquet_rows_are_articles(folder: Path) -> None:
     assert [(a.id, a.text) for a in result.articles] == [("dump.parquet#a", GOOD), ("dump.parquet#2", "Second " + GOOD)]
     assert result.skips == (
         Skip("dump.parquet#a", "duplicate_id", "record 3 repeats id 'a'"),
-        Skip("dump.parquet#4", "missing_text", "no string field 'text'"),
+        Skip("dump.parquet#4", "missing_text", "no text in field 'text' (a string, or a list of strings)"),
         Skip("dump.parquet#e", "empty", "empty text"),
     )
     by_url = read_file(folder, "dump.parquet", IngestConfig(text_field="text", id_field="url"))
