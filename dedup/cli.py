@@ -447,17 +447,24 @@ def _signals_as_interrupts() -> Iterator[None]:
     the same SIGTERM fails the call under way): the line says it was interrupted.
 
     A signal that arrives while a finalizer runs (a ``__del__``, a weak reference's callback)
-    raises there, and Python prints and drops what a finalizer raises: the run went on, and once
-    exited 0 with ``Exception ignored ... Terminated`` on stderr. Such a signal is raised again at
-    the run's next progress step (:func:`_check_interrupted`), or when the command returns.
+    raises there, and Python prints and drops what a finalizer raises: the run went on, committed,
+    and once exited 0 with ``Exception ignored ... Terminated`` on stderr. Such a signal is raised
+    again a millisecond later (a SIGALRM, whose handler runs in the code the finalizer
+    interrupted), and at the run's next progress step or as the command returns, if still due.
     """
     main = os.getpid()
     _RECEIVED.clear()
     previous_hook = sys.unraisablehook
 
     def unraisable(info: Any) -> None:
-        if not (_RECEIVED and isinstance(info.exc_value, Terminated | KeyboardInterrupt)):
+        if _RECEIVED and isinstance(info.exc_value, Terminated | KeyboardInterrupt) and os.getpid() == main:
+            signal.setitimer(signal.ITIMER_REAL, 0.001)
+        else:
             previous_hook(info)
+
+    def on_alarm(signum: int, frame: object) -> None:
+        if os.getpid() == main:
+            _check_interrupted()
 
     def on_signal(signum: int, frame: object) -> None:
         if os.getpid() != main:
@@ -468,9 +475,9 @@ def _signals_as_interrupts() -> Iterator[None]:
         raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     previous: dict[signal.Signals, Any] = {}
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number, handler in ((signal.SIGINT, on_signal), (signal.SIGTERM, on_signal), (signal.SIGALRM, on_alarm)):
         try:
-            previous[number] = signal.signal(number, on_signal)
+            previous[number] = signal.signal(number, handler)
         except ValueError:  # not the main thread (an embedding application): its signals stay its own
             break
     sys.unraisablehook = unraisable
@@ -494,6 +501,8 @@ def _signals_as_interrupts() -> Iterator[None]:
         raise
     finally:
         sys.unraisablehook = previous_hook
+        if signal.SIGALRM in previous:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         for number, handler in previous.items():  # None: a handler not set from Python (the default)
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
 

@@ -503,7 +503,10 @@ def test_usable_cpus_follow_the_affinity_mask_and_loky_max_cpu_count(monkeypatch
     assert dedup.cli.usable_cpus() == 1
 
 
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGTERM, then an error", "SIGTERM, in a finalizer"])
+@pytest.mark.parametrize(
+    "signal_name",
+    ["SIGINT", "SIGTERM", "SIGTERM, then an error", "SIGTERM, in a finalizer", "SIGTERM, in a late finalizer"],
+)
 def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
 ) -> None:
@@ -511,7 +514,8 @@ def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
     exit 130 or 143, the store as the last complete run left it; the handlers are put back after.
     An error that the interrupt causes (a Spark call whose JVM the same SIGTERM stopped) is
     reported as the interrupt. A signal handled while a finalizer runs, which drops what it
-    raises, is raised again at the next progress step (the run went on, and exited 0)."""
+    raises, is raised again at once, also after the last progress step (the run went on,
+    committed, and exited 0)."""
     import signal
 
     import dedup.incremental
@@ -545,13 +549,28 @@ def test_an_interrupted_run_says_so_and_exits_128_plus_the_signal(
                 raise RuntimeError("Answer from Java side is empty") from None
         return match_all(*args, **kwargs)
 
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    monkeypatch.setattr(dedup.incremental, "_match_all", interrupted)
+    stable_ids = dedup.incremental._stable_ids
+
+    def late(*args: object, **kwargs: object) -> object:  # after the last progress step, before the commit
+        Finalized()
+        time.sleep(0.5)
+        return stable_ids(*args, **kwargs)
+
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGALRM)
+    if signal_name == "SIGTERM, in a late finalizer":
+        monkeypatch.setattr(dedup.incremental, "_stable_ids", late)
+    else:
+        monkeypatch.setattr(dedup.incremental, "_match_all", interrupted)
     result = runner.invoke(app, index)
     name = signal_name.split(",")[0]
     assert (result.exit_code, result.output) == (128 + getattr(signal, name), f"Error: interrupted by {name}\n")
-    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    assert (
+        signal.getsignal(signal.SIGTERM),
+        signal.getsignal(signal.SIGINT),
+        signal.getsignal(signal.SIGALRM),
+    ) == before
     monkeypatch.setattr(dedup.incremental, "_match_all", match_all)
+    monkeypatch.setattr(dedup.incremental, "_stable_ids", stable_ids)
     # Nothing of the interrupted run was stored: the next run finds kratom new, and only kratom.
     again = runner.invoke(app, index)
     assert again.exit_code == 0, again.output
