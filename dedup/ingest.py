@@ -423,6 +423,24 @@ def decode_bytes(data: bytes, html: bool = False) -> str:
     return str(best)
 
 
+# The start of an HTML document (after a BOM and whitespace): a page a scraper saved as .txt or .md.
+_HTML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*<(!doctype\s+html|html[\s>])", re.I)
+
+
+def _is_html_page(data: bytes) -> bool:
+    """Whether a file's bytes are an HTML document: a doctype first, or an ``<html>`` tag with a
+    head or body tag in the first 2 KiB (text that starts by naming the tag is text).
+
+    >>> _is_html_page(b"<!DOCTYPE html><p>x"), _is_html_page(b"<html> is the root element")
+    (True, False)
+    """
+    found = _HTML_START.match(data)
+    if found is None:
+        return False
+    head = data[:2048].lower()
+    return found.group(1).lower().startswith(b"!") or b"<head" in head or b"<body" in head
+
+
 # YAML front matter: a first line of dashes, lines that start with a key, and a closing line.
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?=[\w\"'-]+[ \t]*:).*?^(?:---|\.\.\.)[ \t]*$\r?\n?", re.S | re.M)
 
@@ -573,7 +591,7 @@ marks in their words, drops Arabic and Hebrew points and invisible format charac
 HTML character references, and makes
 each Chinese, Japanese, Thai, Lao, Myanmar or Khmer character a word (:mod:`dedup.normalize`);
 the full stops of other scripts end sentences (:mod:`dedup.segment`); Markdown is read as its
-text (:func:`markdown_text`). The store cannot tell which
+text (:func:`markdown_text`), and a page saved as ``.txt`` or ``.md`` as HTML. The store cannot tell which
 articles hold such text (short segments are not kept), so every file read is read again."""
 
 _LINE_END = re.compile(r"\r\n?|\n")
@@ -879,6 +897,8 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
             skips.extend(row_skips)
             articles = _records(rel, _as_records(cfg, *columns), cfg, skips)
             return FileResult(rel, tuple(articles), tuple(skips))
+        if fmt in (InputFormat.TEXT, InputFormat.MARKDOWN) and _is_html_page(data):
+            fmt = InputFormat.HTML  # a page saved under another name: its main text, as for .html
         text = decode_bytes(data, html=fmt is InputFormat.HTML)
         if fmt is InputFormat.TEXT:
             articles = [Article(rel, text)]

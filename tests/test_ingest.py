@@ -148,6 +148,26 @@ def test_markdown_is_read_as_its_text(folder: Path) -> None:
     )
 
 
+def test_an_html_page_saved_as_text_or_markdown_is_read_as_html(folder: Path) -> None:
+    """A scraper that saved a page as .txt or .md: its main text, as the same page saved as .html
+    gives (its navigation and markup made words before); text that only mentions a tag is text."""
+    page = (
+        "<!DOCTYPE html>\n<html><head><title>T</title></head><body><nav>Home | Shop | Blog</nav>"
+        f"<article><p>{GOOD.strip()}</p><p>{GOOD.strip()} Twice.</p></article><footer>(c) Site</footer></body></html>"
+    )
+    for name in ("page.html", "page.txt", "page.md"):
+        (folder / name).write_text("\ufeff  " + page if name != "page.html" else page, encoding="utf-8")
+    texts = {
+        name: read_file(folder, name, IngestConfig()).articles[0].text for name in ("page.html", "page.txt", "page.md")
+    }
+    assert texts["page.txt"] == texts["page.md"] == texts["page.html"]
+    assert "Home" not in texts["page.txt"]
+    (folder / "note.txt").write_text(
+        "<html> is the root element of a page, as every tutorial says first.", encoding="utf-8"
+    )
+    assert read_file(folder, "note.txt", IngestConfig()).articles[0].text.startswith("<html> is")
+
+
 def test_utf16_with_bom(folder: Path) -> None:
     (folder / "u16.txt").write_bytes("Hello UTF-16 world".encode("utf-16"))
     assert read_file(folder, "u16.txt", IngestConfig()).articles[0].text == "Hello UTF-16 world"
