@@ -30,13 +30,10 @@ from dedup.ingest import (
     READER_VERSION,
     REASON_BAD_NAME,
     REASON_INVALID_UTF8,
-    REASON_MALFORMED_JSON,
     REASON_TOO_LARGE,
     REASON_UNDECODABLE,
     REASON_UNSUPPORTED,
-    InputFormat,
     bytes_sha1s,
-    detect_format,
     size_is_content,
     unsupported,
 )
@@ -361,11 +358,10 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
     - read while ``--max-file-mb`` shrank, where the file may be over it now: larger on disk, or
       compressed or Parquet (the size on disk does not tell).
 
-    - read by an earlier :data:`~dedup.ingest.READER_VERSION`, where this one may read it
-      otherwise: a JSONL file with a record skipped as ``malformed_json`` (lines were cut at
-      U+2028 too), a file skipped as ``invalid_utf8`` or ``undecodable`` and every HTML page
-      (a declared charset, Chinese, Japanese and Korean legacy encodings), every file read
-      (normalised otherwise, version 4).
+    - read by a reader before :data:`~dedup.ingest.READER_VERSION` 4, which may read it
+      otherwise: every file read (JSONL lines, declared charsets, Markdown, normalising), and a
+      file skipped as ``invalid_utf8`` or ``undecodable`` (Chinese, Japanese and Korean legacy
+      encodings). A later version that changes less can narrow the rule to the files it affects.
 
     A store made before the last run's limit was kept knows nothing of it: its ``too_large``
     files are read once, and of the files it read only those larger on disk. One made before the
@@ -377,15 +373,9 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
     newly_read = {p for p, reason in skipped.items() if reason == REASON_UNSUPPORTED and unsupported(p) is None}
     limited = {p for p, reason in skipped.items() if reason == REASON_TOO_LARGE and last != limit}
     stale = newly_read | (limited & stored.keys())
-    reader = store.get_state(_READER, 1)
-    if reader < 2:
-        stale |= store.files_with_record_skips(REASON_MALFORMED_JSON) & stored.keys()
-    if reader < 3:  # HTML pages may declare another charset than the one detected
+    if store.get_state(_READER, 1) < 4:  # see READER_VERSION: every file read may read otherwise
         undecoded = {p for p, reason in skipped.items() if reason in (REASON_INVALID_UTF8, REASON_UNDECODABLE)}
-        pages = {p for p in stored if detect_format(p)[0] is InputFormat.HTML}
-        stale |= (undecoded | pages) & stored.keys()
-    if reader < 4:  # normalised otherwise: any text may hold marks or unspaced scripts
-        stale |= stored.keys() - skipped.keys()
+        stale |= (stored.keys() - skipped.keys()) | (undecoded & stored.keys())
     if last is None or limit < last:
         for path, (size, _) in stored.items():
             if path not in skipped and (size > limit or (last is not None and not size_is_content(path))):

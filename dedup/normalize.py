@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Order matters: NFKC first (it turns full-width letters, ligatures and non-breaking spaces into their
-# plain forms), then casefold (which NFKC output may still need, e.g. "ß" -> "ss"), then quote folding
-# (curly and straight quotes become one character), then apostrophes inside words are dropped so
-# "kratom’s" and "kratom's" and "kratoms" agree, and finally every other punctuation run becomes a space.
+# Order matters: HTML character references are decoded; NFKC (it turns full-width letters, ligatures
+# and non-breaking spaces into their plain forms); Arabic and Hebrew points and invisible format
+# characters dropped; casefold (which NFKC output may still need, e.g. "ß" -> "ss") and NFKC again;
+# quote folding (curly and straight quotes become one character); apostrophes inside words dropped
+# so "kratom’s" and "kratom's" and "kratoms" agree; every other punctuation run becomes a space; and
+# each character of a script written without spaces becomes a word.
 _QUOTES = {
     "\u2018": "'",
     "\u2019": "'",
@@ -53,7 +55,7 @@ _CATEGORY = {
     c: cat
     for r in (range(0xAD, 0x30000), range(0xE0000, 0xE01F0))
     for c, cat in zip(r, map(unicodedata.category, map(chr, r)), strict=True)
-    if cat[0] in "MC"
+    if cat[0] == "M" or cat == "Cf"
 }
 _MARK_CODES = frozenset(c for c, cat in _CATEGORY.items() if cat[0] == "M")
 # Optional vowel points and the elongation stroke of Arabic, the points of Hebrew: dropped, so a
@@ -124,11 +126,10 @@ def _fold(text: str) -> str:
     """Unicode form, case and quote folding (the result may still hold punctuation)."""
     if text.isascii():
         return text
-    # Arabic and Hebrew points and format characters go before the casefold (NFKC makes some
-    # points from presentation forms),
-    # and NFKC runs again after it: "ß" + a combining accent folds to "ss" + the accent, which
-    # composes to "sś", as a dropped elongation stroke can leave a letter and an accent to compose
-    # (the marks kept would otherwise normalise otherwise a second time).
+    # Points and format characters go after NFKC (which makes some points from Arabic presentation
+    # forms) and before the casefold; NFKC runs again after it, or a second pass would normalise
+    # otherwise: "ß" + a combining accent folds to "ss" + the accent, which composes to "sś", and
+    # a dropped elongation stroke can leave a letter and an accent to compose.
     folded = unicodedata.normalize("NFKC", text)
     # Looked up in a table, a whole text at once: a regex search for a class of many ranges tries
     # every range at every character (3 s for 16 MB).
@@ -186,7 +187,7 @@ def _ascii_lines(folded: str) -> list[str]:
     return [b" ".join(line.split()).decode("ascii") for line in data.split(b"\n")]
 
 
-def _regex_lines(folded: str) -> list[str]:
+def _unicode_lines(folded: str) -> list[str]:
     r"""Normalise folded Unicode text line by line (letters outside ASCII).
 
     >>> _lines("हिन्दी भाषा\nالعَرَبِيَّة\n卡痛是一种植物。ภาษาไทย")  # folded first
@@ -240,7 +241,7 @@ def _lines(text: str) -> list[str]:
     if "&" in text:
         text = _ENTITY.sub(_unescape, text)
     folded = _fold(text)
-    return _ascii_lines(folded) if folded.isascii() else _regex_lines(folded)
+    return _ascii_lines(folded) if folded.isascii() else _unicode_lines(folded)
 
 
 def normalize_text(text: str) -> str:

@@ -393,11 +393,6 @@ class Store:
         """The reason of every stored file skipped whole (not one of its records), by path."""
         return dict(self.db.execute("SELECT file, reason FROM skips WHERE path = file").fetchall())
 
-    def files_with_record_skips(self, reason: str) -> set[str]:
-        """The stored files one of whose records (not the whole file) was skipped for ``reason``."""
-        rows = self.db.execute("SELECT DISTINCT file FROM skips WHERE reason = ? AND path != file", (reason,))
-        return {file for (file,) in rows}
-
     def forget_files(self, paths: Iterable[str]) -> None:
         """Within the current transaction: forget files (their state, skips and articles).
 
