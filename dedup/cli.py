@@ -125,6 +125,11 @@ _RUN_OPTIONS: list[tuple[str, Any, Any]] = [
         bool,
         typer.Option(help="The JSON/JSONL text field holds HTML: extract its main text, as for .html files."),
     ),
+    (
+        "text_is_markdown",
+        bool,
+        typer.Option(help="The JSON/JSONL text field holds Markdown: read its text, as for .md files."),
+    ),
     ("max_file_mb", float, typer.Option(min=0.001, help="Skip files larger than this many MB (decompressed).")),
     (
         "workers",
@@ -164,6 +169,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "text_field": _D.ingest.text_field,
     "id_field": _D.ingest.id_field,
     "text_is_html": _D.ingest.text_is_html,
+    "text_is_markdown": _D.ingest.text_is_markdown,
     "max_file_mb": _D.ingest.max_file_bytes / (1024 * 1024),
     "workers": None,
     "engine": _D.engine,
@@ -258,6 +264,7 @@ def config_from_options(opts: dict[str, Any]) -> DedupConfig:
             opts["id_field"],
             max(1, int(opts["max_file_mb"] * 1024 * 1024)),
             opts["text_is_html"],
+            opts["text_is_markdown"],
         ),
         segment=SegmentConfig(opts["min_words"]),
         shingle=ShingleConfig(opts["shingle_size"]),

@@ -70,14 +70,19 @@ class IngestConfig:
         max_file_bytes: files (decompressed) above this size are skipped as ``too_large``.
         text_is_html: the JSON/JSONL text field holds HTML (a scraped page): its main text is
             extracted as for an ``.html`` file.
+        text_is_markdown: the JSON/JSONL text field holds Markdown (what crawlers for language
+            models write): it is read as its text, as for an ``.md`` file.
     """
 
     text_field: str = "text"
     id_field: str = "id"
     max_file_bytes: int = 64 * 1024 * 1024
     text_is_html: bool = False
+    text_is_markdown: bool = False
 
     def __post_init__(self) -> None:
+        if self.text_is_html and self.text_is_markdown:
+            raise ConfigError("text_is_html and text_is_markdown exclude each other: the text field holds one")
         if not self.text_field:
             raise ConfigError("text_field must not be empty")
         if not self.id_field:

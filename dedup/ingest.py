@@ -663,6 +663,13 @@ def _record_text(record: object, cfg: IngestConfig) -> str | None:
     return _utf8_safe(text) if isinstance(text, str) else None
 
 
+def _field_text(text: str, cfg: IngestConfig) -> str:
+    """A text field's article text: its HTML's main text or its Markdown's text, as the options say."""
+    if cfg.text_is_html:
+        return extract_html(text)
+    return markdown_text(text) if cfg.text_is_markdown else text
+
+
 def missing_text(field: str) -> str:
     """The detail of a ``missing_text`` skip."""
     return f"no text in field {field!r} (a string, or a list of strings)"
@@ -684,12 +691,11 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
         if not text.strip():
             skips.append(Skip(f"{rel}#{rid}", REASON_EMPTY, "empty text"))
             continue
-        if cfg.text_is_html:
-            try:
-                text = extract_html(text)
-            except SkipFile as skip:
-                skips.append(Skip(f"{rel}#{rid}", skip.reason, skip.detail))
-                continue
+        try:
+            text = _field_text(text, cfg)
+        except SkipFile as skip:  # HTML with no main text
+            skips.append(Skip(f"{rel}#{rid}", skip.reason, skip.detail))
+            continue
         seen_ids.add(rid)
         articles.append(Article(f"{rel}#{rid}", text))
     return articles
@@ -927,7 +933,7 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
                     raise SkipFile(REASON_MISSING_TEXT, missing_text(cfg.text_field))
                 if not body.strip():
                     raise SkipFile(REASON_EMPTY, "empty text")
-                articles = [Article(rel, extract_html(body) if cfg.text_is_html else body)]
+                articles = [Article(rel, _field_text(body, cfg))]
     except SkipFile as skip:
         return FileResult(rel, (), (*skips, Skip(rel, skip.reason, skip.detail)))
     return FileResult(rel, tuple(articles), tuple(skips))

@@ -82,7 +82,7 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-_UNRECORDED_DEFAULTS = {"text_is_html": False}
+_UNRECORDED_DEFAULTS = {"text_is_html": False, "text_is_markdown": False}
 """Fingerprint parameters a header records only when they differ from these (stores made before
 the parameter existed have the default)."""
 
@@ -101,8 +101,9 @@ def store_header(cfg: DedupConfig) -> dict[str, str]:
         "text_field": cfg.ingest.text_field,
         "id_field": cfg.ingest.id_field,
     }
-    if cfg.ingest.text_is_html != _UNRECORDED_DEFAULTS["text_is_html"]:  # stores made before it still match
-        fingerprint_params["text_is_html"] = cfg.ingest.text_is_html
+    for name in _UNRECORDED_DEFAULTS:  # stores made before such a parameter existed still match
+        if getattr(cfg.ingest, name) != _UNRECORDED_DEFAULTS[name]:
+            fingerprint_params[name] = getattr(cfg.ingest, name)
     return {
         "store_format": str(STORE_FORMAT),
         "datasketch_version": package_version("datasketch"),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dedup.config import IngestConfig
+from dedup.errors import ConfigError
 from dedup.ingest import (
     InputFormat,
     bad_names,
@@ -361,6 +362,24 @@ def test_a_json_text_field_holding_html_is_extracted_with_text_is_html(folder: P
     assert [a.text for a in read_file(folder, "one.json", html).articles] == [page_text]
     plain = read_file(folder, "dump.jsonl", IngestConfig(text_field="html")).articles
     assert [a.text for a in plain] == [records[0]["html"], records[1]["html"]]  # tags and all
+
+
+def test_a_json_text_field_holding_markdown_is_read_as_markdown(folder: Path) -> None:
+    """Crawlers for language models keep pages as Markdown in a JSON field: ``text_is_markdown``
+    reads it as an .md file is read (link addresses dropped), in a JSONL record and a .json object;
+    it and ``text_is_html`` exclude each other."""
+    page = "# Title\n\nKratom is [legal](https://example.com/legal?aff=1) in most places today, they say.\n"
+    (folder / "page.md").write_text(page, encoding="utf-8")
+    (folder / "dump.jsonl").write_text(json.dumps({"id": "p", "markdown": page}) + "\n", encoding="utf-8")
+    (folder / "one.json").write_text(json.dumps({"markdown": page}), encoding="utf-8")
+    markdown = IngestConfig(text_field="markdown", text_is_markdown=True)
+    page_text = read_file(folder, "page.md", IngestConfig()).articles[0].text
+    assert "example.com" not in page_text
+    assert [(a.id, a.text) for a in read_file(folder, "dump.jsonl", markdown).articles] == [("dump.jsonl#p", page_text)]
+    assert [a.text for a in read_file(folder, "one.json", markdown).articles] == [page_text]
+    assert read_file(folder, "dump.jsonl", IngestConfig(text_field="markdown")).articles[0].text == page
+    with pytest.raises(ConfigError, match="exclude each other"):
+        IngestConfig(text_is_html=True, text_is_markdown=True)
 
 
 def test_discover_sorted_hidden_skipped_and_loop_safe(tmp_path: Path) -> None:

@@ -526,6 +526,24 @@ def test_text_is_html_is_a_store_setting_that_older_stores_lack(tmp_path: Path) 
     )
 
 
+def test_text_is_markdown_is_a_store_setting_and_excludes_text_is_html(tmp_path: Path) -> None:
+    """--text-is-markdown, like --text-is-html, is recorded by a store that has it on and refused by
+    one without it; asking for both is a bad option (exit 2)."""
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["feeds"], folder)
+    assert _invoke("index", str(folder), "--store", str(store), "--text-is-markdown").exit_code == 0
+    with Store(store, build_config(text_is_markdown=True)) as db:
+        params = json.loads(db.meta()["fingerprint_params"])
+        assert (params.get("text_is_markdown"), "text_is_html" in params) == (True, False)
+    assert _invoke("index", str(folder), "--store", str(store)).output.startswith(
+        f"Error: store {store} was built with other settings: text_is_markdown=True (store) vs False (this run); "
+    )
+    both = _invoke("scan", str(folder), "--out", str(tmp_path / "o"), "--text-is-html", "--text-is-markdown")
+    assert both.exit_code == 2
+    assert "text_is_html and text_is_markdown exclude each other" in both.output
+
+
 def test_report_without_store_is_an_error(tmp_path: Path) -> None:
     result = _invoke("report", "--store", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "o"))
     assert result.exit_code == 1
