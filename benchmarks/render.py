@@ -249,6 +249,15 @@ def spark_table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def shards_table(r: dict) -> str:
+    header = ["layout", "median s", "runs s", "peak RSS MB (largest process)"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for name, c in r["cases"].items():
+        each = ", ".join(f"{t:.2f}" for t in c["seconds"])
+        lines.append(_row([name, f"{c['median_seconds']:.2f}", each, c["peak_rss_mb"]]))
+    return "\n".join(lines)
+
+
 def replace_block(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
@@ -274,6 +283,9 @@ def main() -> int:
     spark = RESULTS / "spark.json"
     if spark.exists():
         text = replace_block(text, "spark", spark_table(json.loads(spark.read_text())))
+    shards = RESULTS / "shards.json"
+    if shards.exists():
+        text = replace_block(text, "shards", shards_table(json.loads(shards.read_text())))
     for extra in sys.argv[1:]:
         print(f"ignored argument {extra}", file=sys.stderr)
     readme.write_text(text, encoding="utf-8")

@@ -169,16 +169,16 @@ def clean_corpus(plan: CleanPlan, source: Path, out: Path, cfg: DedupConfig, str
 
 def _text_name(rel: str) -> str:
     """Where a stripped text-like file goes: plain UTF-8, a compression suffix (``.gz``, ``.zst`` …)
-    dropped, HTML becomes ``.txt``.
+    dropped, HTML becomes ``.txt`` (a page whose name gives no format gets ``.txt`` added).
 
-    >>> _text_name("a/b.HTM.zst"), _text_name("c.md.gz"), _text_name("d.txt")
-    ('a/b.txt', 'c.md', 'd.txt')
+    >>> _text_name("a/b.HTM.zst"), _text_name("c.md.gz"), _text_name("d.txt"), _text_name("e.php?p=2")
+    ('a/b.txt', 'c.md', 'd.txt', 'e.php?p=2.txt')
     """
-    name = rel.rsplit(".", 1)[0] if detect_format(rel)[1] is not None else rel
-    for ext in (".html", ".htm"):
-        if name.lower().endswith(ext):
-            return name[: -len(ext)] + ".txt"
-    return name
+    fmt, codec = detect_format(rel)
+    name = rel.rsplit(".", 1)[0] if codec is not None else rel
+    if fmt is None:
+        return name + ".txt"
+    return name.rsplit(".", 1)[0] + ".txt" if fmt is InputFormat.HTML else name
 
 
 def _dumps(value: object) -> str:

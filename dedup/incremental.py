@@ -361,7 +361,9 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
     - read by a reader before :data:`~dedup.ingest.READER_VERSION` 4, which may read it
       otherwise: every file read (JSONL lines, declared charsets, Markdown, normalising), and a
       file skipped as ``invalid_utf8`` or ``undecodable`` (Chinese, Japanese and Korean legacy
-      encodings). A later version that changes less can narrow the rule to the files it affects.
+      encodings);
+    - skipped as ``unsupported_type`` by a reader before version 5, which did not look for an
+      HTML page in a file whose name gives no format.
 
     A store made before the last run's limit was kept knows nothing of it: its ``too_large``
     files are read once, and of the files it read only those larger on disk. One made before the
@@ -373,9 +375,12 @@ def _stale_outcomes(store: Store, stored: dict[str, tuple[int, int]], cfg: Dedup
     newly_read = {p for p, reason in skipped.items() if reason == REASON_UNSUPPORTED and unsupported(p) is None}
     limited = {p for p, reason in skipped.items() if reason == REASON_TOO_LARGE and last != limit}
     stale = newly_read | (limited & stored.keys())
-    if store.get_state(_READER, 1) < 4:  # see READER_VERSION: every file read may read otherwise
+    reader = store.get_state(_READER, 1)
+    if reader < 4:  # see READER_VERSION: every file read may read otherwise
         undecoded = {p for p, reason in skipped.items() if reason in (REASON_INVALID_UTF8, REASON_UNDECODABLE)}
         stale |= (stored.keys() - skipped.keys()) | (undecoded & stored.keys())
+    if reader < 5:  # pages named without .html, and .xhtml/.shtml files, are read
+        stale |= {p for p, reason in skipped.items() if reason == REASON_UNSUPPORTED} & stored.keys()
     if last is None or limit < last:
         for path, (size, _) in stored.items():
             if path not in skipped and (size > limit or (last is not None and not size_is_content(path))):

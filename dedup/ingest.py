@@ -83,6 +83,9 @@ _SUFFIXES = {
     ".markdown": InputFormat.MARKDOWN,
     ".html": InputFormat.HTML,
     ".htm": InputFormat.HTML,
+    ".xhtml": InputFormat.HTML,
+    ".xht": InputFormat.HTML,
+    ".shtml": InputFormat.HTML,
     ".json": InputFormat.JSON,
     ".jsonl": InputFormat.JSONL,
     ".ndjson": InputFormat.JSONL,
@@ -99,7 +102,8 @@ _CONTROL = bytes([*range(0x00, 0x09), *range(0x0E, 0x20)])  # counted by deletin
 
 
 class SkipFile(Exception):
-    """Raised inside the reader to skip the current file with a reason (never escapes this module)."""
+    """Raised inside the reader to skip the current file with a reason (it escapes this module
+    only from :func:`read_content`, which the planner of a file's parts calls)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
@@ -305,7 +309,9 @@ def decompress(data: bytes, codec: str | None, limit: int) -> bytes:
     return _decompress(io.BytesIO(data), codec, limit)
 
 
-def _read_bytes(path: Path, codec: str | None, limit: int) -> bytes:
+def read_content(path: Path, codec: str | None, limit: int) -> bytes:
+    """A file's content, decompressed with ``codec``; raises :class:`SkipFile` (``too_large``,
+    ``unreadable``, corrupt)."""
     try:
         if codec is None:
             _within(path.stat().st_size, limit)
@@ -373,6 +379,12 @@ def _utf8_share(data: bytes) -> float:
     return (non_ascii - bad) / non_ascii if non_ascii else 1.0
 
 
+def looks_binary(data: bytes) -> bool:
+    """Whether a file's first 8 KiB hold a NUL byte, or more than 5 % control bytes."""
+    head = data[:8192]
+    return b"\x00" in head or len(head) - len(head.translate(None, _CONTROL)) > 0.05 * len(head)
+
+
 def decode_bytes(data: bytes, html: bool = False) -> str:
     """Decode file bytes to text: BOM, then strict UTF-8, then (``html``) the charset the page
     declares, then a detected legacy encoding.
@@ -397,8 +409,7 @@ def decode_bytes(data: bytes, html: bool = False) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise SkipFile(REASON_UNDECODABLE, "bad UTF-16") from None
-    head = data[:8192]
-    if b"\x00" in head or len(head) - len(head.translate(None, _CONTROL)) > 0.05 * len(head):
+    if looks_binary(data):
         raise SkipFile(REASON_BINARY, "control bytes in the first 8 KiB")
     try:
         return data.decode("utf-8-sig")
@@ -423,21 +434,29 @@ def decode_bytes(data: bytes, html: bool = False) -> str:
     return str(best)
 
 
-# The start of an HTML document (after a BOM and whitespace): a page a scraper saved as .txt or .md.
-_HTML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*<(!doctype\s+html|html[\s>])", re.I)
+# The start of an HTML document: after a BOM, whitespace, an XML declaration (XHTML) and comments
+# (``<!-- saved from url=... -->``, a cache's stamp), a doctype or an ``<html>`` tag.
+_HTML_START = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]{0,400}>\s*)?(?:<!--.{0,4000}?-->\s*)*<(!doctype\s+html|html[\s>])",
+    re.I | re.S,
+)
+_PEEK = 8192
+"""The bytes read of a file whose name gives no format, to tell whether it is an HTML page."""
 
 
 def _is_html_page(data: bytes) -> bool:
     """Whether a file's bytes are an HTML document: a doctype first, or an ``<html>`` tag with a
-    head or body tag in the first 2 KiB (text that starts by naming the tag is text).
+    head or body tag in the first 2 KiB after it (text that starts by naming the tag is text).
 
     >>> _is_html_page(b"<!DOCTYPE html><p>x"), _is_html_page(b"<html> is the root element")
     (True, False)
+    >>> _is_html_page(b'<?xml version="1.0"?>\\n<!-- saved from url=(0041)x -->\\n<html><body>x')
+    True
     """
-    found = _HTML_START.match(data)
+    found = _HTML_START.match(data[:_PEEK])
     if found is None:
         return False
-    head = data[:2048].lower()
+    head = data[found.start(1) : found.start(1) + 2048].lower()
     return found.group(1).lower().startswith(b"!") or b"<head" in head or b"<body" in head
 
 
@@ -580,7 +599,7 @@ def load_json(text: str) -> object:
         raise _TooDeep from None
 
 
-READER_VERSION = 4
+READER_VERSION = 5
 """Bumped when a file this version reads gives other articles, skips or digests than the earlier
 version gave: a nightly run reads again the stored files that may differ (see
 :func:`dedup.incremental._stale_outcomes`). 2: JSONL lines end at line feeds and carriage returns
@@ -592,7 +611,10 @@ HTML character references, and makes
 each Chinese, Japanese, Thai, Lao, Myanmar or Khmer character a word (:mod:`dedup.normalize`);
 the full stops of other scripts end sentences (:mod:`dedup.segment`); Markdown is read as its
 text (:func:`markdown_text`), and a page saved as ``.txt`` or ``.md`` as HTML. The store cannot tell which
-articles hold such text (short segments are not kept), so every file read is read again."""
+articles hold such text (short segments are not kept), so every file read is read again.
+5: a file whose name gives no format is read as HTML when it holds an HTML page (``wget``
+mirrors), and ``.xhtml``, ``.xht`` and ``.shtml`` files are HTML: files skipped as
+``unsupported_type`` are read again."""
 
 _LINE_END = re.compile(r"\r\n?|\n")
 
@@ -675,8 +697,23 @@ def missing_text(field: str) -> str:
     return f"no text in field {field!r} (a string, or a list of strings)"
 
 
-def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips: list[Skip]) -> list[Article]:
-    """Turn ``(position, record)`` pairs into articles ``rel#<id>``; bad records become skips."""
+def duplicate_id(rel: str, position: str, rid: str) -> Skip:
+    """The skip of a record whose id an earlier record of its file took."""
+    return Skip(f"{rel}#{rid}", REASON_DUPLICATE_ID, f"record {position} repeats id {rid!r}")
+
+
+def _records(
+    rel: str,
+    items: list[tuple[str, object]],
+    cfg: IngestConfig,
+    skips: list[Skip],
+    outcomes: list[tuple[str, str, int]] | None = None,
+) -> list[Article]:
+    """Turn ``(position, record)`` pairs into articles ``rel#<id>``; bad records become skips.
+
+    ``outcomes`` (a part of a file, see :func:`jsonl_part`) gets ``(position, id, skip)`` of every
+    record with a text: ``skip`` is the index in ``skips`` of its skip, or -1 for an article.
+    """
     articles: list[Article] = []
     seen_ids: set[str] = set()
     for position, record in items:
@@ -685,8 +722,10 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
             skips.append(Skip(f"{rel}#{position}", REASON_MISSING_TEXT, missing_text(cfg.text_field)))
             continue
         rid = record_id(record, position, cfg.id_field)
+        if outcomes is not None:
+            outcomes.append((position, rid, len(skips)))
         if rid in seen_ids:
-            skips.append(Skip(f"{rel}#{rid}", REASON_DUPLICATE_ID, f"record {position} repeats id {rid!r}"))
+            skips.append(duplicate_id(rel, position, rid))
             continue
         if not text.strip():
             skips.append(Skip(f"{rel}#{rid}", REASON_EMPTY, "empty text"))
@@ -698,7 +737,37 @@ def _records(rel: str, items: list[tuple[str, object]], cfg: IngestConfig, skips
             continue
         seen_ids.add(rid)
         articles.append(Article(f"{rel}#{rid}", text))
+        if outcomes is not None:
+            outcomes[-1] = (position, rid, -1)
     return articles
+
+
+def _jsonl_items(rel: str, text: str, skips: list[Skip], first_line: int = 1) -> list[tuple[str, object]]:
+    """``(line number, record)`` of a JSONL text's lines (numbered from ``first_line``); a line
+    that is not JSON becomes a ``malformed_json`` skip."""
+    items: list[tuple[str, object]] = []
+    for lineno, line in jsonl_lines(text):
+        lineno += first_line - 1
+        try:
+            items.append((str(lineno), load_json(line)))
+        except ValueError as exc:
+            skips.append(Skip(f"{rel}:{lineno}", REASON_MALFORMED_JSON, _json_error(exc)))
+    return items
+
+
+def jsonl_part(
+    rel: str, data: bytes, first_line: int, cfg: IngestConfig
+) -> tuple[FileResult, tuple[tuple[str, str, int], ...]]:
+    """The articles and skips of a part of a JSONL file: whole lines of valid UTF-8 (``data``),
+    the first of them line ``first_line`` of the file, as :func:`read_file` reads those lines of
+    the whole file, but that an id an earlier part took does not make a record a duplicate here:
+    the outcomes (see :func:`_records`) tell the caller which records of the part repeat such an
+    id (:func:`dedup.pipeline.split_record_file`)."""
+    skips: list[Skip] = []
+    outcomes: list[tuple[str, str, int]] = []
+    items = _jsonl_items(rel, data.decode("utf-8"), skips, first_line)
+    articles = _records(rel, items, cfg, skips, outcomes)
+    return FileResult(rel, tuple(articles), tuple(skips)), tuple(outcomes)
 
 
 def read_file(root: Path, rel: str, cfg: IngestConfig) -> FileResult:
@@ -712,7 +781,22 @@ def read_file(root: Path, rel: str, cfg: IngestConfig) -> FileResult:
     Returns:
         The file's articles and skips; never raises for bad content.
     """
-    return _parse_file(rel, cfg, lambda codec: _read_bytes(root / rel, codec, cfg.max_file_bytes))
+    path = root / rel
+    return _parse_file(
+        rel, cfg, lambda codec: read_content(path, codec, cfg.max_file_bytes), lambda: _peek(path, cfg.max_file_bytes)
+    )
+
+
+def _peek(path: Path, limit: int) -> bytes | None:
+    """The first bytes of a file (``None``: more than ``limit`` bytes, which is not opened, or
+    unreadable)."""
+    try:
+        if path.stat().st_size > limit:
+            return None
+        with path.open("rb") as fh:
+            return fh.read(_PEEK)
+    except OSError:
+        return None
 
 
 def read_file_bytes(rel: str, raw: bytes, cfg: IngestConfig) -> FileResult:
@@ -724,7 +808,8 @@ def read_file_bytes(rel: str, raw: bytes, cfg: IngestConfig) -> FileResult:
     >>> read_file_bytes("x.txt.gz", b"not gzip", IngestConfig()).skips[0].reason
     'corrupt_gzip'
     """
-    return _parse_file(rel, cfg, lambda codec: decompress(raw, codec, cfg.max_file_bytes))
+    peek = lambda: raw[:_PEEK] if len(raw) <= cfg.max_file_bytes else None  # noqa: E731
+    return _parse_file(rel, cfg, lambda codec: decompress(raw, codec, cfg.max_file_bytes), peek)
 
 
 def bytes_sha1s(files: Sequence[tuple[str, bytes]]) -> tuple[tuple[str, str], ...]:
@@ -887,11 +972,24 @@ def _in_child(task: Callable[..., Any], *args: object) -> Any:
     return value
 
 
-def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]) -> FileResult:
-    """The articles and skips of file ``rel``, whose content (decompressed) ``load(codec)`` gives."""
+def _parse_file(
+    rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes], peek: Callable[[], bytes | None]
+) -> FileResult:
+    """The articles and skips of file ``rel``, whose content (decompressed) ``load(codec)`` gives.
+
+    A file whose name gives no format (``page.php``, ``index.html?p=2``, ``post``: pages as
+    ``wget`` mirrors save them) is read as HTML when its first bytes (``peek()``; ``None``: too
+    large or unreadable) are an HTML document, else skipped as ``unsupported_type``.
+    """
     fmt, codec = detect_format(rel)
     skips: list[Skip] = []
     skip = unsupported(rel)
+    if skip is not None and fmt is None and codec is None:
+        head = peek()
+        if head is not None and _is_html_page(head):
+            skip, fmt = None, InputFormat.HTML
+        elif head is not None:
+            skip = Skip(rel, skip.reason, f"{skip.detail} nor an HTML page")
     if skip is not None:
         return FileResult(rel, (), (skip,))
     try:
@@ -913,13 +1011,7 @@ def _parse_file(rel: str, cfg: IngestConfig, load: Callable[[str | None], bytes]
         elif fmt is InputFormat.HTML:
             articles = [Article(rel, extract_html(text))]
         elif fmt is InputFormat.JSONL:
-            items: list[tuple[str, object]] = []
-            for lineno, line in jsonl_lines(text):
-                try:
-                    items.append((str(lineno), load_json(line)))
-                except ValueError as exc:
-                    skips.append(Skip(f"{rel}:{lineno}", REASON_MALFORMED_JSON, _json_error(exc)))
-            articles = _records(rel, items, cfg, skips)
+            articles = _records(rel, _jsonl_items(rel, text, skips), cfg, skips)
         else:
             try:
                 doc = load_json(text)
@@ -944,6 +1036,7 @@ __all__ = [
     "SKIP_REASONS",
     "FileResult",
     "InputFormat",
+    "SkipFile",
     "bad_names",
     "bytes_sha1s",
     "compress",
@@ -951,12 +1044,16 @@ __all__ = [
     "decompress",
     "detect_format",
     "discover_files",
+    "duplicate_id",
     "extract_html",
     "jsonl_lines",
+    "jsonl_part",
     "load_json",
+    "looks_binary",
     "markdown_text",
     "parquet_readable",
     "parquet_records",
+    "read_content",
     "read_file",
     "read_file_bytes",
     "record_id",

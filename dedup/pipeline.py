@@ -7,6 +7,7 @@ one compact record per article, so the corpus text is never held twice.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -47,13 +48,19 @@ from dedup.index import (
     stable_argsort,
 )
 from dedup.ingest import (
+    REASON_EMPTY,
     REASON_TOO_LARGE,
     FileResult,
     InputFormat,
+    SkipFile,
     bad_names,
     bytes_sha1s,
     detect_format,
     discover_files,
+    duplicate_id,
+    jsonl_part,
+    looks_binary,
+    read_content,
     read_file,
     read_file_bytes,
     size_is_content,
@@ -93,6 +100,10 @@ _FILES_PER_TASK = 128
 # Parquet shards of 10,000 articles (46 MB of text) made one task, read by one worker.
 _TASK_RECORD_BYTES = 2 << 20
 _RECORD_FORMATS = (InputFormat.JSON, InputFormat.JSONL, InputFormat.PARQUET)
+_PART_BYTES = 8 << 20
+"""A JSONL file of more than this (after decompression) is read in parts of about this size, by
+as many tasks (see :func:`_jsonl_parts`)."""
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _VERIFY_CHUNK = 5_000
 _SIG_ROWS_PER_READ = 16  # signature rows read at once from the spilled rows (16 x 4 bytes per paragraph)
 _PAIRS_PER_PASS = 32_768  # pairs whose estimates are counted together (see _jaccard_at_least)
@@ -126,6 +137,22 @@ class _BatchResult:
     digests: DigestBatch
     hashes: tuple[tuple[str, str], ...] = ()
     """``(relative path, SHA-1)`` of each file read from bytes (:func:`digest_file_bytes`)."""
+    part_of: str | None = None
+    """The file whose part this is (:class:`_Part`; ``None``: whole files)."""
+    outcomes: tuple[tuple[str, str, int], ...] = ()
+    """A part's records with a text (see :func:`~dedup.ingest.jsonl_part`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A read task of one part of a large JSONL file: whole lines of valid UTF-8 (see
+    :func:`_jsonl_parts`), the first of them line ``first_line``."""
+
+    rel: str
+    data: bytes
+    first_line: int
+    last: bool
+    cfg: DedupConfig
 
 
 @contextmanager
@@ -141,16 +168,21 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def digest_files(batch: _Batch) -> _BatchResult:
-    """Worker task: read, segment, normalise and fingerprint a batch of files.
+def digest_files(batch: _Batch | _Part) -> _BatchResult:
+    """Worker task: read, segment, normalise and fingerprint a batch of files, or a part of one.
 
     Args:
-        batch: the scanned root, relative paths and the run's config.
+        batch: the scanned root, relative paths and the run's config (or a :class:`_Part`).
 
     Returns:
-        One digest per article, the skips, and how many files were read.
+        One digest per article, the skips, and how many files were read (a part: the file, with
+        its last part).
     """
     with _no_gc():
+        if isinstance(batch, _Part):
+            read, outcomes = jsonl_part(batch.rel, batch.data, batch.first_line, batch.cfg.ingest)
+            done = _digest_results([(batch.rel, read)], int(batch.last), batch.cfg)
+            return _BatchResult(done.files, int(batch.last), done.skips, done.digests, (), batch.rel, outcomes)
         return _digest_files(batch)
 
 
@@ -387,13 +419,59 @@ def _record_bytes(root: Path, rel: str) -> int:
     return size if size_is_content(rel) else 5 * size
 
 
-def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch]:
+def _jsonl_parts(root: Path, rel: str, cfg: DedupConfig) -> Iterator[_Part] | None:
+    """The parts of a JSONL file of more than ``_PART_BYTES`` (after decompression): about that
+    many bytes each, cut after a line feed, each line numbered as in the whole file. ``None``
+    where the file is not read in parts: smaller, not valid UTF-8 throughout (its encoding is
+    detected on the whole file), with a byte order mark, binary, empty, or skipped for what a
+    whole read says (too large, unreadable, corrupt: that read then says it).
+
+    The file's content stays in this process until its last part is handed out; a worker holds
+    only its part and what it makes of it (a whole 60 MB file took 950 MB in one worker)."""
+    fmt, codec = detect_format(rel)
+    if fmt is not InputFormat.JSONL:
+        return None
+    try:
+        data = read_content(root / rel, codec, cfg.ingest.max_file_bytes)
+    except SkipFile:
+        return None
+    if len(data) <= _PART_BYTES or data.startswith(_BOMS) or data.isspace() or looks_binary(data):
+        return None
+    cuts = [0]
+    while cuts[-1] < len(data):
+        end = data.find(b"\n", cuts[-1] + _PART_BYTES - 1)
+        cuts.append(len(data) if end < 0 else end + 1)
+    view = memoryview(data)
+    try:
+        for lo, hi in itertools.pairwise(cuts):
+            str(view[lo:hi], "utf-8")  # a cut after a line feed leaves every part valid on its own
+    except UnicodeDecodeError:
+        return None
+
+    def parts() -> Iterator[_Part]:
+        line = 1
+        for lo, hi in itertools.pairwise(cuts):
+            yield _Part(rel, data[lo:hi], line, hi == len(data), cfg)
+            line += data.count(b"\n", lo, hi) + data.count(b"\r", lo, hi) - data.count(b"\r\n", lo, hi)
+
+    return parts()
+
+
+def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch | _Part]:
     """Read tasks of consecutive files: up to ``_FILES_PER_TASK``, fewer where files of many
-    records weigh ``_TASK_RECORD_BYTES`` (one such file larger than that is a task of its own)."""
+    records weigh ``_TASK_RECORD_BYTES`` (one such file larger than that is a task of its own, and
+    a JSONL file of more than ``_PART_BYTES`` one task per part, see :func:`_jsonl_parts`)."""
     task: list[str] = []
     weight = 0
     for rel in paths:
         size = _record_bytes(root, rel)
+        parts = _jsonl_parts(root, rel, cfg) if size > _PART_BYTES else None
+        if parts is not None:
+            if task:
+                yield _Batch(str(root), tuple(task), cfg)
+                task, weight = [], 0
+            yield from parts
+            continue
         if task and weight + size > _TASK_RECORD_BYTES:
             yield _Batch(str(root), tuple(task), cfg)
             task, weight = [], 0
@@ -570,7 +648,7 @@ def _digests_of(
 ) -> Iterator[DigestBatch]:
     """The digests of the read workers' results, counting their files and skips as they pass
     (and collecting the files' hashes into ``hashes_out``, where the results have them)."""
-    for result in results:
+    for result in _whole_files(results):
         stats.files_read += result.files_read
         if hashes_out is not None:
             hashes_out.update(result.hashes)
@@ -578,6 +656,37 @@ def _digests_of(
             _count_skip(skip, stats, on_skip, skips_out)
         yield result.digests
         on_progress("read", result.files, None)
+
+
+def _whole_files(results: Iterable[_BatchResult]) -> Iterator[_BatchResult]:
+    """The results, those of the parts of a file (in order) made what reading the whole file
+    gives: a record whose id a record of an earlier part took is a ``duplicate_id`` (an article
+    there is dropped, with its skip if it had no words; another skip is replaced)."""
+    taken: dict[str, set[str]] = {}
+    for result in results:
+        rel = result.part_of
+        if rel is None:
+            yield result
+            continue
+        ids = taken.setdefault(rel, set())
+        skips = list(result.skips)
+        dropped: dict[str, Skip] = {}
+        for position, rid, at in result.outcomes:
+            if rid not in ids:
+                if at < 0:
+                    ids.add(rid)
+            elif at >= 0:
+                skips[at] = duplicate_id(rel, position, rid)
+            else:
+                dropped[f"{rel}#{rid}"] = duplicate_id(rel, position, rid)
+        digests = result.digests
+        if dropped:
+            skips = [s for s in skips if not (s.path in dropped and s.reason == REASON_EMPTY)]
+            skips.extend(dropped.values())
+            digests = digests.select([k for k, aid in enumerate(digests.ids) if aid not in dropped])
+        if result.files:  # the file's last part
+            del taken[rel]
+        yield dataclasses.replace(result, skips=tuple(skips), digests=digests, outcomes=())
 
 
 def _count_skip(skip: Skip, stats: RunStats, on_skip: SkipHook, skips_out: list[Skip] | None) -> None:

@@ -277,6 +277,36 @@ def test_clean_of_html_records_keeps_them_as_they_were_unless_stripped(tmp_path:
             assert json.loads(line) == records[0]
 
 
+def test_clean_of_pages_named_without_a_format(tmp_path: Path) -> None:
+    """Pages of a wget mirror (``index.php?p=7``, ``guide.shtml``) are read as HTML: clean copies
+    the kept one as it is, or with --strip-boilerplate writes its text under a ``.txt`` name."""
+    src, store = tmp_path / "src", tmp_path / "s.sqlite"
+    src.mkdir()
+    rng = random.Random(4)
+    pages = {
+        name: "<!DOCTYPE html><html><body><nav>Home | Shop</nav><article>{}</article></body></html>".format(
+            "".join(f"<p>{_para(rng)}</p>" for _ in range(3))
+        )
+        for name in ("index.php?p=7", "guide.shtml")
+    }
+    for name, page in pages.items():
+        (src / name).write_text(page, encoding="utf-8")
+    assert _run("index", str(src), "--store", str(store)).exit_code == 0
+    for strip in ([], ["--strip-boilerplate"]):
+        out = tmp_path / f"clean{len(strip)}"
+        assert _run("clean", "--store", str(store), "--out", str(out), *strip).exit_code == 0
+        manifest = {r["path"]: r["action"] for r in csv.DictReader((out / "manifest.csv").open(encoding="utf-8"))}
+        assert manifest == dict.fromkeys(pages, "kept")
+        written = sorted(p.name for p in out.iterdir() if p.name != "manifest.csv")
+        if strip:
+            assert written == ["guide.txt", "index.php?p=7.txt"]
+            paragraphs = [p.split("</p>")[0] for p in pages["guide.shtml"].split("<p>")[1:]]
+            assert (out / "guide.txt").read_text(encoding="utf-8") == "\n".join(paragraphs)
+        else:
+            assert written == ["guide.shtml", "index.php?p=7"]
+            assert all((out / name).read_text(encoding="utf-8") == page for name, page in pages.items())
+
+
 def test_a_killed_clean_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> None:
     """A clean killed mid-copy leaves its half-written folder beside --out; the next clean into it
     removes that, and a second clean into the same folder waits for the first (--lock-timeout)."""

@@ -63,6 +63,7 @@ def test_readme_tables_are_generated_from_results() -> None:
         ("incremental", render.incremental_table),
         ("adversarial", render.adversarial_table),
         ("spark", render.spark_table),
+        ("shards", render.shards_table),
     ):
         path = results / f"{name}.json"
         assert path.exists(), path

@@ -205,7 +205,51 @@ def test_unreadable_dangling_link(folder: Path) -> None:
 
 def test_unsupported_extension(folder: Path) -> None:
     (folder / "doc.pdf").write_bytes(b"%PDF-1.4")
-    assert _reasons(folder, "doc.pdf") == ["unsupported_type"]
+    assert read_file(folder, "doc.pdf", IngestConfig()).skips == (
+        Skip("doc.pdf", "unsupported_type", "not .txt/.md/.html/.json/.jsonl/.parquet nor an HTML page"),
+    )
+
+
+_MIRRORED = (  # how wget and browsers save pages: after an XML declaration, a comment, or nothing
+    "<!DOCTYPE html>\n",
+    '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN">\n',
+    "<!-- saved from url=(0042)https://example.com/kratom/guide/ -->\n<html><head><title>T</title></head>",
+    "  <!-- cached 2026-11-02 --><!-- by WP Super Cache -->\n<HTML lang=en><BODY>",
+)
+
+
+@pytest.mark.parametrize("start", _MIRRORED)
+@pytest.mark.parametrize("name", ["index.php?p=12", "kratom-guide", "page.asp", "p.shtml", "p.xhtml", "a.html?x=1"])
+def test_a_page_whose_name_gives_no_format_is_read_as_html(folder: Path, name: str, start: str) -> None:
+    """Pages of a wget mirror keep the server's name (a script, a query, no suffix at all): read
+    as HTML when they hold an HTML page, as the same page saved as .html is."""
+    body = f"<nav>Home | Shop</nav><article><p>{GOOD.strip()}</p></article><footer>(c) Site</footer></body></html>"
+    (folder / "same.html").write_text(start + body, encoding="utf-8")
+    (folder / name).write_text(start + body, encoding="utf-8")
+    read = read_file(folder, name, IngestConfig())
+    assert read.skips == ()
+    assert read.articles[0].text == read_file(folder, "same.html", IngestConfig()).articles[0].text
+    assert "<p>" not in read.articles[0].text
+
+
+def test_a_file_whose_name_gives_no_format_and_holds_no_page_is_skipped(folder: Path) -> None:
+    """Text, a PDF, a page's fragment, a page too large to open, a compressed file of no format:
+    skipped as before (only a whole HTML page is read under another name)."""
+    (folder / "notes").write_text(GOOD, encoding="utf-8")
+    (folder / "frag.php").write_text(f"<div><p>{GOOD}</p></div>", encoding="utf-8")
+    (folder / "big").write_text(f"<!DOCTYPE html><p>{GOOD * 100}</p>", encoding="utf-8")
+    (folder / "page.gz").write_bytes(gzip.compress(f"<!DOCTYPE html><p>{GOOD}</p>".encode()))
+    nor = "not .txt/.md/.html/.json/.jsonl/.parquet nor an HTML page"
+    assert read_file(folder, "notes", IngestConfig()).skips == (Skip("notes", "unsupported_type", nor),)
+    assert read_file(folder, "frag.php", IngestConfig()).skips == (Skip("frag.php", "unsupported_type", nor),)
+    small = IngestConfig(max_file_bytes=1000)  # not opened, as a URI's file over the limit is not read
+    big = read_file(folder, "big", small).skips
+    assert big == (Skip("big", "unsupported_type", "not .txt/.md/.html/.json/.jsonl/.parquet"),)
+    assert read_file(folder, "page.gz", IngestConfig()).skips[0].reason == "unsupported_type"
+    for name in ("notes", "frag.php", "big"):  # the bytes Spark read give the same outcome
+        raw = (folder / name).read_bytes()
+        limit = small if name == "big" else IngestConfig()
+        assert read_file_bytes(name, raw, limit).skips == read_file(folder, name, limit).skips
 
 
 def test_jsonl_records_and_malformed_line(folder: Path) -> None:

@@ -275,8 +275,8 @@ def test_uri_listing_reads_what_a_local_scan_reads_but_spark_hidden_names(spark:
     assert skips[0][:4] == [
         "skipped b.txt (binary: control bytes in the first 8 KiB)",
         f"skipped big.txt (too_large: {len(article.encode()) * 40} bytes > limit 5242)",
-        "skipped notes.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl/.parquet)",
-        "skipped scan.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl/.parquet)",
+        "skipped notes.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl/.parquet nor an HTML page)",
+        "skipped scan.pdf (unsupported_type: not .txt/.md/.html/.json/.jsonl/.parquet)",  # not opened
     ]
     # The column's size in the file's metadata (the text, and a few bytes pyarrow's version sets).
     assert re.fullmatch(r"skipped wide\.parquet \(too_large: 130\d\d bytes in columns text > limit 5242\)", skips[0][4])

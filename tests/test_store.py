@@ -467,7 +467,7 @@ def test_skipped_csv_lists_the_skips_of_earlier_runs_too(tmp_path: Path) -> None
         "binary.txt,binary,control bytes in the first 8 KiB\n"
         "empty.txt,empty,\n"
         "feed.jsonl:2,malformed_json,JSONDecodeError\n"
-        "notes.pdf,unsupported_type,not .txt/.md/.html/.json/.jsonl/.parquet\n"
+        "notes.pdf,unsupported_type,not .txt/.md/.html/.json/.jsonl/.parquet nor an HTML page\n"
     )
     assert json.loads((tmp_path / "r2" / "summary.json").read_text())["skipped_total"] == 4
     assert _invoke("report", "--store", str(store), "--out", str(tmp_path / "r3")).exit_code == 0
@@ -1335,6 +1335,50 @@ def test_files_an_earlier_reader_read_otherwise_are_read_again_once(
         assert {"feed.jsonl#cut", "zh.txt", "pl.html"} <= set(articles)
         with Store(store, build_config()) as opened:
             assert "gęślą" in opened.article_paragraphs("pl.html")[1][0], night
+
+
+def test_pages_an_earlier_reader_skipped_for_their_name_are_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store made by reader 4, which skipped as unsupported_type every file whose name gives no
+    format: the first run of this version reads those again (the wget page, the .shtml page and the
+    PDF) and nothing else, its reports equal a scan's, and the next run reads nothing."""
+    from dedup import ingest
+
+    folder, store = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    text = sorted((folder / "maca").glob("*.txt"))[0].read_text(encoding="utf-8")
+    page = "<!DOCTYPE html><html><body><article>{}</article></body></html>".format(
+        "".join(f"<p>{para}</p>" for para in text.split("\n\n"))
+    )
+    (folder / "mirror").mkdir()
+    (folder / "mirror" / "index.php?p=7").write_text(page, encoding="utf-8")
+    (folder / "mirror" / "guide.shtml").write_text(page, encoding="utf-8")
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4 not a page")
+    with monkeypatch.context() as earlier:  # the earlier reader: names only
+        earlier.setattr(ingest, "_is_html_page", lambda data: False)
+        earlier.delitem(ingest._SUFFIXES, ".shtml")
+        assert _invoke("index", str(folder), "--store", str(store)).exit_code == 0
+    with Store(store, build_config()) as opened:
+        with opened.transaction():
+            opened.set_state("reader_version", 4)
+        assert sorted(p for p, r in opened.file_skips().items() if r == "unsupported_type") == [
+            "mirror/guide.shtml",
+            "mirror/index.php?p=7",
+            "notes.pdf",
+        ]
+    for night, changed in ((1, 3), (2, 0)):
+        run, scan = tmp_path / f"run{night}", tmp_path / f"scan{night}"
+        assert _invoke("index", str(folder), "--store", str(store), "--out", str(run)).exit_code == 0
+        assert json.loads((run / "summary.json").read_text())["changes"]["files_changed"] == changed
+        assert _invoke("scan", str(folder), "--out", str(scan)).exit_code == 0
+        for name in ("pairs.csv", "skipped.csv", "articles.csv"):
+            assert (run / name).read_bytes() == (scan / name).read_bytes(), (night, name)
+        assert _memberships(run) == _memberships(scan)
+        assert {"mirror/index.php?p=7", "mirror/guide.shtml"} <= {r["path"] for r in _rows(run / "articles.csv")}
+        nor = "not .txt/.md/.html/.json/.jsonl/.parquet nor an HTML page"
+        assert (run / "skipped.csv").read_text().endswith(f"notes.pdf,unsupported_type,{nor}\n")
 
 
 def test_a_skip_belongs_to_its_file_whatever_the_name_holds(tmp_path: Path) -> None:
