@@ -47,7 +47,7 @@ from dedup.incremental import MAX_REMOVED
 from dedup.pipeline import DedupResult, analyse, match_corpus
 from dedup.records import RunStats, Skip
 from dedup.report import REPORT_FILES, write_csv, write_kept_reports, write_reports
-from dedup.store import LockTimeoutError, Store, network_file_system, store_lock
+from dedup.store import LockTimeoutError, Store, lockable, network_file_system, store_lock
 
 app = typer.Typer(
     help="Find duplicate and near-duplicate articles, and their boilerplate, in folders of scraped text.",
@@ -1022,7 +1022,12 @@ def report_(
     with _guard():
         cfg = config_from_options(opts)
         _check_out(out)
-        with _locked_store(store, cfg, lock_timeout, create=False) as db:
+        # Under the store's lock (it waits for a running index), unless no lock can be made here
+        # (a read-only folder or file system): then the last committed state, read only.
+        opened = (
+            _locked_store(store, cfg, lock_timeout, create=False) if lockable(store) else Store.read_only(store, cfg)
+        )
+        with opened as db:
             # The reports the last index run kept, when it matched with these parameters: the
             # stored digests would give them again.
             kept = kept_report(db, cfg)

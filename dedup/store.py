@@ -123,6 +123,24 @@ def store_lock(store_path: Path, timeout: float) -> Iterator[None]:
         yield
 
 
+_CANNOT_OPEN = "unable to open database file"
+
+
+def read_only_file_system(path: Path) -> bool:
+    """Whether ``path`` lies on a file system mounted read-only (a snapshot, a read-only share)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def lockable(store_path: Path) -> bool:
+    """Whether this process can make or open ``<store>.lock`` for writing (not in a read-only
+    folder or file system)."""
+    lock_path = store_path.with_name(store_path.name + ".lock")
+    return os.access(lock_path if lock_path.exists() else store_path.parent, os.W_OK)
+
+
 @contextmanager
 def file_lock(lock_path: Path, timeout: float, busy: str) -> Iterator[None]:
     """Hold ``lock_path`` (``flock``, made if missing) exclusively; wait up to ``timeout`` seconds.
@@ -265,10 +283,27 @@ class Store:
             raise DedupError(f"no store at {path} (run dedup index first)")
         store = cls.__new__(cls)
         store.path = path
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         try:
-            store.db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None)
+            try:
+                store.db = sqlite3.connect(uri, uri=True, isolation_level=None)
+                store.meta()
+            except sqlite3.OperationalError as exc:
+                if not (_CANNOT_OPEN in str(exc) and read_only_file_system(path)):
+                    raise
+                # SQLite reads a WAL store through its -shm file, which it cannot make here; on a
+                # read-only file system no run can be writing the store: read it as it is.
+                store.db = sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
             if not store.meta().get("store_format"):
                 raise sqlite3.DatabaseError("no store header")
+        except sqlite3.OperationalError as exc:
+            if _CANNOT_OPEN not in str(exc):
+                raise DedupError(f"{path} is not a dedup store: {exc}") from None
+            # The file may be a store all right.
+            raise DedupError(
+                f"cannot read the store {path}: {exc} (SQLite reads a store through its -wal and -shm "
+                f"files beside it: this user must be able to make them in {path.parent})"
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise DedupError(f"{path} is not a dedup store: {exc}") from None
         if cfg is not None:
@@ -590,8 +625,10 @@ __all__ = [
     "Store",
     "file_lock",
     "file_sha1",
+    "lockable",
     "network_file_system",
     "now_iso",
+    "read_only_file_system",
     "stat_of",
     "store_header",
     "store_lock",

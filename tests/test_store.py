@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from dedup import cli
 from dedup.cli import EXIT_DUPLICATE_RATE, EXIT_LOCKED, EXIT_NEW_DUPLICATES, app, build_config
 from dedup.records import DigestBatch
 from dedup.report import REPORT_FILES
@@ -724,6 +725,46 @@ def test_status_of_no_store_or_another_file_is_an_error(tmp_path: Path) -> None:
         f"Error: {other} is not a dedup store: no such table: meta\n",
     )
     assert not missing.exists()
+
+
+def test_a_store_where_nothing_can_be_written_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store on a read-only file system (a snapshot, a read-only share): SQLite cannot make the
+    -shm file it reads a WAL store through, so status and report read it as it is (no run can
+    write it there), report without a lock (none can be made), and give what they give elsewhere.
+    Where the folder is only unwritable to this user, the error says so, not "not a dedup store"."""
+    from dedup import store as store_module
+
+    folder, path = tmp_path / "a", tmp_path / "s.sqlite"
+    folder.mkdir()
+    _copy(["maca"], folder)
+    assert _invoke("index", str(folder), "--store", str(path)).exit_code == 0
+    assert _invoke("report", "--store", str(path), "--out", str(tmp_path / "rw")).exit_code == 0
+    (tmp_path / "s.sqlite.lock").unlink()
+    for end in ("-wal", "-shm"):
+        assert not (tmp_path / f"s.sqlite{end}").exists()  # as a store copied elsewhere is
+    connect = sqlite3.connect
+
+    def no_shm(database: str, **kwargs: object) -> sqlite3.Connection:  # what SQLite does there
+        if "immutable=1" not in database:
+            raise sqlite3.OperationalError("unable to open database file")
+        return connect(database, **kwargs)
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", no_shm)
+    monkeypatch.setattr(store_module, "read_only_file_system", lambda p: False)
+    result = CliRunner().invoke(app, ["status", "--store", str(path)])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"Error: cannot read the store {path}: unable to open database file (SQLite reads a store through "
+        f"its -wal and -shm files beside it: this user must be able to make them in {tmp_path})\n",
+    )
+    monkeypatch.setattr(store_module, "read_only_file_system", lambda p: True)
+    monkeypatch.setattr(cli, "lockable", lambda p: False)
+    result = CliRunner().invoke(app, ["status", "--store", str(path)])
+    assert result.exit_code == 0 and "files / articles" in result.output
+    assert _invoke("report", "--store", str(path), "--out", str(tmp_path / "ro")).exit_code == 0
+    for name in ("clusters.csv", "pairs.csv", "articles.csv", "boilerplate.csv", "skipped.csv"):
+        assert (tmp_path / "ro" / name).read_bytes() == (tmp_path / "rw" / name).read_bytes(), name
+    assert not (tmp_path / "s.sqlite.lock").exists()
 
 
 def _index_cmd(folder: Path, store: Path, out: Path | None = None) -> list[str]:
