@@ -853,10 +853,18 @@ def _as_records(cfg: IngestConfig, rows: list[str], texts: list[object], ids: li
 
 
 def _parquet_columns(
-    rel: str, data: bytes, cfg: IngestConfig, skips: list[Skip]
+    rel: str,
+    data: bytes,
+    cfg: IngestConfig,
+    skips: list[Skip],
+    groups: Sequence[int] | None = None,
+    first_row: int = 1,
+    sizes: list[int] | None = None,
 ) -> tuple[list[str], list[object], list[object]]:
     """The row numbers, texts and ids of a Parquet file's rows (flat lists: they pickle faster
-    than a record per row).
+    than a record per row); with ``groups``, those of these row groups only, the first row
+    numbered ``first_row``, and the text's own size appended to ``sizes`` instead of held to the
+    limit (it holds for the whole file: the caller sums the parts).
 
     Only the text and id columns are read (pyarrow). ``--max-file-mb`` holds their size in the
     file's metadata before they are read, then the text's own size, counted while the text column
@@ -893,12 +901,15 @@ def _parquet_columns(
             raise SkipFile(
                 REASON_TOO_LARGE, f"{size} bytes in columns {', '.join(wanted)} > limit {cfg.max_file_bytes}"
             )
-        table = parquet.read(columns=wanted)
+        table = parquet.read(columns=wanted) if groups is None else parquet.read_row_groups(groups, columns=wanted)
         column = table.column(field)
         kind = column.type
         if pa.types.is_dictionary(kind):
             size = sum(pc.sum(pc.take(pc.binary_length(c.dictionary), c.indices)).as_py() or 0 for c in column.chunks)
-            _within(size, cfg.max_file_bytes)
+            if sizes is None:
+                _within(size, cfg.max_file_bytes)
+            else:
+                sizes.append(size)
             kind = kind.value_type
             column = column.cast(kind)
         is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
@@ -915,14 +926,14 @@ def _parquet_columns(
     texts: list[object] = values
     if is_bytes:
         texts = []
-        for row, value in enumerate(values, start=1):
+        for row, value in enumerate(values, start=first_row):
             try:
                 texts.append(value if value is None else decode_bytes(value))
             except SkipFile as skip:
                 texts.append(_UNDECODED)
                 skips.append(Skip(f"{rel}:{row}", skip.reason, skip.detail))
     kept = [k for k, text in enumerate(texts) if text is not _UNDECODED]
-    return [str(k + 1) for k in kept], [texts[k] for k in kept], [ids[k] for k in kept]
+    return [str(k + first_row) for k in kept], [texts[k] for k in kept], [ids[k] for k in kept]
 
 
 _UNDECODED = object()
@@ -933,6 +944,56 @@ def _parquet_task(
 ) -> tuple[tuple[list[str], list[object], list[object]], list[Skip]]:
     skips: list[Skip] = []
     return _parquet_columns(rel, data, cfg, skips), skips
+
+
+def _parquet_part_task(
+    rel: str, data: bytes, cfg: IngestConfig, groups: Sequence[int], first_row: int
+) -> tuple[tuple[list[str], list[object], list[object]], list[Skip], int | None]:
+    skips: list[Skip] = []
+    sizes: list[int] = []
+    columns = _parquet_columns(rel, data, cfg, skips, groups, first_row, sizes)
+    return columns, skips, (sizes[0] if sizes else None)
+
+
+def _parquet_groups_task(path: str) -> list[tuple[int, int]]:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+        return [(meta.row_group(r).num_rows, meta.row_group(r).total_byte_size) for r in range(meta.num_row_groups)]
+    except Exception as exc:  # any failure: the whole read says what it is
+        raise SkipFile(REASON_MALFORMED_PARQUET, type(exc).__name__) from None
+
+
+def parquet_row_groups(path: Path) -> list[tuple[int, int]] | None:
+    """``(rows, uncompressed bytes)`` of each row group of a Parquet file, from its footer (read
+    in a child process, see :func:`_in_child`); ``None`` where it cannot be read."""
+    try:
+        return _in_child(_parquet_groups_task, str(path))  # type: ignore[no-any-return]
+    except SkipFile:
+        return None
+
+
+def parquet_part(
+    root: Path, rel: str, groups: Sequence[int], first_row: int, cfg: IngestConfig
+) -> tuple[FileResult, tuple[tuple[str, str, int], ...], int | None]:
+    """The articles and skips of some row groups of a Parquet file (the first row numbered
+    ``first_row``), as :func:`read_file` reads those rows of the whole file, but that an id an
+    earlier part took does not make a row a duplicate here (the outcomes tell, see
+    :func:`jsonl_part`), nor does the text's size (returned, for the whole file's limit) make the
+    file ``too_large``. A skip of the whole file (damaged, no such column) may come from any part:
+    the caller keeps the first (:func:`dedup.pipeline._whole_files`)."""
+    skips: list[Skip] = []
+    try:
+        data = read_content(root / rel, detect_format(rel)[1], cfg.max_file_bytes)
+        if not data:
+            raise SkipFile(REASON_EMPTY)
+        columns, skips, size = _in_child(_parquet_part_task, rel, data, cfg, list(groups), first_row)
+    except SkipFile as skip:
+        return FileResult(rel, (), (Skip(rel, skip.reason, skip.detail),)), (), None
+    outcomes: list[tuple[str, str, int]] = []
+    articles = _records(rel, _as_records(cfg, *columns), cfg, skips, outcomes)
+    return FileResult(rel, tuple(articles), tuple(skips)), tuple(outcomes), size
 
 
 def _in_child(task: Callable[..., Any], *args: object) -> Any:
@@ -1051,8 +1112,10 @@ __all__ = [
     "load_json",
     "looks_binary",
     "markdown_text",
+    "parquet_part",
     "parquet_readable",
     "parquet_records",
+    "parquet_row_groups",
     "read_content",
     "read_file",
     "read_file_bytes",

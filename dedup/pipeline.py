@@ -60,6 +60,8 @@ from dedup.ingest import (
     duplicate_id,
     jsonl_part,
     looks_binary,
+    parquet_part,
+    parquet_row_groups,
     read_content,
     read_file,
     read_file_bytes,
@@ -141,6 +143,10 @@ class _BatchResult:
     """The file whose part this is (:class:`_Part`; ``None``: whole files)."""
     outcomes: tuple[tuple[str, str, int], ...] = ()
     """A part's records with a text (see :func:`~dedup.ingest.jsonl_part`)."""
+    text_bytes: int | None = None
+    """A Parquet part: its text's own size (the whole file's is held to ``--max-file-mb``)."""
+    whole_checks: bool = False
+    """A Parquet part: whether the file is read or skipped depends on every part (kept until the last)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +157,19 @@ class _Part:
     rel: str
     data: bytes
     first_line: int
+    last: bool
+    cfg: DedupConfig
+
+
+@dataclass(frozen=True, slots=True)
+class _ParquetPart:
+    """A read task of some row groups of a large Parquet file (see :func:`_parquet_parts`), the
+    first of their rows row ``first_row`` of the file."""
+
+    root: str
+    rel: str
+    groups: tuple[int, ...]
+    first_row: int
     last: bool
     cfg: DedupConfig
 
@@ -168,7 +187,7 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def digest_files(batch: _Batch | _Part) -> _BatchResult:
+def digest_files(batch: _Batch | _Part | _ParquetPart) -> _BatchResult:
     """Worker task: read, segment, normalise and fingerprint a batch of files, or a part of one.
 
     Args:
@@ -183,6 +202,12 @@ def digest_files(batch: _Batch | _Part) -> _BatchResult:
             read, outcomes = jsonl_part(batch.rel, batch.data, batch.first_line, batch.cfg.ingest)
             done = _digest_results([(batch.rel, read)], int(batch.last), batch.cfg)
             return _BatchResult(done.files, int(batch.last), done.skips, done.digests, (), batch.rel, outcomes)
+        if isinstance(batch, _ParquetPart):
+            cfg = batch.cfg
+            read, outcomes, size = parquet_part(Path(batch.root), batch.rel, batch.groups, batch.first_row, cfg.ingest)
+            done = _digest_results([(batch.rel, read)], int(batch.last), cfg)
+            files_read = int(batch.last)  # the whole file's outcome is settled with its last part
+            return _BatchResult(done.files, files_read, done.skips, done.digests, (), batch.rel, outcomes, size, True)
         return _digest_files(batch)
 
 
@@ -457,7 +482,37 @@ def _jsonl_parts(root: Path, rel: str, cfg: DedupConfig) -> Iterator[_Part] | No
     return parts()
 
 
-def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch | _Part]:
+def _parquet_parts(root: Path, rel: str, cfg: DedupConfig) -> Iterator[_ParquetPart] | None:
+    """The parts of a Parquet file of several row groups: consecutive groups of about
+    ``_PART_BYTES`` (uncompressed) each. ``None`` where the file has one part, or its footer
+    cannot be read (a whole read then says why). A file written with one row group (pandas,
+    pyarrow under a million rows) is read whole."""
+    if detect_format(rel)[0] is not InputFormat.PARQUET or unsupported(rel) is not None:
+        return None
+    groups = parquet_row_groups(root / rel)
+    if groups is None:
+        return None
+    parts: list[tuple[tuple[int, ...], int]] = []  # (groups, first row)
+    current: list[int] = []
+    weight, row, first = 0, 1, 1
+    for g, (rows, size) in enumerate(groups):
+        if current and weight + size > _PART_BYTES:
+            parts.append((tuple(current), first))
+            current, weight, first = [], 0, row
+        current.append(g)
+        weight += size
+        row += rows
+    if current:
+        parts.append((tuple(current), first))
+    if len(parts) < 2:
+        return None
+    return (
+        _ParquetPart(str(root), rel, chosen, first_row, k == len(parts) - 1, cfg)
+        for k, (chosen, first_row) in enumerate(parts)
+    )
+
+
+def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch | _Part | _ParquetPart]:
     """Read tasks of consecutive files: up to ``_FILES_PER_TASK``, fewer where files of many
     records weigh ``_TASK_RECORD_BYTES`` (one such file larger than that is a task of its own, and
     a JSONL file of more than ``_PART_BYTES`` one task per part, see :func:`_jsonl_parts`)."""
@@ -465,7 +520,9 @@ def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterato
     weight = 0
     for rel in paths:
         size = _record_bytes(root, rel)
-        parts = _jsonl_parts(root, rel, cfg) if size > _PART_BYTES else None
+        parts: Iterator[_Part | _ParquetPart] | None = None
+        if size > _PART_BYTES:
+            parts = _jsonl_parts(root, rel, cfg) or _parquet_parts(root, rel, cfg)
         if parts is not None:
             if task:
                 yield _Batch(str(root), tuple(task), cfg)
@@ -645,10 +702,12 @@ def _digests_of(
     on_progress: ProgressHook,
     skips_out: list[Skip] | None = None,
     hashes_out: dict[str, str] | None = None,
+    limit: int = 0,
 ) -> Iterator[DigestBatch]:
     """The digests of the read workers' results, counting their files and skips as they pass
-    (and collecting the files' hashes into ``hashes_out``, where the results have them)."""
-    for result in _whole_files(results):
+    (and collecting the files' hashes into ``hashes_out``, where the results have them); the
+    parts of a file made one (``limit``: ``--max-file-mb`` in bytes, see :func:`_whole_files`)."""
+    for result in _whole_files(results, limit):
         stats.files_read += result.files_read
         if hashes_out is not None:
             hashes_out.update(result.hashes)
@@ -658,35 +717,68 @@ def _digests_of(
         on_progress("read", result.files, None)
 
 
-def _whole_files(results: Iterable[_BatchResult]) -> Iterator[_BatchResult]:
+def _whole_files(results: Iterable[_BatchResult], limit: int) -> Iterator[_BatchResult]:
     """The results, those of the parts of a file (in order) made what reading the whole file
-    gives: a record whose id a record of an earlier part took is a ``duplicate_id`` (an article
-    there is dropped, with its skip if it had no words; another skip is replaced)."""
+    gives (``limit``: ``--max-file-mb`` in bytes):
+
+    - a record whose id a record of an earlier part took is a ``duplicate_id`` (an article there
+      is dropped, with its skip if it had no words; another skip is replaced);
+    - the parts of a Parquet file are kept until its last one: a whole read skips the file when
+      any row group is damaged, or when its text is larger than ``limit`` altogether.
+    """
     taken: dict[str, set[str]] = {}
+    held: dict[str, list[_BatchResult]] = {}
     for result in results:
         rel = result.part_of
         if rel is None:
             yield result
             continue
-        ids = taken.setdefault(rel, set())
-        skips = list(result.skips)
-        dropped: dict[str, Skip] = {}
-        for position, rid, at in result.outcomes:
-            if rid not in ids:
-                if at < 0:
-                    ids.add(rid)
-            elif at >= 0:
-                skips[at] = duplicate_id(rel, position, rid)
-            else:
-                dropped[f"{rel}#{rid}"] = duplicate_id(rel, position, rid)
-        digests = result.digests
-        if dropped:
-            skips = [s for s in skips if not (s.path in dropped and s.reason == REASON_EMPTY)]
-            skips.extend(dropped.values())
-            digests = digests.select([k for k, aid in enumerate(digests.ids) if aid not in dropped])
+        parts = [result]
+        if result.whole_checks:
+            held.setdefault(rel, []).append(result)
+            if not result.files:
+                continue
+            parts = _settled(held.pop(rel), limit)
+        for part in parts:
+            yield _ids_taken_before(part, taken.setdefault(rel, set()))
         if result.files:  # the file's last part
             del taken[rel]
-        yield dataclasses.replace(result, skips=tuple(skips), digests=digests, outcomes=())
+
+
+def _settled(parts: list[_BatchResult], limit: int) -> list[_BatchResult]:
+    """The parts of a Parquet file as they are, or one result holding the skip of the whole file
+    (the first part's that has one, or ``too_large`` for the parts' text together)."""
+    rel = parts[0].part_of
+    skip = next((s for part in parts for s in part.skips if s.path == rel), None)
+    size = sum(part.text_bytes or 0 for part in parts)
+    if skip is None and size > limit:
+        skip = Skip(rel or "", REASON_TOO_LARGE, f"{size} bytes > limit {limit}")
+    if skip is None:
+        return parts
+    last = parts[-1]
+    return [dataclasses.replace(last, files_read=0, skips=(skip,), digests=last.digests.select([]), outcomes=())]
+
+
+def _ids_taken_before(result: _BatchResult, ids: set[str]) -> _BatchResult:
+    """A part's result with the ids that earlier parts of its file took (``ids``, which it
+    extends) made duplicates."""
+    rel = result.part_of or ""
+    skips = list(result.skips)
+    dropped: dict[str, Skip] = {}
+    for position, rid, at in result.outcomes:
+        if rid not in ids:
+            if at < 0:
+                ids.add(rid)
+        elif at >= 0:
+            skips[at] = duplicate_id(rel, position, rid)
+        else:
+            dropped[f"{rel}#{rid}"] = duplicate_id(rel, position, rid)
+    digests = result.digests
+    if dropped:
+        skips = [s for s in skips if not (s.path in dropped and s.reason == REASON_EMPTY)]
+        skips.extend(dropped.values())
+        digests = digests.select([k for k, aid in enumerate(digests.ids) if aid not in dropped])
+    return dataclasses.replace(result, skips=tuple(skips), digests=digests, outcomes=())
 
 
 def _count_skip(skip: Skip, stats: RunStats, on_skip: SkipHook, skips_out: list[Skip] | None) -> None:
@@ -728,7 +820,7 @@ def iter_batches(
                 meanwhile=_import_later_stages,
                 initializer=keep_freed_heap,
             )
-        yield from _digests_of(tasks, stats, on_skip, on_progress, skips_out)
+        yield from _digests_of(tasks, stats, on_skip, on_progress, skips_out, limit=cfg.ingest.max_file_bytes)
     finally:
         _MEMOS.clear()  # a one-worker run kept them in this process: free them with the stage
 
