@@ -762,7 +762,7 @@ def jsonl_part(
     the first of them line ``first_line`` of the file, as :func:`read_file` reads those lines of
     the whole file, but that an id an earlier part took does not make a record a duplicate here:
     the outcomes (see :func:`_records`) tell the caller which records of the part repeat such an
-    id (:func:`dedup.pipeline.split_record_file`)."""
+    id (:func:`dedup.pipeline._whole_files`)."""
     skips: list[Skip] = []
     outcomes: list[tuple[str, str, int]] = []
     items = _jsonl_items(rel, data.decode("utf-8"), skips, first_line)

@@ -104,7 +104,8 @@ _TASK_RECORD_BYTES = 2 << 20
 _RECORD_FORMATS = (InputFormat.JSON, InputFormat.JSONL, InputFormat.PARQUET)
 _PART_BYTES = 8 << 20
 """A JSONL file of more than this (after decompression) is read in parts of about this size, by
-as many tasks (see :func:`_jsonl_parts`)."""
+as many tasks (see :func:`_jsonl_parts`), and so is a Parquet file of several row groups (see
+:func:`_parquet_parts`)."""
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _VERIFY_CHUNK = 5_000
 _SIG_ROWS_PER_READ = 16  # signature rows read at once from the spilled rows (16 x 4 bytes per paragraph)
@@ -140,7 +141,7 @@ class _BatchResult:
     hashes: tuple[tuple[str, str], ...] = ()
     """``(relative path, SHA-1)`` of each file read from bytes (:func:`digest_file_bytes`)."""
     part_of: str | None = None
-    """The file whose part this is (:class:`_Part`; ``None``: whole files)."""
+    """The file whose part this is (:class:`_Part`, :class:`_ParquetPart`; ``None``: whole files)."""
     outcomes: tuple[tuple[str, str, int], ...] = ()
     """A part's records with a text (see :func:`~dedup.ingest.jsonl_part`)."""
     text_bytes: int | None = None
@@ -191,7 +192,8 @@ def digest_files(batch: _Batch | _Part | _ParquetPart) -> _BatchResult:
     """Worker task: read, segment, normalise and fingerprint a batch of files, or a part of one.
 
     Args:
-        batch: the scanned root, relative paths and the run's config (or a :class:`_Part`).
+        batch: the scanned root, relative paths and the run's config (or a part of one file:
+            :class:`_Part`, :class:`_ParquetPart`).
 
     Returns:
         One digest per article, the skips, and how many files were read (a part: the file, with
@@ -515,7 +517,8 @@ def _parquet_parts(root: Path, rel: str, cfg: DedupConfig) -> Iterator[_ParquetP
 def _iter_batches(root: Path, paths: Sequence[str], cfg: DedupConfig) -> Iterator[_Batch | _Part | _ParquetPart]:
     """Read tasks of consecutive files: up to ``_FILES_PER_TASK``, fewer where files of many
     records weigh ``_TASK_RECORD_BYTES`` (one such file larger than that is a task of its own, and
-    a JSONL file of more than ``_PART_BYTES`` one task per part, see :func:`_jsonl_parts`)."""
+    a JSONL or Parquet file of more than ``_PART_BYTES`` one task per part, see
+    :func:`_jsonl_parts` and :func:`_parquet_parts`)."""
     task: list[str] = []
     weight = 0
     for rel in paths:

@@ -126,6 +126,17 @@ def store_lock(store_path: Path, timeout: float) -> Iterator[None]:
 _CANNOT_OPEN = "unable to open database file"
 
 
+def _opened(uri: str) -> sqlite3.Connection:
+    """A connection to a SQLite URI that has read the database's schema (SQLite opens lazily)."""
+    db = sqlite3.connect(uri, uri=True, isolation_level=None)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 def read_only_file_system(path: Path) -> bool:
     """Whether ``path`` lies on a file system mounted read-only (a snapshot, a read-only share)."""
     try:
@@ -286,14 +297,13 @@ class Store:
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         try:
             try:
-                store.db = sqlite3.connect(uri, uri=True, isolation_level=None)
-                store.meta()
+                store.db = _opened(uri)
             except sqlite3.OperationalError as exc:
                 if not (_CANNOT_OPEN in str(exc) and read_only_file_system(path)):
                     raise
                 # SQLite reads a WAL store through its -shm file, which it cannot make here; on a
                 # read-only file system no run can be writing the store: read it as it is.
-                store.db = sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
+                store.db = _opened(f"{uri}&immutable=1")
             if not store.meta().get("store_format"):
                 raise sqlite3.DatabaseError("no store header")
         except sqlite3.OperationalError as exc:
